@@ -1,0 +1,254 @@
+//! The connection context a handler receives: who is calling, and the
+//! application's shared state.
+
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::RpcError;
+
+/// Who is calling and what the application shares with its handlers.
+///
+/// Cheap to clone (one `Arc`). The server builds one per connection after
+/// the connect handshake; tests build their own with [`Conn::builder`].
+#[derive(Clone)]
+pub struct Conn {
+    inner: Arc<ConnInner>,
+}
+
+struct ConnInner {
+    user_id: String,
+    client_id: String,
+    info: Value,
+    claims: Value,
+    state: AppState,
+}
+
+impl Conn {
+    /// Starts a context; fields left unset are empty.
+    pub fn builder() -> ConnBuilder {
+        ConnBuilder::default()
+    }
+
+    /// The authenticated user (the token's `sub`); empty for anonymous.
+    pub fn user_id(&self) -> &str {
+        &self.inner.user_id
+    }
+
+    /// The server-assigned id of this connection.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// Connection info (the token's `info` claim, or what a connect hook
+    /// set); `Null` when there is none.
+    pub fn info(&self) -> &Value {
+        &self.inner.info
+    }
+
+    /// Every claim of the connection token; `Null` without a token.
+    pub fn claims(&self) -> &Value {
+        &self.inner.claims
+    }
+
+    /// Shared state of type `T` registered when the server was built.
+    ///
+    /// # Errors
+    /// An internal error (logged with the type's name) when no `T` was
+    /// registered: that is a wiring bug, not the caller's fault.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, RpcError> {
+        self.inner
+            .state
+            .get::<T>()
+            .ok_or_else(|| missing_state::<T>())
+    }
+
+    /// All the shared state, to hand to code that needs several values.
+    pub fn app_state(&self) -> &AppState {
+        &self.inner.state
+    }
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("user_id", &self.inner.user_id)
+            .field("client_id", &self.inner.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn missing_state<T>() -> RpcError {
+    tracing::error!(
+        state = type_name::<T>(),
+        "handler asked for state that was never registered; add it to the server's AppState"
+    );
+    RpcError::internal()
+}
+
+/// Builds a [`Conn`]; used by the server and by tests.
+#[derive(Default)]
+pub struct ConnBuilder {
+    user_id: String,
+    client_id: String,
+    info: Value,
+    claims: Value,
+    state: AppState,
+}
+
+impl ConnBuilder {
+    /// Sets the user id.
+    pub fn user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = user_id.into();
+        self
+    }
+
+    /// Sets the client (connection) id.
+    pub fn client(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
+    /// Sets the connection info.
+    pub fn info(mut self, info: Value) -> Self {
+        self.info = info;
+        self
+    }
+
+    /// Sets the token claims.
+    pub fn claims(mut self, claims: Value) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// Sets the shared state.
+    pub fn state(mut self, state: AppState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// Finishes the context.
+    pub fn build(self) -> Conn {
+        Conn {
+            inner: Arc::new(ConnInner {
+                user_id: self.user_id,
+                client_id: self.client_id,
+                info: self.info,
+                claims: self.claims,
+                state: self.state,
+            }),
+        }
+    }
+}
+
+/// A type map of shared values, one per type, registered once when the
+/// server is built and shared by every connection (like axum's `State`).
+///
+/// ```
+/// use rpc_core::AppState;
+/// struct Db { url: String }
+/// let state = AppState::new().with(Db { url: "mem://".into() });
+/// assert_eq!(state.get::<Db>().unwrap().url, "mem://");
+/// ```
+#[derive(Clone, Default)]
+pub struct AppState {
+    values: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl AppState {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the value of type `T`.
+    pub fn with<T: Send + Sync + 'static>(self, value: T) -> Self {
+        self.with_arc(Arc::new(value))
+    }
+
+    /// Adds a value that is already shared.
+    pub fn with_arc<T: Send + Sync + 'static>(self, value: Arc<T>) -> Self {
+        let mut values = Arc::unwrap_or_clone(self.values);
+        values.insert(TypeId::of::<T>(), value);
+        Self {
+            values: Arc::new(values),
+        }
+    }
+
+    /// The value of type `T`, if registered.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.values.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    /// The value of type `T` as a shared handle, if registered.
+    pub fn get_arc<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.values.get(&TypeId::of::<T>())?.clone().downcast().ok()
+    }
+}
+
+/// Builds a handler's first argument from the connection, for handlers that
+/// take an extractor (`State<Db>`) instead of `&Conn`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be taken as the connection context",
+    label = "not a context type",
+    note = "take the context as `conn: &Conn`, or as an extractor such as `State<T>` or `Conn`"
+)]
+pub trait FromConn: Sized {
+    /// Extracts the value, or fails the call with the returned error.
+    ///
+    /// # Errors
+    /// Whatever the extractor decides; `State` fails with an internal error
+    /// when its type was never registered.
+    fn from_conn(conn: &Conn) -> Result<Self, RpcError>;
+}
+
+impl FromConn for Conn {
+    fn from_conn(conn: &Conn) -> Result<Self, RpcError> {
+        Ok(conn.clone())
+    }
+}
+
+/// Extractor for shared state: `async fn f(State(db): State<Db>, p: P)`.
+#[derive(Debug)]
+pub struct State<T>(pub Arc<T>);
+
+impl<T> Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Send + Sync + 'static> FromConn for State<T> {
+    fn from_conn(conn: &Conn) -> Result<Self, RpcError> {
+        conn.app_state()
+            .get_arc::<T>()
+            .map(State)
+            .ok_or_else(missing_state::<T>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_lookup_by_type() {
+        struct Counter(u32);
+        let conn = Conn::builder()
+            .user("u1")
+            .state(AppState::new().with(Counter(7)).with("name"))
+            .build();
+        assert_eq!(conn.state::<Counter>().unwrap().0, 7);
+        assert_eq!(*conn.state::<&str>().unwrap(), "name");
+        assert_eq!(
+            conn.state::<String>().unwrap_err().code,
+            crate::code::INTERNAL
+        );
+        let State(counter) = State::<Counter>::from_conn(&conn).unwrap();
+        assert_eq!(counter.0, 7);
+    }
+}

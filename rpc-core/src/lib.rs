@@ -1,0 +1,77 @@
+//! wsrpc's runtime core: what a handler sees and what the server dispatches.
+//!
+//! A service author writes one attribute per handler:
+//!
+//! ```
+//! use rpc_core::{Conn, RpcError, Router, websocket_rpc};
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! pub struct TaskStatsParams {
+//!     /// User ID
+//!     pub user_id: String,
+//!     /// Max results
+//!     #[serde(default = "ten")]
+//!     pub limit: u32,
+//! }
+//! fn ten() -> u32 { 10 }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! pub struct TaskStats { pub total: u64, pub completed: u64 }
+//!
+//! /// Get task statistics for user.
+//! #[websocket_rpc("tasks.get_stats")]
+//! pub async fn get_task_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats, RpcError> {
+//!     if params.user_id != conn.user_id() {
+//!         return Err(RpcError::permission_denied("only your own stats"));
+//!     }
+//!     Ok(TaskStats { total: u64::from(params.limit), completed: 0 })
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let router = Router::global().expect("no duplicate method names");
+//! let conn = Conn::builder().user("u1").build();
+//! let params = serde_json::value::to_raw_value(&serde_json::json!({"user_id": "u1"})).unwrap();
+//! let reply = router.call(conn, "tasks.get_stats", Some(params)).await.unwrap();
+//! assert_eq!(reply.get(), r#"{"total":10,"completed":0}"#);
+//! # }
+//! ```
+//!
+//! # Handler shapes
+//!
+//! `async fn(ctx, params) -> R`, `async fn(params) -> R` and `async fn(ctx) -> R`,
+//! where `R` is `T` or `Result<T, E>` with `E: Into<RpcError>`. The context is
+//! either borrowed (`conn: &Conn`; a lone borrowed argument is always the
+//! context) or, in the two-argument form, an extractor implementing
+//! [`FromConn`] such as [`State<T>`]. Params are taken by value and must be
+//! `Deserialize + JsonSchema`; results must be `Serialize + JsonSchema`.
+//!
+//! # The typed marker
+//!
+//! Beside each handler the attribute declares an empty enum named after the
+//! method with dots turned into underscores (`tasks.get_stats` →
+//! `tasks_get_stats`, `users.v2.get` → `users_v2_get`) that implements
+//! [`Method`]: its name, params and result types. A Rust client calls
+//! `client.call::<tasks_get_stats>(params)` and the compiler checks both types;
+//! a custom [`Router`] picks methods with `.method::<tasks_get_stats>()`.
+//!
+//! # Features
+//! None yet.
+
+extern crate self as rpc_core;
+
+mod conn;
+mod error;
+mod method;
+mod router;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
+pub use error::{Result, RpcError, code};
+pub use method::{Location, Method, Registration, registered};
+pub use router::{Router, RouterBuilder, RouterError};
+pub use rpc_macros::websocket_rpc;

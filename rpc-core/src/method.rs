@@ -1,0 +1,82 @@
+//! What `#[websocket_rpc]` records about each handler.
+
+use std::fmt;
+
+use schemars::{Schema, SchemaGenerator};
+
+use crate::__private::{BoxReply, RawParams};
+use crate::Conn;
+
+/// A method's typed identity, implemented by the marker the attribute emits
+/// beside each handler (`tasks.get_stats` → `tasks_get_stats`).
+///
+/// Typed clients name the method once and get its types checked:
+/// `client.call::<tasks_get_stats>(TaskStatsParams { .. })` returns a
+/// `TaskStats`. Custom routers pick methods by marker:
+/// `Router::builder().method::<tasks_get_stats>()`.
+pub trait Method {
+    /// The wire name, e.g. `"tasks.get_stats"`.
+    const NAME: &'static str;
+    /// The params type; `()` for methods without params. The server only
+    /// needs `Deserialize`; a typed client adds `Serialize` where it calls.
+    type Params;
+    /// The successful result type (`Serialize` on the server side; a typed
+    /// client adds `Deserialize` where it calls).
+    type Output;
+    /// The registration the server dispatches with.
+    const REGISTRATION: Registration;
+}
+
+/// One registered handler: its name, docs, where it is defined, how to call
+/// it and how to describe its types. Collected by `inventory`.
+#[derive(Clone, Copy)]
+pub struct Registration {
+    /// The wire name.
+    pub method: &'static str,
+    /// The handler's doc comment, for generated clients.
+    pub doc: &'static str,
+    /// The Rust function's name.
+    pub handler: &'static str,
+    /// Where the handler is defined.
+    pub location: Location,
+    /// Decodes params, runs the handler, encodes its result.
+    pub call: fn(Conn, RawParams) -> BoxReply,
+    /// Schema of the params; `None` when the handler takes none.
+    pub params_schema: Option<fn(&mut SchemaGenerator) -> Schema>,
+    /// Schema of the successful result.
+    pub result_schema: fn(&mut SchemaGenerator) -> Schema,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("method", &self.method)
+            .field("handler", &self.handler)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source location, `file:line`, for error messages about handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// Source file, as `file!()` gives it.
+    pub file: &'static str,
+    /// Line of the handler's name.
+    pub line: u32,
+    /// Module path of the handler.
+    pub module: &'static str,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+inventory::collect!(Registration);
+
+/// Every registration linked into this binary, in unspecified order.
+pub fn registered() -> impl Iterator<Item = &'static Registration> {
+    inventory::iter::<Registration>.into_iter()
+}

@@ -1,0 +1,182 @@
+//! Method lookup and dispatch: JSON params in, JSON result or [`RpcError`] out.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use serde_json::value::RawValue;
+
+use crate::__private::RawParams;
+use crate::method::{Method, Registration, registered};
+use crate::{Conn, RpcError};
+
+/// A set of methods the server can dispatch to, cheap to clone.
+///
+/// Build it from every handler linked into the binary with
+/// [`Router::global`], or pick handlers by hand with [`Router::builder`] to
+/// serve or export only a subset.
+#[derive(Clone, Debug)]
+pub struct Router {
+    methods: Arc<HashMap<&'static str, Registration>>,
+}
+
+/// Why a router could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    /// Two handlers claim the same method name.
+    #[error(
+        "RPC method `{method}` is registered twice: by `{first_handler}` at {first} and by \
+         `{second_handler}` at {second}; rename one of them"
+    )]
+    Duplicate {
+        /// The contested name.
+        method: &'static str,
+        /// The first handler's function name.
+        first_handler: &'static str,
+        /// Where the first handler is defined.
+        first: crate::Location,
+        /// The second handler's function name.
+        second_handler: &'static str,
+        /// Where the second handler is defined.
+        second: crate::Location,
+    },
+}
+
+impl Router {
+    /// Every method registered with `#[websocket_rpc]` in this binary.
+    ///
+    /// # Errors
+    /// [`RouterError::Duplicate`] when two handlers share a name (the macro
+    /// cannot see across crates, so this is where it is caught).
+    pub fn global() -> Result<Self, RouterError> {
+        Self::from_registrations(registered().copied())
+    }
+
+    /// Starts a router with hand-picked methods.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder::default()
+    }
+
+    fn from_registrations(
+        registrations: impl IntoIterator<Item = Registration>,
+    ) -> Result<Self, RouterError> {
+        // Sorted so the duplicate error names the same pair in the same order
+        // on every run (the registry's order is unspecified).
+        let mut sorted: Vec<Registration> = registrations.into_iter().collect();
+        sorted.sort_by_key(|r| (r.method, r.location));
+        let mut methods = HashMap::with_capacity(sorted.len());
+        for registration in sorted {
+            if let Some(first) = methods.insert(registration.method, registration) {
+                return Err(RouterError::Duplicate {
+                    method: registration.method,
+                    first_handler: first.handler,
+                    first: first.location,
+                    second_handler: registration.handler,
+                    second: registration.location,
+                });
+            }
+        }
+        Ok(Self {
+            methods: Arc::new(methods),
+        })
+    }
+
+    /// The registrations, sorted by method name.
+    pub fn methods(&self) -> Vec<&Registration> {
+        let mut all: Vec<_> = self.methods.values().collect();
+        all.sort_by_key(|r| r.method);
+        all
+    }
+
+    /// The registration of one method.
+    pub fn get(&self, method: &str) -> Option<&Registration> {
+        self.methods.get(method)
+    }
+
+    /// Number of methods.
+    pub fn len(&self) -> usize {
+        self.methods.len()
+    }
+
+    /// Whether the router has no methods.
+    pub fn is_empty(&self) -> bool {
+        self.methods.is_empty()
+    }
+
+    /// Calls `method` with JSON `params` (`None` when the request had no
+    /// data) as the connection `conn`.
+    ///
+    /// The returned future owns everything it needs, so the server can spawn
+    /// it. A handler that panics fails only this call, with an internal
+    /// error; the panic is logged with the method's name.
+    ///
+    /// # Errors
+    /// Method not found (104), bad request (107) for params that do not
+    /// decode (the message names the field), the handler's own error, or
+    /// internal (100) for a panic.
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the handler's future at its current
+    /// `.await`; nothing else is affected.
+    pub fn call(
+        &self,
+        conn: Conn,
+        method: &str,
+        params: RawParams,
+    ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'static {
+        let found = self.methods.get(method).map(|r| (r.method, r.call));
+        let missing = method.to_owned();
+        async move {
+            let Some((method, call)) = found else {
+                return Err(RpcError::method_not_found(&missing));
+            };
+            match AssertUnwindSafe(call(conn, params)).catch_unwind().await {
+                Ok(reply) => reply,
+                Err(panic) => {
+                    tracing::error!(
+                        method,
+                        panic = panic_message(&*panic),
+                        "RPC handler panicked; the call fails with an internal error"
+                    );
+                    Err(RpcError::internal())
+                }
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}
+
+/// Assembles a router from chosen methods.
+#[derive(Default)]
+pub struct RouterBuilder {
+    registrations: Vec<Registration>,
+}
+
+impl RouterBuilder {
+    /// Adds the method named by its marker: `.method::<tasks_get_stats>()`.
+    pub fn method<M: Method>(self) -> Self {
+        self.registration(M::REGISTRATION)
+    }
+
+    /// Adds a registration, e.g. one picked from [`crate::registered`].
+    pub fn registration(mut self, registration: Registration) -> Self {
+        self.registrations.push(registration);
+        self
+    }
+
+    /// Finishes the router.
+    ///
+    /// # Errors
+    /// [`RouterError::Duplicate`] when two added handlers share a name.
+    pub fn build(self) -> Result<Router, RouterError> {
+        Router::from_registrations(self.registrations)
+    }
+}

@@ -1,0 +1,48 @@
+//! The `#[websocket_rpc("namespace.method")]` attribute of wsrpc.
+//!
+//! It turns an `async fn` into a registered RPC method: the function stays as
+//! written (callable from tests), and beside it the attribute adds a typed
+//! marker (an empty enum named after the method, `tasks.get_stats` →
+//! `tasks_get_stats`) and a registration that `rpc_core::Router` collects.
+//! See `rpc_core`'s documentation for the accepted shapes and a full example.
+//!
+//! The work is split in three steps, one module each: [`parse`] reads the
+//! attribute and the function into an [`parse::RpcFn`], [`check`] validates it
+//! into a [`check::Handler`] (reporting every problem at once), and [`expand`]
+//! writes the generated code.
+
+mod check;
+mod expand;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Registers an `async fn` as the RPC method named by the string argument.
+///
+/// ```ignore
+/// #[websocket_rpc("tasks.get_stats")]
+/// pub async fn get_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats, RpcError> { .. }
+/// ```
+///
+/// Arguments: the method name (required), and `crate = path` to name the
+/// runtime crate when it cannot be found in `Cargo.toml` (rarely needed).
+#[proc_macro_attribute]
+pub fn websocket_rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let rpc_fn = match parse::RpcFn::parse(attr.into(), item.clone()) {
+        Ok(rpc_fn) => rpc_fn,
+        // Not even a function: show the error and give the item back untouched.
+        Err(error) => return with_errors(item, error),
+    };
+    match check::check(&rpc_fn) {
+        Ok(handler) => expand::expand(&rpc_fn, &handler).into(),
+        Err(error) => with_errors(item, error),
+    }
+}
+
+/// The user's item unchanged plus the errors, so an IDE keeps resolving the
+/// function and nothing cascades into "cannot find function".
+fn with_errors(item: proc_macro2::TokenStream, error: syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    quote::quote!(#item #errors).into()
+}
