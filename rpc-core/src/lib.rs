@@ -59,6 +59,8 @@
 //! # Features
 //! None yet.
 
+#![warn(missing_docs, unreachable_pub)]
+
 extern crate self as rpc_core;
 
 mod conn;
@@ -73,5 +75,5 @@ pub mod __private;
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
 pub use method::{Location, Method, Registration, registered};
-pub use router::{Router, RouterBuilder, RouterError};
+pub use router::{DuplicateMethod, Router, RouterBuilder, RouterError};
 pub use rpc_macros::websocket_rpc;

@@ -62,7 +62,7 @@ where
 }
 
 /// Decodes params; the error names the failing field's path.
-pub fn decode_params<P: DeserializeOwned>(raw: RawParams) -> Result<P, RpcError> {
+pub fn decode_params<P: Params>(raw: RawParams) -> Result<P, RpcError> {
     let Some(raw) = raw else {
         // `Option<T>` params accept a missing value; structs do not.
         return serde_json::from_str("null").map_err(|_| {
@@ -111,12 +111,24 @@ fn short_name<T>() -> &'static str {
     base.rsplit("::").next().unwrap_or(base)
 }
 
-/// The schema of `T` as a reference into the generator's definitions.
-pub fn schema_for<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+/// The schema of params type `T`, as a reference into the generator's
+/// definitions. (The bound matches [`assert_params`] so a missing derive is
+/// reported once.)
+pub fn params_schema<T: Params>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// The schema of result type `T`; the bound matches [`assert_result`].
+pub fn result_schema<T: Output>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
 /// A handler's return value, fallible or not.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by an RPC handler",
+    label = "return `T` or `Result<T, E>`",
+    note = "`T` must implement `serde::Serialize` and `schemars::JsonSchema`, and `E` must convert into `RpcError`"
+)]
 pub trait HandlerOutput: Send {
     /// The successful result type.
     type Ok: Serialize;
@@ -124,7 +136,7 @@ pub trait HandlerOutput: Send {
     fn into_result(self) -> Result<Self::Ok, RpcError>;
 }
 
-impl<T: Serialize + Send, E: Into<RpcError> + Send> HandlerOutput for Result<T, E> {
+impl<T: Output, E: HandlerError> HandlerOutput for Result<T, E> {
     type Ok = T;
     fn into_result(self) -> Result<T, RpcError> {
         self.map_err(Into::into)
@@ -134,7 +146,7 @@ impl<T: Serialize + Send, E: Into<RpcError> + Send> HandlerOutput for Result<T, 
 /// Wraps the value of an infallible handler.
 pub struct Value<T>(pub T);
 
-impl<T: Serialize + Send> HandlerOutput for Value<T> {
+impl<T: Output> HandlerOutput for Value<T> {
     type Ok = T;
     fn into_result(self) -> Result<T, RpcError> {
         Ok(self.0)

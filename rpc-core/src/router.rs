@@ -25,22 +25,27 @@ pub struct Router {
 #[derive(Debug, thiserror::Error)]
 pub enum RouterError {
     /// Two handlers claim the same method name.
-    #[error(
-        "RPC method `{method}` is registered twice: by `{first_handler}` at {first} and by \
-         `{second_handler}` at {second}; rename one of them"
-    )]
-    Duplicate {
-        /// The contested name.
-        method: &'static str,
-        /// The first handler's function name.
-        first_handler: &'static str,
-        /// Where the first handler is defined.
-        first: crate::Location,
-        /// The second handler's function name.
-        second_handler: &'static str,
-        /// Where the second handler is defined.
-        second: crate::Location,
-    },
+    #[error("{0}")]
+    Duplicate(Box<DuplicateMethod>),
+}
+
+/// Two handlers with one method name, and where each is defined.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "RPC method `{method}` is registered twice: by `{first_handler}` at {first} and by \
+     `{second_handler}` at {second}; rename one of them"
+)]
+pub struct DuplicateMethod {
+    /// The contested name.
+    pub method: &'static str,
+    /// The first handler's function name.
+    pub first_handler: &'static str,
+    /// Where the first handler is defined.
+    pub first: crate::Location,
+    /// The second handler's function name.
+    pub second_handler: &'static str,
+    /// Where the second handler is defined.
+    pub second: crate::Location,
 }
 
 impl Router {
@@ -68,13 +73,13 @@ impl Router {
         let mut methods = HashMap::with_capacity(sorted.len());
         for registration in sorted {
             if let Some(first) = methods.insert(registration.method, registration) {
-                return Err(RouterError::Duplicate {
+                return Err(RouterError::Duplicate(Box::new(DuplicateMethod {
                     method: registration.method,
                     first_handler: first.handler,
                     first: first.location,
                     second_handler: registration.handler,
                     second: registration.location,
-                });
+                })));
             }
         }
         Ok(Self {

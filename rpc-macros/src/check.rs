@@ -16,6 +16,8 @@ pub(crate) struct Handler {
 }
 
 /// How the handler receives the connection context.
+// Lives for one macro expansion; boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Context {
     /// `conn: &Conn`: a borrow of the connection.
     Borrowed,
@@ -24,6 +26,7 @@ pub(crate) enum Context {
 }
 
 /// The handler's declared return type.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Output {
     /// `-> Result<T, E>`: `ok` is `T` and `err` is `E` when written out.
     Result {

@@ -32,18 +32,26 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
     };
     let params_schema = match &handler.params {
         Some(ty) => quote_spanned!(span_of(ty)=>
-            ::core::option::Option::Some(#krate::__private::schema_for::<#ty>)),
+            ::core::option::Option::Some(#krate::__private::params_schema::<#ty>)),
         None => quote!(::core::option::Option::None),
     };
 
     let output_ty = handler.output.full_type();
+    // Every use of the user's types is spanned at them, with the same bound
+    // as the assertions below, so a missing derive is one error on the type.
+    let output_span = span_of(output_ty);
     let (wrap_output, ok_ty) = match &handler.output {
-        Output::Result { .. } => (
+        Output::Result { ok: Some(ok), .. } => (quote!(), quote!(#ok)),
+        Output::Result { ok: None, .. } => (
             quote!(),
-            quote!(<#output_ty as #krate::__private::HandlerOutput>::Ok),
+            quote_spanned!(output_span=> <#output_ty as #krate::__private::HandlerOutput>::Ok),
         ),
-        Output::Plain(ty) => (quote!(#krate::__private::Value), quote!(#ty)),
+        Output::Plain(ty) => (
+            quote_spanned!(output_span=> #krate::__private::Value),
+            quote!(#ty),
+        ),
     };
+    let result_schema = quote_spanned!(output_span=> #krate::__private::result_schema::<#ok_ty>);
 
     let args = quote!(__rpc_ctx, __rpc_params);
     let (helper, handler_args) = match (&handler.context, &handler.params) {
@@ -53,6 +61,21 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
         (Some(Context::Extracted(_)), None) => (quote!(call_extracted), quote!(__rpc_ctx)),
         (None, Some(_)) => (quote!(call), quote!(__rpc_params)),
         (None, None) => (quote!(call), quote!()),
+    };
+    let awaited = quote!(#fn_ident(#handler_args).await);
+    let body = if wrap_output.is_empty() {
+        awaited
+    } else {
+        quote!(#wrap_output(#awaited))
+    };
+    let helper_ident = Ident::new(&helper.to_string(), output_span);
+    let spanned_krate = respan(quote!(#krate), output_span);
+    // Spanned at the return type: if it is not a valid output, that is where
+    // the compiler points.
+    let dispatch = quote_spanned! {output_span=>
+        #spanned_krate::__private::#helper_ident(__rpc_conn, __rpc_raw, #decode, |#args| async move {
+            #body
+        })
     };
 
     let assertions = assertions(&krate, handler);
@@ -73,9 +96,7 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
                 __rpc_conn: #krate::Conn,
                 __rpc_raw: #krate::__private::RawParams,
             ) -> #krate::__private::BoxReply {
-                #krate::__private::#helper(__rpc_conn, __rpc_raw, #decode, |#args| async move {
-                    #wrap_output(#fn_ident(#handler_args).await)
-                })
+                #dispatch
             }
 
             impl #krate::Method for #marker {
@@ -93,7 +114,7 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
                     },
                     call: __rpc_call,
                     params_schema: #params_schema,
-                    result_schema: #krate::__private::schema_for::<#ok_ty>,
+                    result_schema: #result_schema,
                 };
             }
 
@@ -134,6 +155,25 @@ fn assertions(krate: &Path, handler: &Handler) -> TokenStream {
         #[allow(dead_code)]
         fn __rpc_assert_bounds() { #(#checks)* }
     }
+}
+
+/// The same tokens with every span set to `span`, so that the compiler
+/// attributes an expression built from them to the user's type.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// `tasks.get_stats` → `tasks_get_stats`; a leading digit gets a `_` prefix

@@ -6,10 +6,12 @@
 //! `tasks_get_stats`) and a registration that `rpc_core::Router` collects.
 //! See `rpc_core`'s documentation for the accepted shapes and a full example.
 //!
-//! The work is split in three steps, one module each: [`parse`] reads the
-//! attribute and the function into an [`parse::RpcFn`], [`check`] validates it
-//! into a [`check::Handler`] (reporting every problem at once), and [`expand`]
-//! writes the generated code.
+//! The work is split in three steps, one module each: `parse` reads the
+//! attribute and the function into an `RpcFn`, `check` validates it into a
+//! `Handler` plan (reporting every problem at once), and `expand` writes the
+//! generated code.
+
+#![warn(missing_docs, unreachable_pub)]
 
 mod check;
 mod expand;
@@ -19,7 +21,7 @@ use proc_macro::TokenStream;
 
 /// Registers an `async fn` as the RPC method named by the string argument.
 ///
-/// ```ignore
+/// ```text
 /// #[websocket_rpc("tasks.get_stats")]
 /// pub async fn get_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats, RpcError> { .. }
 /// ```

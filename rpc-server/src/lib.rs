@@ -1,6 +1,8 @@
 //! wsrpc's server. For now it re-exports the runtime core, so a service can
 //! depend on `rpc-server` alone and still write `#[websocket_rpc]` handlers.
 
+#![warn(missing_docs, unreachable_pub)]
+
 extern crate self as rpc_server;
 
 pub use rpc_core::*;

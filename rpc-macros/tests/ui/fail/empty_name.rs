@@ -1,0 +1,9 @@
+// The method name cannot be empty.
+use rpc_core::websocket_rpc;
+
+#[websocket_rpc("")]
+pub async fn unnamed() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+// Segments are separated by single dots: `tasks..x` has an empty segment.
+use rpc_core::websocket_rpc;
+
+#[websocket_rpc("tasks..x")]
+pub async fn x() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+// Method names are lowercase: `Tasks.get` is refused, never rewritten.
+use rpc_core::websocket_rpc;
+
+#[websocket_rpc("Tasks.get")]
+pub async fn get() -> u32 {
+    1
+}
+
+fn main() {}

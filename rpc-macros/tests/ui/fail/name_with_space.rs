@@ -1,0 +1,9 @@
+// Method names have no spaces.
+use rpc_core::websocket_rpc;
+
+#[websocket_rpc("tasks get")]
+pub async fn get() -> u32 {
+    1
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+// Params are taken by value.
+use rpc_core::{Conn, websocket_rpc};
+
+#[websocket_rpc("tasks.len")]
+pub async fn len(_conn: &Conn, name: &String) -> usize {
+    name.len()
+}
+
+fn main() {}

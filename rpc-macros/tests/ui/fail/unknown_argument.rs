@@ -1,0 +1,9 @@
+// Unknown attribute arguments are refused.
+use rpc_core::websocket_rpc;
+
+#[websocket_rpc("tasks.get", timeout = 5)]
+pub async fn get() -> u32 {
+    1
+}
+
+fn main() {}

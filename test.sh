@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every check and test of wsrpc, installing first whatever a fresh
+# machine lacks. This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+require_rust_components() {
+    # rustfmt and clippy ship with the machine's toolchain; say so plainly
+    # if they are missing instead of failing halfway.
+    for tool in rustfmt clippy-driver; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            rustup component add rustfmt clippy
+            break
+        fi
+    done
+}
+
+require_rust_components
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "all checks passed"
