@@ -28,6 +28,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
+step "official SDKs against a live server (centrifuge-python, centrifuge-js, centrifuge-go)"
+bash tests/sdk/install.sh
+cargo build --locked -p wsrpc-tests --bin sdk-fixture
+WSRPC_FIXTURE="$PWD/target/debug/sdk-fixture" bash tests/sdk/run.sh
+
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 

@@ -1,1 +1,88 @@
-//! Cross-crate and end-to-end tests live in `tests/`; this crate has no code of its own.
+//! Shared pieces of wsrpc's end-to-end tests: the handlers and the server
+//! configuration that both the Rust tests and the SDK fixture use.
+
+#![warn(missing_docs)]
+
+use std::time::Duration;
+
+use rpc_server::{Conn, NamespaceOptions, RpcError, Server, ServerBuilder, websocket_rpc};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The HS256 secret of every test server.
+pub const SECRET: &str = "sdk-test-secret";
+
+/// Returns its params unchanged.
+#[websocket_rpc("test.echo")]
+pub async fn echo(params: Value) -> Value {
+    params
+}
+
+/// Always fails with an application error.
+#[websocket_rpc("test.fail")]
+pub async fn fail(_conn: &Conn) -> Result<(), RpcError> {
+    Err(RpcError::application(1001, "custom app error"))
+}
+
+/// Who the caller is.
+#[derive(Serialize, JsonSchema)]
+pub struct WhoAmI {
+    /// User id.
+    pub user: String,
+    /// Client id.
+    pub client: String,
+}
+
+/// Returns the caller's user and client ids.
+#[websocket_rpc("test.whoami")]
+pub async fn whoami(conn: &Conn) -> WhoAmI {
+    WhoAmI {
+        user: conn.user_id().to_owned(),
+        client: conn.client_id().to_owned(),
+    }
+}
+
+/// Panics, to show a panic fails only its call.
+#[websocket_rpc("test.panic")]
+pub async fn panics(_conn: &Conn) -> Result<(), RpcError> {
+    panic!("test handler panicked on purpose")
+}
+
+/// Sleeps for the given milliseconds, to exercise timeouts and concurrency.
+#[websocket_rpc("test.sleep")]
+pub async fn sleep_ms(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// The test servers' channels: namespace `news` (public, history 100 for
+/// 300 s, recovery, presence, join/leave), `personal` (each user's personal
+/// channel), `chat` (user-limited channels); the default namespace is
+/// closed.
+pub fn test_server() -> ServerBuilder {
+    Server::builder()
+        .hmac_secret(SECRET)
+        .namespace(
+            "news",
+            NamespaceOptions::public(100, Duration::from_secs(300)),
+        )
+        .namespace(
+            "personal",
+            NamespaceOptions {
+                presence: true,
+                history_size: 100,
+                history_ttl: Duration::from_secs(300),
+                force_recovery: true,
+                ..NamespaceOptions::default()
+            },
+        )
+        .namespace(
+            "chat",
+            NamespaceOptions {
+                allow_user_limited_channels: true,
+                ..NamespaceOptions::public(10, Duration::from_secs(60))
+            },
+        )
+        .personal_channels("personal")
+}

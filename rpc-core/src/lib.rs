@@ -63,9 +63,11 @@
 
 extern crate self as rpc_core;
 
+pub mod channel;
 mod conn;
 mod error;
 mod method;
+pub mod protocol;
 mod router;
 
 #[doc(hidden)]

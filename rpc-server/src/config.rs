@@ -1,0 +1,199 @@
+//! What a server is configured with: channel namespaces, limits, timings.
+//! Defaults follow Centrifugo's where it has one, so teams moving over keep
+//! the behaviour they know.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Options of one channel namespace, named as in Centrifugo v6
+/// (shared/protocol.md §7.4). Everything is off by default: a namespace
+/// allows only what it says.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NamespaceOptions {
+    /// Authenticated users may subscribe without a subscription token.
+    pub allow_subscribe_for_client: bool,
+    /// Anonymous users may subscribe too (with the previous option).
+    pub allow_subscribe_for_anonymous: bool,
+    /// Subscribed clients may publish.
+    pub allow_publish_for_subscriber: bool,
+    /// Any authenticated client may publish.
+    pub allow_publish_for_client: bool,
+    /// Anonymous users may publish under the two options above.
+    pub allow_publish_for_anonymous: bool,
+    /// Keep presence (who is subscribed).
+    pub presence: bool,
+    /// Subscribers may ask for presence.
+    pub allow_presence_for_subscriber: bool,
+    /// Any authenticated client may ask for presence.
+    pub allow_presence_for_client: bool,
+    /// Publish join/leave events (needs `presence`).
+    pub join_leave: bool,
+    /// Push join/leave to every subscriber, whether it asked or not.
+    pub force_push_join_leave: bool,
+    /// Publications kept per channel; history is on when this and
+    /// `history_ttl` are both non-zero.
+    pub history_size: usize,
+    /// How long publications are kept.
+    #[serde(with = "seconds")]
+    pub history_ttl: Duration,
+    /// Subscribers may read history.
+    pub allow_history_for_subscriber: bool,
+    /// Any authenticated client may read history.
+    pub allow_history_for_client: bool,
+    /// Recovery for every subscriber.
+    pub force_recovery: bool,
+    /// Recovery for subscribers that ask (`recoverable: true`).
+    pub allow_recovery: bool,
+    /// Positioning for every subscriber.
+    pub force_positioning: bool,
+    /// Positioning for subscribers that ask.
+    pub allow_positioning: bool,
+    /// Channels with `#` are open to the users listed after it.
+    pub allow_user_limited_channels: bool,
+}
+
+impl NamespaceOptions {
+    /// Whether history (and so recovery) is on.
+    pub fn history_enabled(&self) -> bool {
+        self.history_size > 0 && !self.history_ttl.is_zero()
+    }
+
+    /// The stream bounds of this namespace's channels.
+    pub fn history_policy(&self) -> crate::broker::HistoryPolicy {
+        crate::broker::HistoryPolicy {
+            size: self.history_size,
+            ttl: self.history_ttl,
+        }
+    }
+
+    /// The usual public channel: clients subscribe and publish, presence with
+    /// join/leave, `size` publications of history for `ttl`, recovery forced.
+    pub fn public(size: usize, ttl: Duration) -> Self {
+        Self {
+            allow_subscribe_for_client: true,
+            allow_publish_for_subscriber: true,
+            presence: true,
+            allow_presence_for_subscriber: true,
+            join_leave: true,
+            history_size: size,
+            history_ttl: ttl,
+            allow_history_for_subscriber: true,
+            force_recovery: true,
+            ..Self::default()
+        }
+    }
+}
+
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs(u64::deserialize(d)?))
+    }
+}
+
+/// Every limit a connection is held to, with Centrifugo's defaults where it
+/// has one.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest incoming WebSocket message (64 KiB); larger closes with 1009.
+    pub max_message_size: usize,
+    /// Channels one connection may be subscribed to (128); more → error 106.
+    pub max_channels_per_connection: usize,
+    /// Bytes queued for one connection (1 MiB) before it is closed as slow
+    /// (3008).
+    pub outbound_queue_bytes: usize,
+    /// Connections the server accepts in total (`None`: unlimited).
+    pub max_connections: Option<usize>,
+    /// Connections one user may hold (`None`: unlimited).
+    pub max_connections_per_user: Option<usize>,
+    /// Commands per second one connection may send, with a burst of the
+    /// same size (`None`: unlimited); more → error 111.
+    pub commands_per_second: Option<u32>,
+    /// RPC calls in flight on one connection (1024); more → error 111.
+    pub max_in_flight_rpcs: usize,
+    /// How long a handler may run (30 s); longer fails the call with 100.
+    pub rpc_timeout: Duration,
+    /// Most publications one history request returns (300).
+    pub history_max_publications: usize,
+    /// Most publications one recovery returns (300).
+    pub recovery_max_publications: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_size: 64 * 1024,
+            max_channels_per_connection: 128,
+            outbound_queue_bytes: 1024 * 1024,
+            max_connections: None,
+            max_connections_per_user: None,
+            commands_per_second: None,
+            max_in_flight_rpcs: 1024,
+            rpc_timeout: Duration::from_secs(30),
+            history_max_publications: 300,
+            recovery_max_publications: 300,
+        }
+    }
+}
+
+/// Liveness and lifecycle timings.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    /// Server ping interval (25 s); the SDKs answer with a pong.
+    pub ping_interval: Duration,
+    /// How long to wait for a pong (8 s) before closing with 3012.
+    pub pong_timeout: Duration,
+    /// How long a new socket may take to send `connect` (10 s) before 3502.
+    pub connect_timeout: Duration,
+    /// Grace after token expiry before closing with 3005 (25 s).
+    pub expired_close_delay: Duration,
+    /// How long shutdown waits for in-flight calls (10 s).
+    pub shutdown_grace: Duration,
+    /// How long a write may block before the client counts as gone (10 s).
+    pub write_timeout: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(8),
+            connect_timeout: Duration::from_secs(10),
+            expired_close_delay: Duration::from_secs(25),
+            shutdown_grace: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Channel configuration: namespaces and the personal channel.
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// Options per namespace name.
+    pub namespaces: HashMap<String, NamespaceOptions>,
+    /// Options of channels without a namespace (closed by default).
+    pub default_namespace: NamespaceOptions,
+    /// Namespace of each user's personal channel (`personal` →
+    /// `personal:#42`); `None` disables personal channels.
+    pub personal_namespace: Option<String>,
+}
+
+impl Channels {
+    /// The options that apply to `channel`, or `None` for a namespace that
+    /// is not configured (error 102).
+    pub fn options_for(
+        &self,
+        channel: rpc_core::channel::Channel<'_>,
+    ) -> Option<&NamespaceOptions> {
+        match channel.namespace() {
+            None => Some(&self.default_namespace),
+            Some(namespace) => self.namespaces.get(namespace),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! In-process hooks: application code that decides at connect and
+//! subscribe time, and hears about unsubscribes and disconnects.
+//!
+//! `on_unsubscribe` and `on_disconnect` are best effort: they run when this
+//! process closes a connection (client left, limit hit, shutdown). When the
+//! process dies (killed, crashed, machine lost) nothing runs; state that
+//! must not leak (presence in a shared broker) expires on its own instead.
+
+use std::sync::Arc;
+
+use rpc_core::RpcError;
+use rpc_core::protocol::Disconnect;
+use serde_json::Value;
+
+use crate::broker::BoxFuture;
+
+/// What a connect hook sees.
+#[derive(Debug, Clone)]
+pub struct ConnectContext {
+    /// The new connection's id.
+    pub client_id: String,
+    /// The user from the token (`""` when anonymous).
+    pub user_id: String,
+    /// The token's `info` claim.
+    pub info: Option<Value>,
+    /// Every claim of the token.
+    pub claims: Value,
+    /// The SDK's `name`.
+    pub name: Option<String>,
+    /// The SDK's `version`.
+    pub version: Option<String>,
+    /// The SDK's connect `data`.
+    pub data: Option<Value>,
+}
+
+/// What a connect hook decides when it lets the client in.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectDecision {
+    /// Replaces the connection info (presence, join/leave, `Conn::info`).
+    pub info: Option<Value>,
+    /// Extra server-side subscriptions.
+    pub channels: Vec<String>,
+    /// Data returned to the client in the connect result.
+    pub data: Option<Value>,
+}
+
+/// Why a hook refuses.
+#[derive(Debug, Clone)]
+pub enum Rejection {
+    /// Answer the command with this error.
+    Error(RpcError),
+    /// Close the connection with this code.
+    Disconnect(Disconnect),
+}
+
+impl From<RpcError> for Rejection {
+    fn from(error: RpcError) -> Self {
+        Self::Error(error)
+    }
+}
+
+impl From<Disconnect> for Rejection {
+    fn from(disconnect: Disconnect) -> Self {
+        Self::Disconnect(disconnect)
+    }
+}
+
+/// What a subscribe hook sees.
+#[derive(Debug, Clone)]
+pub struct SubscribeContext {
+    /// The subscribing connection.
+    pub client_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// The channel asked for.
+    pub channel: String,
+    /// The subscribe request's `data`.
+    pub data: Option<Value>,
+}
+
+/// A subscribe hook's answer.
+#[derive(Debug, Clone)]
+pub enum SubscribeDecision {
+    /// Apply the namespace's rules as if there were no hook.
+    Default,
+    /// Allow, whatever the namespace and the `#` boundary say.
+    Allow,
+    /// Refuse with this error.
+    Reject(RpcError),
+}
+
+/// What the unsubscribe and disconnect hooks hear.
+#[derive(Debug, Clone)]
+pub struct DisconnectContext {
+    /// The connection.
+    pub client_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// The channel (unsubscribe only).
+    pub channel: Option<String>,
+    /// Why: the close sent, or `None` when the client went away.
+    pub reason: Option<Disconnect>,
+}
+
+pub(crate) type ConnectHook = Arc<
+    dyn Fn(ConnectContext) -> BoxFuture<'static, Result<ConnectDecision, Rejection>> + Send + Sync,
+>;
+pub(crate) type SubscribeHook =
+    Arc<dyn Fn(SubscribeContext) -> BoxFuture<'static, SubscribeDecision> + Send + Sync>;
+pub(crate) type NoticeHook = Arc<dyn Fn(DisconnectContext) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The hooks a server was built with.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) on_connect: Option<ConnectHook>,
+    pub(crate) on_subscribe: Option<SubscribeHook>,
+    pub(crate) on_unsubscribe: Option<NoticeHook>,
+    pub(crate) on_disconnect: Option<NoticeHook>,
+}

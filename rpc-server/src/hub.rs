@@ -1,0 +1,185 @@
+//! This node's subscribers: who is subscribed to what, and who is
+//! connected as which user. It is the broker's sink: each publication is
+//! serialised once and the same bytes are queued for every subscriber.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use rpc_core::protocol::{ClientInfo, Publication};
+use serde::Serialize;
+
+use crate::broker::BrokerSink;
+use crate::client::ClientHandle;
+use crate::outbound::Frame;
+
+type Clients = HashMap<Arc<str>, Arc<ClientHandle>>;
+
+/// Local subscribers and connections.
+#[derive(Debug, Default)]
+pub(crate) struct Hub {
+    channels: RwLock<HashMap<Arc<str>, Clients>>,
+    users: RwLock<HashMap<Arc<str>, Clients>>,
+    connections: AtomicUsize,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Hub {
+    /// Adds a subscriber; true if it is the node's first for `channel`.
+    pub(crate) fn subscribe(&self, channel: &str, client: &Arc<ClientHandle>) -> bool {
+        let mut channels = write(&self.channels);
+        let subscribers = channels.entry(Arc::from(channel)).or_default();
+        let first = subscribers.is_empty();
+        subscribers.insert(Arc::from(client.client_id()), client.clone());
+        first
+    }
+
+    /// Removes a subscriber; true if the node has none left for `channel`.
+    pub(crate) fn unsubscribe(&self, channel: &str, client_id: &str) -> bool {
+        let mut channels = write(&self.channels);
+        let Some(subscribers) = channels.get_mut(channel) else {
+            return false;
+        };
+        subscribers.remove(client_id);
+        if subscribers.is_empty() {
+            channels.remove(channel);
+            return true;
+        }
+        false
+    }
+
+    /// Registers a connection; returns the user's connection count.
+    pub(crate) fn connect(&self, client: &Arc<ClientHandle>) -> usize {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        let mut users = write(&self.users);
+        let connections = users.entry(Arc::from(client.user())).or_default();
+        connections.insert(Arc::from(client.client_id()), client.clone());
+        connections.len()
+    }
+
+    /// Forgets a connection.
+    pub(crate) fn disconnect(&self, client: &ClientHandle) {
+        self.connections.fetch_sub(1, Ordering::AcqRel);
+        let mut users = write(&self.users);
+        if let Some(connections) = users.get_mut(client.user()) {
+            connections.remove(client.client_id());
+            if connections.is_empty() {
+                users.remove(client.user());
+            }
+        }
+    }
+
+    /// Connections of all users on this node.
+    pub(crate) fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    /// Live connections of `user` on this node.
+    pub(crate) fn user_connection_count(&self, user: &str) -> usize {
+        read(&self.users).get(user).map_or(0, HashMap::len)
+    }
+
+    /// Every live connection.
+    pub(crate) fn all_clients(&self) -> Vec<Arc<ClientHandle>> {
+        read(&self.users)
+            .values()
+            .flat_map(|c| c.values().cloned())
+            .collect()
+    }
+
+    fn fan_out(&self, channel: &str, frame: &Frame, deliver: impl Fn(&ClientHandle, &Frame)) {
+        if let Some(subscribers) = read(&self.channels).get(channel) {
+            for client in subscribers.values() {
+                deliver(client, frame);
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PushFrame<T: Serialize> {
+    push: T,
+}
+
+#[derive(Serialize)]
+struct PubPush<'a> {
+    channel: &'a str,
+    #[serde(rename = "pub")]
+    publication: &'a Publication,
+}
+
+#[derive(Serialize)]
+struct InfoBody<'a> {
+    info: &'a ClientInfo,
+}
+
+#[derive(Serialize)]
+struct JoinPush<'a> {
+    channel: &'a str,
+    join: InfoBody<'a>,
+}
+
+#[derive(Serialize)]
+struct LeavePush<'a> {
+    channel: &'a str,
+    leave: InfoBody<'a>,
+}
+
+/// Serialises a push once for every recipient.
+fn shared_frame<T: Serialize>(channel: &str, push: T) -> Option<Frame> {
+    match serde_json::to_string(&PushFrame { push }) {
+        Ok(json) => Some(Frame::Shared(Arc::from(json))),
+        Err(error) => {
+            tracing::error!(%error, channel, "push failed to serialise");
+            None
+        }
+    }
+}
+
+impl BrokerSink for Hub {
+    fn publication(&self, channel: &str, publication: &Publication) {
+        if let Some(frame) = shared_frame(
+            channel,
+            PubPush {
+                channel,
+                publication,
+            },
+        ) {
+            let offset = publication.offset;
+            self.fan_out(channel, &frame, |client, frame| {
+                client.deliver(channel, offset, frame)
+            });
+        }
+    }
+
+    fn join(&self, channel: &str, info: &ClientInfo) {
+        let push = JoinPush {
+            channel,
+            join: InfoBody { info },
+        };
+        if let Some(frame) = shared_frame(channel, push) {
+            self.fan_out(channel, &frame, |client, frame| {
+                client.deliver_join_leave(channel, frame)
+            });
+        }
+    }
+
+    fn leave(&self, channel: &str, info: &ClientInfo) {
+        let push = LeavePush {
+            channel,
+            leave: InfoBody { info },
+        };
+        if let Some(frame) = shared_frame(channel, push) {
+            self.fan_out(channel, &frame, |client, frame| {
+                client.deliver_join_leave(channel, frame)
+            });
+        }
+    }
+}

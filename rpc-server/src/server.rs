@@ -1,0 +1,497 @@
+//! The server: its configuration, the WebSocket and health routes, and the
+//! serve loop with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::WebSocketUpgrade;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use rpc_core::channel::Channel;
+use rpc_core::protocol::{Disconnect, Publication, StreamPosition};
+use rpc_core::{AppState, Router, RpcError};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::TokenVerifier;
+use crate::broker::{Broker, MemoryBroker};
+use crate::config::{Channels, Limits, NamespaceOptions, Timings};
+use crate::hooks::{
+    ConnectContext, ConnectDecision, DisconnectContext, Hooks, Rejection, SubscribeContext,
+    SubscribeDecision,
+};
+use crate::hub::Hub;
+use crate::session;
+
+/// The default WebSocket path, as in Centrifugo.
+pub const WEBSOCKET_PATH: &str = "/connection/websocket";
+
+/// A configured wsrpc server; cheap to clone. Serve it on its own
+/// ([`Server::listen`]) or mount [`Server::axum_router`] into an existing
+/// axum application.
+#[derive(Clone)]
+pub struct Server {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) router: Router,
+    pub(crate) verifier: Option<TokenVerifier>,
+    pub(crate) allow_anonymous: bool,
+    pub(crate) channels: Channels,
+    pub(crate) limits: Limits,
+    pub(crate) timings: Timings,
+    pub(crate) state: AppState,
+    pub(crate) hooks: Hooks,
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) version: String,
+    /// Cancelled when the current serve loop shuts down; replaced for the next.
+    shutdown: Mutex<CancellationToken>,
+    /// Every live session, so shutdown can wait for them.
+    pub(crate) sessions: TaskTracker,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("methods", &self.inner.router.len())
+            .field("connections", &self.inner.hub.connection_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The router could not be built (duplicate method names).
+    #[error(transparent)]
+    Router(#[from] rpc_core::RouterError),
+    /// The personal channel's namespace is not configured.
+    #[error(
+        "personal channels use namespace `{0}`, which is not configured; add it with .namespace()"
+    )]
+    PersonalNamespace(String),
+}
+
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// The routes `GET /connection/websocket` and `GET /health`, to serve
+    /// or to merge into an application's router.
+    pub fn axum_router(&self) -> axum::Router {
+        axum::Router::new()
+            .route(WEBSOCKET_PATH, self.websocket_route())
+            .route("/health", get(health))
+    }
+
+    /// The WebSocket endpoint alone, to mount at a path of your choice:
+    /// `app.route("/ws", server.websocket_route())`.
+    pub fn websocket_route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
+        let server = self.clone();
+        get(move |upgrade: WebSocketUpgrade, headers: HeaderMap| {
+            let server = server.clone();
+            async move { server.upgrade(upgrade, &headers) }
+        })
+    }
+
+    fn upgrade(&self, upgrade: WebSocketUpgrade, headers: &HeaderMap) -> Response {
+        if !self.origin_allowed(headers) {
+            tracing::warn!(origin = ?headers.get(header::ORIGIN), "websocket origin not allowed");
+            return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+        }
+        let limits = &self.inner.limits;
+        let server = self.clone();
+        let shutdown = self.shutdown_token();
+        let sessions = self.inner.sessions.clone();
+        upgrade
+            // Small buffers keep idle connections cheap; messages are small.
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
+            .max_message_size(limits.max_message_size)
+            .max_frame_size(limits.max_message_size)
+            .on_upgrade(move |socket| sessions.track_future(session::run(server, socket, shutdown)))
+    }
+
+    /// Centrifugo's rule, plus same-origin: no `Origin` header (non-browser
+    /// clients) is fine; a browser's must be listed, `*`, or this host.
+    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+            return true;
+        };
+        let allowed = &self.inner.allowed_origins;
+        if allowed
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+        {
+            return true;
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
+    }
+
+    fn shutdown_token(&self) -> CancellationToken {
+        self.inner
+            .shutdown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Binds `addr`; the returned listener is ready before serving starts,
+    /// so a test can connect to [`Listening::local_addr`] at once.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub async fn listen(&self, addr: impl ToSocketAddrs) -> std::io::Result<Listening> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Listening {
+            server: self.clone(),
+            local_addr: listener.local_addr()?,
+            listener,
+        })
+    }
+
+    /// The router this server dispatches RPCs to.
+    pub fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    /// Connections on this node.
+    pub fn connection_count(&self) -> usize {
+        self.inner.hub.connection_count()
+    }
+
+    /// Publishes `data` into `channel` from the server (no client info),
+    /// keeping it in the channel's stream when its namespace has history.
+    ///
+    /// # Errors
+    /// 107 for an invalid channel name or data that is not JSON, 102 for an
+    /// unknown namespace, 100 when the broker fails.
+    pub async fn publish(
+        &self,
+        channel: &str,
+        data: &serde_json::value::RawValue,
+    ) -> Result<StreamPosition, RpcError> {
+        let parsed = Channel::parse(channel).map_err(|e| RpcError::bad_request(e.to_string()))?;
+        let options = self
+            .inner
+            .channels
+            .options_for(parsed)
+            .ok_or_else(RpcError::unknown_channel)?;
+        let history = options.history_enabled().then(|| options.history_policy());
+        let publication = Publication {
+            data: data.to_owned(),
+            info: None,
+            offset: 0,
+            tags: None,
+        };
+        self.inner
+            .broker
+            .publish(channel, publication, history)
+            .await
+            .map_err(broker_error)
+    }
+
+    /// Closes every connection with `disconnect`.
+    pub fn disconnect_all(&self, disconnect: Disconnect) {
+        for client in self.inner.hub.all_clients() {
+            client.out.close(disconnect);
+        }
+    }
+
+    /// Stops the current serve loop's sessions: in-flight RPCs get
+    /// `shutdown_grace` to finish, then clients are told to reconnect
+    /// (3001). Waits until every session has ended.
+    async fn shut_down_sessions(&self) {
+        let token = {
+            let mut current = self
+                .inner
+                .shutdown
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *current, CancellationToken::new())
+        };
+        token.cancel();
+        self.inner.sessions.close();
+        self.inner.sessions.wait().await;
+        self.inner.sessions.reopen();
+    }
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// A bound server, ready to serve.
+#[derive(Debug)]
+pub struct Listening {
+    server: Server,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+impl Listening {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    ///
+    /// # Errors
+    /// The listener failed.
+    pub async fn serve(self) -> std::io::Result<()> {
+        self.serve_with_shutdown(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` resolves: stops accepting, lets in-flight calls
+    /// finish within the grace period, closes clients with 3001 (they
+    /// reconnect), and returns once every session has ended. Channel state
+    /// (the broker) survives, so the same [`Server`] can listen again.
+    ///
+    /// # Errors
+    /// The listener failed.
+    pub async fn serve_with_shutdown(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Listening {
+            server, listener, ..
+        } = self;
+        let app = server.axum_router();
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let serving = tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stopped.cancelled().await })
+                .into_future(),
+        );
+        signal.await;
+        tracing::info!("shutting down: no new connections; closing sessions");
+        stop.cancel();
+        server.shut_down_sessions().await;
+        match serving.await {
+            Ok(result) => result,
+            Err(join) => Err(std::io::Error::other(join)),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// Configures a [`Server`].
+#[derive(Default)]
+pub struct ServerBuilder {
+    router: Option<Router>,
+    verifier: Option<TokenVerifier>,
+    allow_anonymous: bool,
+    channels: Channels,
+    limits: Limits,
+    timings: Timings,
+    state: AppState,
+    hooks: Hooks,
+    broker: Option<Arc<dyn Broker>>,
+    allowed_origins: Vec<String>,
+}
+
+impl ServerBuilder {
+    /// The RPC methods to serve (default: every registered handler).
+    pub fn router(mut self, router: Router) -> Self {
+        self.router = Some(router);
+        self
+    }
+
+    /// How connection tokens are verified.
+    pub fn token_verifier(mut self, verifier: TokenVerifier) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Shorthand for HS256 tokens signed with `secret`.
+    pub fn hmac_secret(self, secret: impl AsRef<[u8]>) -> Self {
+        self.token_verifier(TokenVerifier::hmac(secret))
+    }
+
+    /// Lets clients connect without a token, as anonymous users.
+    pub fn allow_anonymous(mut self, allow: bool) -> Self {
+        self.allow_anonymous = allow;
+        self
+    }
+
+    /// Configures a channel namespace.
+    pub fn namespace(mut self, name: impl Into<String>, options: NamespaceOptions) -> Self {
+        self.channels.namespaces.insert(name.into(), options);
+        self
+    }
+
+    /// Options for channels without a namespace (closed unless set).
+    pub fn default_namespace(mut self, options: NamespaceOptions) -> Self {
+        self.channels.default_namespace = options;
+        self
+    }
+
+    /// Subscribes every connection of user U server-side to `namespace:#U`;
+    /// the namespace must be configured.
+    pub fn personal_channels(mut self, namespace: impl Into<String>) -> Self {
+        self.channels.personal_namespace = Some(namespace.into());
+        self
+    }
+
+    /// Connection limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Ping, pong, connect, expiry and shutdown timings.
+    pub fn timings(mut self, timings: Timings) -> Self {
+        self.timings = timings;
+        self
+    }
+
+    /// Shared application state handlers read through `Conn`.
+    pub fn state(mut self, state: AppState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// Where channel state lives (default: in memory).
+    pub fn broker(mut self, broker: Arc<dyn Broker>) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
+    /// Browser origins allowed besides this server's own (`*` for any).
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Decides at connect: may reject, replace the info, add server-side
+    /// subscriptions.
+    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(ConnectContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ConnectDecision, Rejection>> + Send + 'static,
+    {
+        self.hooks.on_connect = Some(Arc::new(move |cx| Box::pin(hook(cx))));
+        self
+    }
+
+    /// Decides at subscribe: may reject, or allow what the namespace would not.
+    pub fn on_subscribe<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(SubscribeContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = SubscribeDecision> + Send + 'static,
+    {
+        self.hooks.on_subscribe = Some(Arc::new(move |cx| Box::pin(hook(cx))));
+        self
+    }
+
+    /// Hears each unsubscribe (best effort; see the `hooks` docs).
+    pub fn on_unsubscribe<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(DisconnectContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.on_unsubscribe = Some(Arc::new(move |cx| Box::pin(hook(cx))));
+        self
+    }
+
+    /// Hears each disconnect with its reason (best effort).
+    pub fn on_disconnect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(DisconnectContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.on_disconnect = Some(Arc::new(move |cx| Box::pin(hook(cx))));
+        self
+    }
+
+    /// Finishes the server.
+    ///
+    /// # Errors
+    /// Duplicate method names, or a personal-channel namespace that is not
+    /// configured.
+    pub fn build(self) -> Result<Server, BuildError> {
+        let router = match self.router {
+            Some(router) => router,
+            None => Router::global()?,
+        };
+        if let Some(namespace) = &self.channels.personal_namespace
+            && !self.channels.namespaces.contains_key(namespace)
+        {
+            return Err(BuildError::PersonalNamespace(namespace.clone()));
+        }
+        if self.verifier.is_none() && !self.allow_anonymous {
+            tracing::warn!(
+                "no token verifier and anonymous connections off: every connect will be refused"
+            );
+        }
+        let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new()));
+        let hub = Arc::new(Hub::default());
+        broker.attach(hub.clone());
+        Ok(Server {
+            inner: Arc::new(Inner {
+                router,
+                verifier: self.verifier,
+                allow_anonymous: self.allow_anonymous,
+                channels: self.channels,
+                limits: self.limits,
+                timings: self.timings,
+                state: self.state,
+                hooks: self.hooks,
+                broker,
+                hub,
+                allowed_origins: self.allowed_origins,
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                shutdown: Mutex::new(CancellationToken::new()),
+                sessions: TaskTracker::new(),
+            }),
+        })
+    }
+}
+
+/// Maps a broker failure to the error a client sees.
+pub(crate) fn broker_error(error: crate::broker::BrokerError) -> RpcError {
+    match error {
+        crate::broker::BrokerError::UnrecoverablePosition => RpcError::new(
+            rpc_core::code::UNRECOVERABLE_POSITION,
+            "unrecoverable position",
+        ),
+        crate::broker::BrokerError::Unavailable(why) => {
+            tracing::error!(%why, "broker unavailable");
+            RpcError::internal()
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `connect` and `refresh`: authentication, limits, the connect hook and
+//! the server-side subscriptions (the personal channel).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rpc_core::channel::{Channel, personal_channel};
+use rpc_core::protocol::{
+    ClientInfo, ConnectRequest, ConnectResult, Disconnect, RefreshResult, Reply,
+};
+use rpc_core::{Conn, RpcError};
+use serde_json::Value;
+
+use super::subscribe::SubscribeSpec;
+use super::{Connected, Session};
+use crate::auth::{TokenError, VerifiedToken, now_unix};
+use crate::client::ClientHandle;
+use crate::hooks::{ConnectContext, ConnectDecision, Rejection};
+
+impl Session {
+    pub(super) async fn connect(
+        &mut self,
+        id: u32,
+        request: ConnectRequest<'_>,
+    ) -> Result<(), Disconnect> {
+        let inner = self.server.inner.clone();
+        let token = match self.verify_connect_token(request.token.as_deref())? {
+            Ok(token) => token,
+            Err(error) => {
+                // The SDK fetches a new token and reconnects on its own socket.
+                self.reply_error(id, error);
+                return Ok(());
+            }
+        };
+        let user = token.as_ref().map(|t| t.user.clone()).unwrap_or_default();
+        if inner
+            .limits
+            .max_connections
+            .is_some_and(|max| inner.hub.connection_count() >= max)
+        {
+            tracing::warn!("connection limit reached");
+            return Err(Disconnect::CONNECTION_LIMIT);
+        }
+        if !user.is_empty()
+            && inner
+                .limits
+                .max_connections_per_user
+                .is_some_and(|max| inner.hub.user_connection_count(&user) >= max)
+        {
+            tracing::warn!(user, "per-user connection limit reached");
+            return Err(Disconnect::CONNECTION_LIMIT);
+        }
+
+        let client_id = uuid::Uuid::new_v4().to_string();
+        let claims = token.as_ref().map_or(Value::Null, |t| t.claims.clone());
+        let mut info = token.as_ref().and_then(|t| t.info.clone());
+        let decision = match &inner.hooks.on_connect {
+            None => ConnectDecision::default(),
+            Some(hook) => {
+                let context = ConnectContext {
+                    client_id: client_id.clone(),
+                    user_id: user.clone(),
+                    info: info.clone(),
+                    claims: claims.clone(),
+                    name: request.name.clone(),
+                    version: request.version.clone(),
+                    data: request
+                        .data
+                        .and_then(|d| serde_json::from_str(d.get()).ok()),
+                };
+                match hook(context).await {
+                    Ok(decision) => decision,
+                    Err(Rejection::Error(error)) => {
+                        self.reply_error(id, error);
+                        return Ok(());
+                    }
+                    Err(Rejection::Disconnect(disconnect)) => return Err(disconnect),
+                }
+            }
+        };
+        if decision.info.is_some() {
+            info.clone_from(&decision.info);
+        }
+
+        let channels =
+            server_side_channels(&inner.channels.personal_namespace, &user, &token, &decision);
+        for channel in &channels {
+            let known = Channel::parse(channel)
+                .ok()
+                .and_then(|c| inner.channels.options_for(c))
+                .is_some();
+            if !known {
+                tracing::warn!(channel, "server-side subscription to an unknown namespace");
+                self.reply_error(id, RpcError::unknown_channel());
+                return Ok(());
+            }
+        }
+
+        let handle = Arc::new(ClientHandle::new(
+            ClientInfo {
+                user: user.clone(),
+                client: client_id.clone(),
+                conn_info: info
+                    .as_ref()
+                    .and_then(|i| serde_json::value::to_raw_value(i).ok()),
+                chan_info: None,
+            },
+            self.out.clone(),
+        ));
+        let conn = Conn::builder()
+            .user(user.clone())
+            .client(client_id.clone())
+            .info(info.unwrap_or(Value::Null))
+            .claims(claims)
+            .state(inner.state.clone())
+            .build();
+        inner.hub.connect(&handle);
+        let expires_at = token.as_ref().and_then(|t| t.expires_at);
+        self.connected = Some(Connected {
+            conn,
+            handle: handle.clone(),
+            expires_at,
+        });
+
+        let mut subs = BTreeMap::new();
+        let mut go_live = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let options = Channel::parse(&channel)
+                .ok()
+                .and_then(|c| inner.channels.options_for(c))
+                .cloned()
+                .unwrap_or_default();
+            let recover = request.subs.get(&channel).filter(|p| p.recover);
+            let spec = SubscribeSpec {
+                channel: &channel,
+                options: &options,
+                recoverable: true,
+                positioned: true,
+                join_leave: false,
+                server_side: true,
+                recover: recover.map(|p| (p.offset, p.epoch.clone())),
+            };
+            match self.subscribe_channel(&handle, spec).await {
+                Ok((result, delivered)) => {
+                    go_live.push((channel.clone(), delivered));
+                    subs.insert(channel, result);
+                }
+                Err(error) => {
+                    self.reply_error(id, error);
+                    return Ok(());
+                }
+            }
+        }
+
+        let ttl = expires_at.map(|at| at.saturating_sub(now_unix()).max(1));
+        let result = ConnectResult {
+            client: client_id.clone(),
+            version: inner.version.clone(),
+            expires: ttl.is_some(),
+            ttl: ttl.map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
+            data: decision
+                .data
+                .as_ref()
+                .and_then(|d| serde_json::value::to_raw_value(d).ok()),
+            subs,
+            ping: u32::try_from(inner.timings.ping_interval.as_secs()).unwrap_or(u32::MAX),
+            pong: true,
+        };
+        self.reply(&Reply {
+            id,
+            connect: Some(result),
+            ..Reply::default()
+        });
+        for (channel, delivered) in go_live {
+            handle.go_live(&channel, delivered);
+        }
+        let span = tracing::Span::current();
+        span.record("client", client_id.as_str());
+        span.record("user", user.as_str());
+        tracing::info!(name = request.name.as_deref(), "connected");
+        Ok(())
+    }
+
+    /// `Err` closes the connection; `Ok(Err)` answers the connect with an
+    /// error (expired token: the SDK refreshes and retries).
+    fn verify_connect_token(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Result<Option<VerifiedToken>, RpcError>, Disconnect> {
+        let inner = &self.server.inner;
+        let token = token.filter(|t| !t.is_empty());
+        match (&inner.verifier, token) {
+            (Some(verifier), Some(token)) => match verifier.verify(token) {
+                Ok(verified) => Ok(Ok(Some(verified))),
+                Err(TokenError::Expired) => Ok(Err(RpcError::token_expired())),
+                Err(error) => {
+                    tracing::warn!(%error, "connection token refused");
+                    Err(Disconnect::INVALID_TOKEN)
+                }
+            },
+            (None, Some(_)) => {
+                tracing::warn!("a token was sent but no token verifier is configured");
+                Err(Disconnect::INVALID_TOKEN)
+            }
+            (_, None) if inner.allow_anonymous => Ok(Ok(None)),
+            (_, None) => {
+                tracing::warn!("connect without credentials");
+                Err(Disconnect::BAD_REQUEST)
+            }
+        }
+    }
+
+    /// A new token for the same user (shared/protocol.md §4.6).
+    pub(super) fn refresh(&mut self, id: u32, token: &str) -> Result<(), Disconnect> {
+        let Some(verifier) = self.server.inner.verifier.clone() else {
+            self.reply_error(id, RpcError::not_available());
+            return Ok(());
+        };
+        let verified = match verifier.verify(token) {
+            Ok(verified) => verified,
+            Err(TokenError::Expired) => return Err(Disconnect::EXPIRED),
+            Err(error) => {
+                tracing::warn!(%error, "refresh token refused");
+                return Err(Disconnect::INVALID_TOKEN);
+            }
+        };
+        let Some(connected) = self.connected.as_mut() else {
+            return Err(Disconnect::BAD_REQUEST);
+        };
+        if verified.user != connected.handle.user() {
+            tracing::warn!("refresh token for another user");
+            return Err(Disconnect::INVALID_TOKEN);
+        }
+        connected.expires_at = verified.expires_at;
+        let ttl = verified
+            .expires_at
+            .map(|at| at.saturating_sub(now_unix()).max(1));
+        let result = RefreshResult {
+            client: connected.handle.client_id().to_owned(),
+            expires: ttl.is_some(),
+            ttl: ttl.map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
+        };
+        self.reply(&Reply {
+            id,
+            refresh: Some(result),
+            ..Reply::default()
+        });
+        Ok(())
+    }
+}
+
+/// The personal channel, the token's `channels` and the hook's, once each.
+fn server_side_channels(
+    personal_namespace: &Option<String>,
+    user: &str,
+    token: &Option<VerifiedToken>,
+    decision: &ConnectDecision,
+) -> Vec<String> {
+    let mut channels: Vec<String> = Vec::new();
+    if let Some(namespace) = personal_namespace
+        && !user.is_empty()
+    {
+        channels.push(personal_channel(namespace, user));
+    }
+    let from_token = token.iter().flat_map(|t| t.channels.iter());
+    for channel in from_token.chain(&decision.channels) {
+        if !channels.contains(channel) {
+            channels.push(channel.clone());
+        }
+    }
+    channels
+}

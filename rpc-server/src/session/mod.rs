@@ -1,0 +1,347 @@
+//! One WebSocket connection: a reader loop (this module) that parses
+//! frames and runs commands in order, and a writer task
+//! ([`crate::outbound`]). RPCs run concurrently beside the loop, so a slow
+//! handler never holds up pings or other commands.
+
+mod channel_ops;
+mod connect;
+mod rate;
+mod rpc;
+mod subscribe;
+
+use std::pin::pin;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use rpc_core::protocol::{Command, Disconnect, Reply};
+use rpc_core::{Conn, RpcError};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::client::ClientHandle;
+use crate::outbound::{Frame, Outbound, write_loop};
+use crate::server::Server;
+
+/// Close code for an incoming message over the size limit (RFC 6455).
+const MESSAGE_TOO_BIG: Disconnect = Disconnect::new(1009, "message too big");
+
+/// Runs one connection to its end.
+pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: CancellationToken) {
+    let (sink, stream) = socket.split();
+    let inner = &server.inner;
+    let (out, queue) = Outbound::new(inner.limits.outbound_queue_bytes);
+    let writer = tokio::spawn(write_loop(
+        sink,
+        queue,
+        out.clone(),
+        inner.timings.write_timeout,
+    ));
+    let span = tracing::info_span!(
+        "conn",
+        client = tracing::field::Empty,
+        user = tracing::field::Empty
+    );
+    let mut session = Session::new(server.clone(), out.clone());
+    let reason = session
+        .read_loop(stream, shutdown)
+        .instrument(span.clone())
+        .await;
+    session.finish(reason).instrument(span).await;
+    match reason {
+        Some(disconnect) => out.close(disconnect),
+        None => out.stop(),
+    }
+    let _ = writer.await;
+}
+
+/// A connection that completed `connect`.
+struct Connected {
+    conn: Conn,
+    handle: Arc<ClientHandle>,
+    /// Token expiry (Unix seconds), refreshed by `refresh`.
+    expires_at: Option<u64>,
+}
+
+struct Session {
+    server: Server,
+    out: Arc<Outbound>,
+    connected: Option<Connected>,
+    rpcs: JoinSet<()>,
+    rate: Option<rate::TokenBucket>,
+    pong_deadline: Option<Instant>,
+}
+
+impl Session {
+    fn new(server: Server, out: Arc<Outbound>) -> Self {
+        let rate = server
+            .inner
+            .limits
+            .commands_per_second
+            .map(rate::TokenBucket::new);
+        Self {
+            server,
+            out,
+            connected: None,
+            rpcs: JoinSet::new(),
+            rate,
+            pong_deadline: None,
+        }
+    }
+
+    /// Reads until the connection ends; returns the close to send, or
+    /// `None` when the client went away.
+    async fn read_loop(
+        &mut self,
+        mut stream: SplitStream<WebSocket>,
+        shutdown: CancellationToken,
+    ) -> Option<Disconnect> {
+        let timings = self.server.inner.timings.clone();
+        let mut connect_deadline = pin!(sleep(timings.connect_timeout));
+        let mut ping = tokio::time::interval_at(
+            Instant::now() + timings.ping_interval,
+            timings.ping_interval,
+        );
+        loop {
+            let pong_deadline = self.pong_deadline;
+            let expiry = self.expiry_deadline();
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    self.drain_rpcs().await;
+                    return Some(Disconnect::SHUTDOWN);
+                }
+                () = self.out.closed() => return self.out.close_reason(),
+                () = &mut connect_deadline, if self.connected.is_none() => {
+                    return Some(Disconnect::STALE);
+                }
+                () = sleep_until_opt(pong_deadline) => return Some(Disconnect::NO_PONG),
+                () = sleep_until_opt(expiry) => return Some(Disconnect::EXPIRED),
+                _ = ping.tick(), if self.connected.is_some() => {
+                    self.out.send(Frame::Owned("{}".to_owned()));
+                    self.pong_deadline.get_or_insert(Instant::now() + timings.pong_timeout);
+                }
+                Some(_) = self.rpcs.join_next(), if !self.rpcs.is_empty() => {}
+                message = stream.next() => {
+                    let outcome = match message {
+                        None => return None,
+                        Some(Err(error)) => Err(read_error(&error)),
+                        Some(Ok(Message::Text(text))) => self.handle_frame(text.as_str()).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            tracing::warn!("binary frame on the JSON protocol");
+                            Err(Some(Disconnect::BAD_REQUEST))
+                        }
+                        Some(Ok(Message::Close(_))) => return None,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                    };
+                    if let Err(disconnect) = outcome {
+                        return disconnect;
+                    }
+                }
+            }
+        }
+    }
+
+    fn expiry_deadline(&self) -> Option<Instant> {
+        let expires_at = self.connected.as_ref()?.expires_at?;
+        let remaining = expires_at.saturating_sub(crate::auth::now_unix());
+        Some(
+            Instant::now()
+                + std::time::Duration::from_secs(remaining)
+                + self.server.inner.timings.expired_close_delay,
+        )
+    }
+
+    /// Runs every command of one frame, in order.
+    async fn handle_frame(&mut self, text: &str) -> Result<(), Option<Disconnect>> {
+        for line in text.split('\n') {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let command: Command<'_> = serde_json::from_str(line).map_err(|error| {
+                tracing::warn!(%error, "malformed command");
+                Some(Disconnect::BAD_REQUEST)
+            })?;
+            self.handle_command(command).await.map_err(Some)?;
+        }
+        Ok(())
+    }
+
+    async fn handle_command(&mut self, command: Command<'_>) -> Result<(), Disconnect> {
+        let id = command.id;
+        let requests = [
+            command.connect.is_some(),
+            command.subscribe.is_some(),
+            command.unsubscribe.is_some(),
+            command.publish.is_some(),
+            command.presence.is_some(),
+            command.presence_stats.is_some(),
+            command.history.is_some(),
+            command.ping.is_some(),
+            command.send.is_some(),
+            command.rpc.is_some(),
+            command.refresh.is_some(),
+            command.sub_refresh.is_some(),
+        ]
+        .into_iter()
+        .filter(|set| *set)
+        .count();
+        if requests == 0 {
+            if id == 0 {
+                // `{}` is the client's pong.
+                self.pong_deadline = None;
+                return Ok(());
+            }
+            self.reply_error(
+                id,
+                RpcError::new(rpc_core::code::METHOD_NOT_FOUND, "unknown command"),
+            );
+            return Ok(());
+        }
+        if requests > 1 {
+            tracing::warn!(id, "command with more than one request");
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        if command.send.is_some() {
+            // One-way message: accepted and dropped (no handler yet).
+            return if self.connected.is_some() {
+                Ok(())
+            } else {
+                Err(Disconnect::BAD_REQUEST)
+            };
+        }
+        if id == 0 {
+            tracing::warn!("command without id");
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        if let Some(request) = command.connect {
+            if self.connected.is_some() {
+                tracing::warn!("second connect on one connection");
+                return Err(Disconnect::BAD_REQUEST);
+            }
+            return self.connect(id, request).await;
+        }
+        if self.connected.is_none() {
+            tracing::warn!("command before connect");
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        if let Some(rate) = &mut self.rate
+            && !rate.take()
+        {
+            self.reply_error(id, RpcError::too_many_requests());
+            return Ok(());
+        }
+        let span = tracing::debug_span!("command", id);
+        if let Some(request) = command.rpc {
+            self.rpc(id, request);
+        } else if let Some(request) = command.subscribe {
+            self.subscribe(id, request).instrument(span).await?;
+        } else if let Some(request) = command.unsubscribe {
+            self.unsubscribe(id, &request.channel)
+                .instrument(span)
+                .await;
+        } else if let Some(request) = command.publish {
+            self.publish(id, request).instrument(span).await;
+        } else if let Some(request) = command.presence {
+            self.presence(id, &request.channel).instrument(span).await;
+        } else if let Some(request) = command.presence_stats {
+            self.presence_stats(id, &request.channel)
+                .instrument(span)
+                .await;
+        } else if let Some(request) = command.history {
+            self.history(id, request).instrument(span).await;
+        } else if let Some(request) = command.refresh {
+            self.refresh(id, &request.token)?;
+        } else if command.sub_refresh.is_some() || command.ping.is_some() {
+            self.reply_error(id, RpcError::not_available());
+        }
+        Ok(())
+    }
+
+    fn connected(&self) -> &Connected {
+        // Every caller runs after the connect check in handle_command.
+        self.connected
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("command dispatched before connect"))
+    }
+
+    fn reply(&self, reply: &Reply) {
+        send_reply(&self.out, reply);
+    }
+
+    fn reply_error(&self, id: u32, error: RpcError) {
+        self.reply(&Reply::error(id, error));
+    }
+
+    /// Lets in-flight calls finish, within the shutdown grace period.
+    async fn drain_rpcs(&mut self) {
+        let grace = self.server.inner.timings.shutdown_grace;
+        let drained = tokio::time::timeout(grace, async {
+            while self.rpcs.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = self.rpcs.len(),
+                "shutdown grace over; cancelling calls"
+            );
+        }
+    }
+
+    /// Leaves every channel and forgets the connection.
+    async fn finish(&mut self, reason: Option<Disconnect>) {
+        self.rpcs.abort_all();
+        let Some(connected) = self.connected.take() else {
+            return;
+        };
+        for channel in connected.handle.take_subscriptions() {
+            self.leave_channel(&connected.handle, &channel, reason)
+                .await;
+        }
+        self.server.inner.hub.disconnect(&connected.handle);
+        tracing::info!(reason = ?reason, "disconnected");
+        if let Some(hook) = &self.server.inner.hooks.on_disconnect {
+            hook(crate::hooks::DisconnectContext {
+                client_id: connected.handle.client_id().to_owned(),
+                user_id: connected.handle.user().to_owned(),
+                channel: None,
+                reason,
+            })
+            .await;
+        }
+    }
+}
+
+pub(crate) fn send_reply(out: &Outbound, reply: &Reply) {
+    match serde_json::to_string(reply) {
+        Ok(json) => {
+            out.send(Frame::Owned(json));
+        }
+        Err(error) => tracing::error!(%error, "reply failed to serialise"),
+    }
+}
+
+fn read_error(error: &axum::Error) -> Option<Disconnect> {
+    let text = error.to_string();
+    if text.contains("Space limit exceeded")
+        || text.contains("too long")
+        || text.contains("Message too big")
+    {
+        tracing::warn!(%error, "message over the size limit");
+        Some(MESSAGE_TOO_BIG)
+    } else {
+        tracing::debug!(%error, "read failed");
+        None
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,147 @@
+//! A wsrpc server for the SDK test suites, driven over stdin/stdout.
+//!
+//! Prints `READY <port>`, then answers one line per JSON command read from
+//! stdin with `OK <json>` or `ERR <message>`:
+//! `token` (mint a connection JWT), `publish`, `personal`, `restart`
+//! (close every client with 3001, publish while they are away, listen again
+//! on the same port with state kept), `quit`. See tests/sdk/README.md.
+
+use std::net::SocketAddr;
+
+use rpc_server::auth::mint_hmac_token;
+use rpc_server::channel::personal_channel;
+use rpc_server::{Listening, Server};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use wsrpc_tests::{SECRET, test_server};
+
+#[derive(Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+enum FixtureCommand {
+    Token {
+        user: String,
+        exp_in: i64,
+        #[serde(default)]
+        info: Option<Value>,
+        #[serde(default)]
+        bad_signature: bool,
+    },
+    Publish {
+        channel: String,
+        data: Value,
+    },
+    Personal {
+        user: String,
+        data: Value,
+    },
+    Restart {
+        #[serde(default)]
+        publish: Vec<Publish>,
+    },
+    Quit,
+}
+
+#[derive(Deserialize)]
+struct Publish {
+    channel: String,
+    data: Value,
+}
+
+/// The serve loop currently running, and how to stop it.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+fn start(listening: Listening) -> Running {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(listening.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    Running { stop, task }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let server = test_server().build()?;
+    let listening = server.listen("127.0.0.1:0").await?;
+    let addr: SocketAddr = listening.local_addr();
+    let mut running = start(listening);
+    println!("READY {}", addr.port());
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<FixtureCommand>(&line) {
+            Err(error) => Err(format!("bad command: {error}")),
+            Ok(FixtureCommand::Quit) => break,
+            Ok(FixtureCommand::Restart { publish }) => {
+                let _ = running.stop.send(());
+                running.task.await??;
+                let mut result = Ok(json!({}));
+                for p in publish {
+                    if let Err(error) = publish_json(&server, &p.channel, &p.data).await {
+                        result = Err(error);
+                    }
+                }
+                running = start(server.listen(addr).await?);
+                result
+            }
+            Ok(command) => run(&server, command).await,
+        };
+        match answer {
+            Ok(value) => println!("OK {value}"),
+            Err(message) => println!("ERR {message}"),
+        }
+    }
+    let _ = running.stop.send(());
+    running.task.await??;
+    Ok(())
+}
+
+async fn run(server: &Server, command: FixtureCommand) -> Result<Value, String> {
+    match command {
+        FixtureCommand::Token {
+            user,
+            exp_in,
+            info,
+            bad_signature,
+        } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs();
+            let exp = now.saturating_add_signed(exp_in);
+            let mut claims = json!({"sub": user, "exp": exp});
+            if let Some(info) = info {
+                claims["info"] = info;
+            }
+            let secret: &[u8] = if bad_signature {
+                b"not-the-secret"
+            } else {
+                SECRET.as_bytes()
+            };
+            let token = mint_hmac_token(secret, &claims).map_err(|e| e.to_string())?;
+            Ok(Value::String(token))
+        }
+        FixtureCommand::Publish { channel, data } => publish_json(server, &channel, &data).await,
+        FixtureCommand::Personal { user, data } => {
+            publish_json(server, &personal_channel("personal", &user), &data).await
+        }
+        FixtureCommand::Restart { .. } | FixtureCommand::Quit => Err("handled by the loop".into()),
+    }
+}
+
+async fn publish_json(server: &Server, channel: &str, data: &Value) -> Result<Value, String> {
+    let raw = serde_json::value::to_raw_value(data).map_err(|e| e.to_string())?;
+    let position = server
+        .publish(channel, &raw)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({"offset": position.offset, "epoch": position.epoch}))
+}

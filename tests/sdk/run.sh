@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the three SDK end-to-end suites (centrifuge-python, centrifuge-js, centrifuge-go)
+# against the sdk-fixture binary in $WSRPC_FIXTURE (default: target/debug/sdk-fixture).
+# Each suite starts and stops its own fixture processes. Install the dependencies
+# first with tests/sdk/install.sh. Exits non-zero if any suite fails.
+set -uo pipefail
+
+SDK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$SDK/../.." && pwd)"
+export WSRPC_FIXTURE="${WSRPC_FIXTURE:-$ROOT/target/debug/sdk-fixture}"
+
+if [ ! -x "$WSRPC_FIXTURE" ]; then
+  echo "tests/sdk/run.sh: no executable fixture at $WSRPC_FIXTURE (build it, or set WSRPC_FIXTURE)" >&2
+  exit 2
+fi
+if [ ! -x "$ROOT/.venv-sdk/bin/python" ] || [ ! -d "$SDK/node/node_modules" ]; then
+  echo "tests/sdk/run.sh: dependencies missing; run tests/sdk/install.sh first" >&2
+  exit 2
+fi
+
+failed=()
+
+echo "=== centrifuge-python (pytest) ==="
+(cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
+
+echo "=== centrifuge-js (node --test) ==="
+(cd "$SDK/node" && node --test sdk.test.mjs) || failed+=(node)
+
+echo "=== centrifuge-go (go test) ==="
+# -count=1: the fixture binary is not part of go's test cache key.
+(cd "$SDK/go" && go test -count=1 -v ./...) || failed+=(go)
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "tests/sdk/run.sh: FAILED suites: ${failed[*]}" >&2
+  exit 1
+fi
+echo "tests/sdk/run.sh: all SDK suites passed"
