@@ -88,6 +88,8 @@ pub struct RawClient {
     next_id: u32,
     /// Objects received in one frame but not yet read.
     pending: std::collections::VecDeque<Value>,
+    /// Whether server pings are answered (a well-behaved SDK does).
+    pub answer_pings: bool,
 }
 
 impl RawClient {
@@ -99,6 +101,7 @@ impl RawClient {
             ws,
             next_id: 0,
             pending: Default::default(),
+            answer_pings: true,
         }
     }
 
@@ -124,12 +127,15 @@ impl RawClient {
         id
     }
 
-    /// The next thing the server sent (pings `{}` are answered and skipped).
+    /// The next thing the server sent; pings `{}` are skipped (and answered
+    /// when `answer_pings` is set).
     pub async fn receive(&mut self) -> Received {
         loop {
             if let Some(value) = self.pending.pop_front() {
                 if value.as_object().is_some_and(|o| o.is_empty()) {
-                    self.send_text("{}").await;
+                    if self.answer_pings {
+                        self.send_text("{}").await;
+                    }
                     continue;
                 }
                 return Received::Json(value);
@@ -155,6 +161,22 @@ impl RawClient {
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => return Received::Closed(None),
             }
+        }
+    }
+
+    /// The next text frame as sent, without answering pings.
+    pub async fn raw_next(&mut self) -> String {
+        loop {
+            let message = tokio::time::timeout(GUARD, self.ws.next())
+                .await
+                .expect("server sent in time");
+            if let Some(Ok(Message::Text(text))) = message {
+                return text.to_string();
+            }
+            assert!(
+                matches!(message, Some(Ok(_))),
+                "connection ended: {message:?}"
+            );
         }
     }
 

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# wsrpc's benchmark: builds the release binaries of bench/, measures on
+# 127.0.0.1 and prints a markdown table.
+#
+#   RPC round trips (bench.add) at 1 connection x 1 in flight and
+#   64 x 16, against wsrpc and a raw tokio-tungstenite echo server,
+#   interleaved round by round (the machine is shared and noisy), medians
+#   of the rounds; resident memory per idle connection (connected and
+#   subscribed) at 10,000 connections; fan-out deliveries per second to
+#   10,000 subscribers of one channel.
+#
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5, per RPC run),
+# BENCH_CONNECTIONS (10000, idle and fan-out), BENCH_MESSAGES (100
+# publications per fan-out round), BENCH_BYTES (100 bytes each).
+# Not a test: test.sh does not run it. Takes about three minutes after
+# the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${BENCH_ROUNDS:-3}
+seconds=${BENCH_SECONDS:-5}
+connections=${BENCH_CONNECTIONS:-10000}
+messages=${BENCH_MESSAGES:-100}
+bytes=${BENCH_BYTES:-100}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "build (release)"
+cargo build --release --locked -p wsrpc-bench >&2
+bin=target/release
+logdir=target/bench
+mkdir -p "$logdir"
+log="$logdir/run-$(date -u +%Y%m%dT%H%M%SZ).log"
+: >"$log"
+
+# Each side of an idle or fan-out run holds one descriptor per connection.
+fd_note=""
+if ! ulimit -n 65536 2>/dev/null; then
+    hard=$(ulimit -Hn)
+    if [ "$hard" != unlimited ] && ulimit -n "$hard" 2>/dev/null; then
+        fd_note="ulimit -n 65536 refused; raised to the hard limit $hard"
+    else
+        fd_note="ulimit -n 65536 refused; left at $(ulimit -n)"
+    fi
+    echo "note: $fd_note" >&2
+fi
+needed=$((connections + 256))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$needed" ]; then
+    echo "error: $connections connections need about $needed descriptors; ulimit -n is $(ulimit -n)" >&2
+    exit 1
+fi
+
+# Runs loadgen, keeps its output in the log, and prints its RESULT line
+# (or nothing if it failed).
+loadgen() {
+    local out
+    if out=$("$bin/loadgen" "$@" 2>&1); then
+        printf '%s\n' "$out" | tee -a "$log" >&2
+        printf '%s\n' "$out" | grep '^RESULT ' | tail -n 1
+    else
+        printf '%s\n' "$out" | tee -a "$log" >&2
+        echo "loadgen $1 failed (see above)" >&2
+    fi
+}
+
+# field KEY < RESULT lines: the values of KEY, one a line.
+field() { grep -o "$1=[^ ]*" | cut -d= -f2; }
+# median < numbers
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
+
+results="$logdir/results.txt"
+: >"$results"
+for round in $(seq 1 "$rounds"); do
+    for shape in "1 1" "64 16"; do
+        read -r c f <<<"$shape"
+        for server in bench-server echo-server; do
+            label=${server%-server}
+            [ "$label" = bench ] && label=wsrpc
+            step "round $round/$rounds: rpc $label ${c}x$f"
+            loadgen rpc --server-bin "$bin/$server" --label "$label" \
+                --connections "$c" --in-flight "$f" --seconds "$seconds" >>"$results" || true
+        done
+    done
+done
+
+step "idle memory: $connections connections subscribed to bench:fan"
+idle=$(loadgen idle --server-bin "$bin/bench-server" --connections "$connections" || true)
+step "fan-out: $connections subscribers, $messages publications of $bytes bytes per round"
+fanout=$(loadgen fanout --server-bin "$bin/bench-server" --subscribers "$connections" \
+    --messages "$messages" --bytes "$bytes" --rounds 3 || true)
+
+# stat LABEL C F KEY: median of KEY over the rounds.
+stat() {
+    grep "^RESULT rpc label=$1 connections=$2 in_flight=$3 " "$results" | field "$4" | median
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v r="$1" 'BEGIN { print (r + 0 >= 0.7 ? "met" : "MISSED") }'; }
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+echo
+echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores of $cpu, $mem, Linux $(uname -r);"
+echo "RPC: medians of $rounds interleaved rounds of $seconds s (after 1 s warm-up each)."
+[ -n "$fd_note" ] && echo "($fd_note.)"
+echo
+echo "| Benchmark | Result | p50 µs | p99 µs | Target |"
+echo "|---|---|---|---|---|"
+for shape in "1 1" "64 16"; do
+    read -r c f <<<"$shape"
+    w=$(stat wsrpc "$c" "$f" calls_per_s)
+    e=$(stat echo "$c" "$f" calls_per_s)
+    r=$(ratio "$w" "$e")
+    echo "| RPC ${c}×$f, wsrpc (\`bench.add\`) | $w calls/s | $(stat wsrpc "$c" "$f" p50_us) | $(stat wsrpc "$c" "$f" p99_us) | |"
+    echo "| RPC ${c}×$f, raw tokio-tungstenite echo | $e calls/s | $(stat echo "$c" "$f" p50_us) | $(stat echo "$c" "$f" p99_us) | |"
+    echo "| RPC ${c}×$f, wsrpc / echo | $r | | | ≥ 0.70: $(verdict "$r") |"
+done
+per_conn=$(printf '%s\n' "$idle" | field per_conn_bytes)
+marginal=$(printf '%s\n' "$idle" | field marginal_bytes)
+if [ -n "$per_conn" ]; then
+    kib=$(awk -v b="$per_conn" 'BEGIN { printf "%.1f", b / 1024 }')
+    mkib=$(awk -v b="$marginal" 'BEGIN { printf "%.1f", b / 1024 }')
+    met=$(awk -v b="$per_conn" 'BEGIN { print (b <= 16384 ? "met" : "MISSED") }')
+    echo "| Idle memory per connection, $connections connected + subscribed (VmRSS after − before, ÷ N) | $kib KiB ($mkib KiB marginal from N/10 to N) | | | ≤ 16 KiB: $met |"
+else
+    echo "| Idle memory per connection, $connections connected + subscribed | failed | | | ≤ 16 KiB |"
+fi
+rate=$(printf '%s\n' "$fanout" | field deliveries_per_s)
+echo "| Fan-out, $connections subscribers of one channel, $messages × $bytes-byte publications (median of 3) | ${rate:-failed} deliveries/s | | | |"
+echo
+echo "Full output: $log" >&2

@@ -1,0 +1,124 @@
+//! The wsrpc server the benchmark measures, driven over stdin/stdout.
+//!
+//! Binds 127.0.0.1 on a free port and prints `TOKEN <jwt>` (a connection
+//! token of user `bench`, valid for a day), then `READY <port>`.
+//! It serves one method, `bench.add {a, b} -> {sum}`, and the namespace
+//! `bench`, where clients may subscribe (no history, no presence). Then
+//! it reads commands from stdin, one a line:
+//!
+//! - `publish <n> <bytes>`: publishes `n` publications of about `bytes`
+//!   bytes of data to `bench:fan`, one after the other, and answers
+//!   `OK <elapsed µs>` (or `ERR <why>`);
+//! - `quit`, or the end of stdin: shuts down and exits.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rpc_server::auth::mint_hmac_token;
+use rpc_server::{Limits, NamespaceOptions, Server, websocket_rpc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::oneshot;
+
+/// The HS256 secret of the benchmark server (loopback only).
+const SECRET: &str = "wsrpc-bench-secret";
+
+/// The channel `publish` sends to.
+const FAN_CHANNEL: &str = "bench:fan";
+
+/// Two numbers to add.
+#[derive(Deserialize, JsonSchema)]
+pub struct AddParams {
+    /// First addend.
+    pub a: i64,
+    /// Second addend.
+    pub b: i64,
+}
+
+/// Their sum.
+#[derive(Serialize, JsonSchema)]
+pub struct Sum {
+    /// `a + b`, saturating.
+    pub sum: i64,
+}
+
+/// The benchmark's small method: decode two numbers, add, encode.
+#[websocket_rpc("bench.add")]
+pub async fn add(params: AddParams) -> Sum {
+    Sum {
+        sum: params.a.saturating_add(params.b),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let server = Server::builder()
+        .hmac_secret(SECRET)
+        .namespace(
+            "bench",
+            NamespaceOptions {
+                allow_subscribe_for_client: true,
+                ..NamespaceOptions::default()
+            },
+        )
+        .limits(Limits {
+            max_connections: None,
+            ..Limits::default()
+        })
+        .build()?;
+    let listening = server.listen("127.0.0.1:0").await?;
+    let port = listening.local_addr().port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(listening.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    println!("TOKEN {}", token("bench")?);
+    println!("READY {port}");
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            [] => {}
+            ["quit"] => break,
+            ["publish", n, bytes] => match (n.parse::<u64>(), bytes.parse::<usize>()) {
+                (Ok(n), Ok(bytes)) => match publish(&server, n, bytes).await {
+                    Ok(elapsed) => println!("OK {}", elapsed.as_micros()),
+                    Err(why) => println!("ERR {why}"),
+                },
+                _ => println!("ERR usage: publish <n> <bytes>"),
+            },
+            _ => println!("ERR unknown command: {line}"),
+        }
+    }
+    let _ = stop.send(());
+    serving.await??;
+    Ok(())
+}
+
+/// A connection token of `user`, valid for a day.
+fn token(user: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    Ok(mint_hmac_token(
+        SECRET.as_bytes(),
+        &json!({"sub": user, "exp": now + 86_400}),
+    )?)
+}
+
+/// Publishes `n` publications of about `bytes` bytes each to `bench:fan`.
+async fn publish(server: &Server, n: u64, bytes: usize) -> Result<Duration, String> {
+    // `{"seq":N,"pad":"…"}`: the padding makes up the rest of `bytes`.
+    let pad = "x".repeat(bytes.saturating_sub(24));
+    let started = Instant::now();
+    for seq in 0..n {
+        let data = RawValue::from_string(format!(r#"{{"seq":{seq},"pad":"{pad}"}}"#))
+            .map_err(|e| e.to_string())?;
+        server
+            .publish(FAN_CHANNEL, &data)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(started.elapsed())
+}

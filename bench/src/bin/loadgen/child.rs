@@ -1,0 +1,124 @@
+//! A server under test started as a child process: its port and token
+//! from stdout, commands over stdin, resident memory from /proc.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::time::timeout;
+
+/// How long a child may take to start, answer a command, or exit.
+const CHILD_GUARD: Duration = Duration::from_secs(60);
+
+pub(crate) struct ServerChild {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    pid: u32,
+    pub(crate) port: u16,
+    pub(crate) token: Option<String>,
+}
+
+/// Resident memory of a process, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Memory {
+    pub(crate) rss: u64,
+    pub(crate) anon: u64,
+}
+
+impl ServerChild {
+    /// Starts `bin` and reads `TOKEN <jwt>` (if it prints one) and
+    /// `READY <port>`.
+    pub(crate) async fn spawn(bin: &Path, args: &[String]) -> Result<Self, String> {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let pid = child.id().ok_or("child exited at once")?;
+        let stdin = child.stdin.take().ok_or("no child stdin")?;
+        let stdout = child.stdout.take().ok_or("no child stdout")?;
+        let mut this = Self {
+            child,
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout).lines(),
+            pid,
+            port: 0,
+            token: None,
+        };
+        loop {
+            let line = this.read_line().await?;
+            if let Some(token) = line.strip_prefix("TOKEN ") {
+                this.token = Some(token.trim().to_owned());
+            } else if let Some(port) = line.strip_prefix("READY ") {
+                this.port = port
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("bad READY line: {line}"))?;
+                return Ok(this);
+            }
+        }
+    }
+
+    async fn read_line(&mut self) -> Result<String, String> {
+        match timeout(CHILD_GUARD, self.stdout.next_line()).await {
+            Ok(Ok(Some(line))) => Ok(line),
+            Ok(Ok(None)) => Err("the server exited".into()),
+            Ok(Err(e)) => Err(format!("reading the server's output: {e}")),
+            Err(_) => Err("the server did not answer in time".into()),
+        }
+    }
+
+    /// Sends one command line and returns the answer line.
+    pub(crate) async fn command(&mut self, line: &str) -> Result<String, String> {
+        let stdin = self.stdin.as_mut().ok_or("server stdin closed")?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .map_err(|e| format!("writing to the server: {e}"))?;
+        stdin
+            .flush()
+            .await
+            .map_err(|e| format!("writing to the server: {e}"))?;
+        self.read_line().await
+    }
+
+    /// The child's resident memory now.
+    pub(crate) fn memory(&self) -> Result<Memory, String> {
+        let path = format!("/proc/{}/status", self.pid);
+        let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+                .ok_or_else(|| format!("no {name} in {path}"))
+        };
+        Ok(Memory {
+            rss: field("VmRSS:")?,
+            anon: field("RssAnon:")?,
+        })
+    }
+
+    /// The child's `/proc/<pid>/smaps_rollup`, for the report.
+    pub(crate) fn smaps_rollup(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/smaps_rollup", self.pid)).unwrap_or_default()
+    }
+
+    /// Closes its stdin (the servers exit at EOF) and waits; kills it if it
+    /// does not exit in time.
+    pub(crate) async fn stop(mut self) {
+        drop(self.stdin.take());
+        if timeout(CHILD_GUARD, self.child.wait()).await.is_err() {
+            eprintln!("loadgen: the server did not exit; killing it");
+            let _ = self.child.kill().await;
+        }
+    }
+}

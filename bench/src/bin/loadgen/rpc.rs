@@ -1,0 +1,231 @@
+//! `loadgen rpc`: RPC round trips. Every connection connects, then keeps
+//! F `bench.add` calls outstanding (pipelined), matching replies by id.
+//! Against the echo server the same frames come back unchanged and count
+//! the same way.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use clap::value_parser;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::Target;
+use crate::ws::{Line, Ws, connect_frame, lines, open, request};
+
+#[derive(clap::Args)]
+pub(crate) struct RpcArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Connections.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u32).range(1..=10_000))]
+    connections: u32,
+    /// Calls each connection keeps in flight.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u32).range(1..=1024))]
+    in_flight: u32,
+    /// Measured seconds, after the warm-up.
+    #[arg(long, default_value_t = 5, value_parser = value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    /// Warm-up seconds, not counted.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u64).range(0..=60))]
+    warmup: u64,
+    /// Name of the server in the report.
+    #[arg(long, default_value = "server")]
+    label: String,
+}
+
+/// What one connection saw in the measured window.
+#[derive(Default)]
+struct Outcome {
+    /// Round-trip times of calls answered in the window, in µs.
+    latencies_us: Vec<u32>,
+    /// Error replies (any time).
+    errors: u64,
+    /// Calls never answered.
+    lost: u64,
+}
+
+pub(crate) async fn run(args: RpcArgs) -> Result<(), String> {
+    let started = args.target.start().await?;
+    let measured = measure(&args, &started.url, &started.token).await;
+    if let Some(child) = started.child {
+        child.stop().await;
+    }
+    let mut outcome = measured?;
+    let calls = outcome.latencies_us.len();
+    outcome.latencies_us.sort_unstable();
+    let p50 = percentile(&outcome.latencies_us, 0.50);
+    let p99 = percentile(&outcome.latencies_us, 0.99);
+    let rate = calls as f64 / args.seconds as f64;
+    let (label, c, f, s) = (&args.label, args.connections, args.in_flight, args.seconds);
+    println!(
+        "rpc {label}: {c} conn x {f} in flight, {s} s: {calls} calls, {rate:.0} calls/s, \
+         p50 {p50} us, p99 {p99} us, {} errors, {} lost",
+        outcome.errors, outcome.lost
+    );
+    println!(
+        "RESULT rpc label={label} connections={c} in_flight={f} seconds={s} calls={calls} \
+         calls_per_s={rate:.0} p50_us={p50} p99_us={p99} errors={} lost={}",
+        outcome.errors, outcome.lost
+    );
+    if outcome.errors > 0 || outcome.lost > 0 {
+        return Err("some calls failed or were never answered".into());
+    }
+    Ok(())
+}
+
+async fn measure(args: &RpcArgs, url: &str, token: &str) -> Result<Outcome, String> {
+    let mut opening = JoinSet::new();
+    for _ in 0..args.connections {
+        let (url, token) = (url.to_owned(), token.to_owned());
+        opening.spawn(async move {
+            let mut ws = open(&url).await?;
+            request(&mut ws, 1, connect_frame(1, &token)).await?;
+            Ok::<_, String>(ws)
+        });
+    }
+    let mut connections = Vec::new();
+    while let Some(joined) = opening.join_next().await {
+        connections.push(joined.map_err(|e| e.to_string())??);
+    }
+
+    let warm_end = Instant::now() + Duration::from_secs(args.warmup);
+    let end = warm_end + Duration::from_secs(args.seconds);
+    // Calls still unanswered this long after the end count as lost.
+    let hard_end = end + Duration::from_secs(10);
+    let mut driving = JoinSet::new();
+    for ws in connections {
+        driving.spawn(drive(ws, args.in_flight, warm_end, end, hard_end));
+    }
+    let mut total = Outcome::default();
+    while let Some(joined) = driving.join_next().await {
+        let outcome = joined.map_err(|e| e.to_string())??;
+        total.latencies_us.extend(outcome.latencies_us);
+        total.errors += outcome.errors;
+        total.lost += outcome.lost;
+    }
+    Ok(total)
+}
+
+/// `bench.add` as command `id`.
+fn call_frame(id: u32) -> Message {
+    Message::text(format!(
+        r#"{{"id":{id},"rpc":{{"method":"bench.add","data":{{"a":40,"b":2}}}}}}"#
+    ))
+}
+
+/// Keeps `in_flight` calls outstanding on one connection until `end`,
+/// then collects the last replies.
+async fn drive(
+    mut ws: Ws,
+    in_flight: u32,
+    warm_end: Instant,
+    end: Instant,
+    hard_end: Instant,
+) -> Result<Outcome, String> {
+    let mut calls = Calls {
+        sent: HashMap::with_capacity(in_flight as usize),
+        // Id 1 was the connect.
+        next_id: 2,
+        warm_end,
+        end,
+        outcome: Outcome::default(),
+    };
+    for _ in 0..in_flight {
+        calls.issue(&mut ws, Instant::now()).await?;
+    }
+    ws.flush().await.map_err(send_failed)?;
+    while !calls.sent.is_empty() {
+        let message = match timeout_at(hard_end, ws.next()).await {
+            Err(_) => {
+                calls.outcome.lost += calls.sent.len() as u64;
+                break;
+            }
+            Ok(message) => message,
+        };
+        calls.receive(&mut ws, message).await?;
+        // Like the servers, answer everything already received in one write.
+        while let Some(message) = ws.next().now_or_never() {
+            calls.receive(&mut ws, message).await?;
+        }
+        ws.flush().await.map_err(send_failed)?;
+    }
+    let _ = timeout(Duration::from_secs(2), ws.close(None)).await;
+    Ok(calls.outcome)
+}
+
+fn send_failed(e: WsError) -> String {
+    format!("send failed: {e}")
+}
+
+/// The calls of one connection.
+struct Calls {
+    /// When each outstanding call was sent, by id.
+    sent: HashMap<u32, Instant>,
+    next_id: u32,
+    warm_end: Instant,
+    end: Instant,
+    outcome: Outcome,
+}
+
+impl Calls {
+    /// Queues a new call (sent at the next flush).
+    async fn issue(&mut self, ws: &mut Ws, now: Instant) -> Result<(), String> {
+        self.sent.insert(self.next_id, now);
+        ws.feed(call_frame(self.next_id))
+            .await
+            .map_err(send_failed)?;
+        self.next_id = self.next_id.wrapping_add(1).max(2);
+        Ok(())
+    }
+
+    /// Matches the replies in one message to their calls and, until the
+    /// end, issues a new call for each.
+    async fn receive(
+        &mut self,
+        ws: &mut Ws,
+        message: Option<Result<Message, WsError>>,
+    ) -> Result<(), String> {
+        let text = match message {
+            None => return Err("the server closed the connection".into()),
+            Some(Err(e)) => return Err(format!("read failed: {e}")),
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => return Err(format!("the server closed: {frame:?}")),
+            Some(Ok(_)) => return Ok(()),
+        };
+        let now = Instant::now();
+        for line in lines(text.as_str()) {
+            let parsed = Line::parse(line)?;
+            if parsed.is_ping() {
+                ws.feed(Message::text("{}")).await.map_err(send_failed)?;
+                continue;
+            }
+            let Some(at) = self.sent.remove(&parsed.id) else {
+                continue;
+            };
+            if parsed.error.is_some() {
+                self.outcome.errors += 1;
+            } else if now >= self.warm_end && now < self.end {
+                let us = now.duration_since(at).as_micros();
+                self.outcome
+                    .latencies_us
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+            }
+            if now < self.end {
+                self.issue(ws, now).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `p` quantile of sorted values (nearest rank); 0 when empty.
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

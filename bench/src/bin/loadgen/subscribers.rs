@@ -1,0 +1,374 @@
+//! `loadgen idle` and `loadgen fanout`: many connections, each connected
+//! and subscribed to one channel, answering pings and counting pushes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use clap::value_parser;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::Target;
+use crate::child::{Memory, ServerChild};
+use crate::ws::{Ws, connect_frame, lines, open, request};
+
+/// Connections being set up at once (the listen backlog is 1024).
+const OPENING_AT_ONCE: usize = 64;
+
+/// How long setting up all connections may take.
+const SETUP_GUARD: Duration = Duration::from_secs(300);
+
+/// How long one fan-out round may take.
+const ROUND_GUARD: Duration = Duration::from_secs(120);
+
+#[derive(clap::Args)]
+pub(crate) struct IdleArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Connections to open.
+    #[arg(long, default_value_t = 10_000, value_parser = value_parser!(u64).range(1..=25_000))]
+    connections: u64,
+    /// The channel each connection subscribes to.
+    #[arg(long, default_value = "bench:fan")]
+    channel: String,
+    /// Seconds the server is left to settle before each memory reading.
+    #[arg(long, default_value_t = 3, value_parser = value_parser!(u64).range(0..=60))]
+    settle: u64,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct FanoutArgs {
+    /// Must start the server (`--server-bin`): the publications are asked
+    /// of it over its stdin.
+    #[command(flatten)]
+    target: Target,
+    /// Subscribers of `bench:fan`.
+    #[arg(long, default_value_t = 10_000, value_parser = value_parser!(u64).range(1..=25_000))]
+    subscribers: u64,
+    /// Publications per round.
+    #[arg(long, default_value_t = 100, value_parser = value_parser!(u64).range(1..=100_000))]
+    messages: u64,
+    /// Approximate bytes of each publication's data.
+    #[arg(long, default_value_t = 100, value_parser = value_parser!(u64).range(1..=16_384))]
+    bytes: u64,
+    /// Rounds; the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = value_parser!(u64).range(1..=20))]
+    rounds: u64,
+}
+
+/// Pushes received by all subscribers, and a wake-up when a target is
+/// reached.
+#[derive(Default)]
+struct Deliveries {
+    total: AtomicU64,
+    target: AtomicU64,
+    reached: Notify,
+    /// Subscribers whose connection ended.
+    closed: AtomicU64,
+}
+
+impl Deliveries {
+    fn add(&self, pushes: u64) {
+        let before = self.total.fetch_add(pushes, Ordering::AcqRel);
+        let target = self.target.load(Ordering::Acquire);
+        if before < target && before + pushes >= target {
+            self.reached.notify_one();
+        }
+    }
+
+    /// Waits until `target` pushes were received in total.
+    async fn wait_for(&self, target: u64, guard: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + guard;
+        loop {
+            let total = self.total.load(Ordering::Acquire);
+            if total >= target {
+                return Ok(());
+            }
+            if timeout_at_or(deadline, self.reached.notified())
+                .await
+                .is_err()
+            {
+                return Err(format!(
+                    "only {total} of {target} deliveries arrived in {} s ({} subscribers closed)",
+                    guard.as_secs(),
+                    self.closed.load(Ordering::Acquire)
+                ));
+            }
+        }
+    }
+}
+
+async fn timeout_at_or<F: Future>(deadline: Instant, f: F) -> Result<F::Output, ()> {
+    tokio::time::timeout_at(deadline, f).await.map_err(|_| ())
+}
+
+/// Subscribers kept open; dropping it closes them all.
+struct Subscribers {
+    tasks: JoinSet<()>,
+    deliveries: Arc<Deliveries>,
+    opening: Arc<Semaphore>,
+}
+
+impl Subscribers {
+    fn new() -> Self {
+        Self {
+            tasks: JoinSet::new(),
+            deliveries: Arc::default(),
+            opening: Arc::new(Semaphore::new(OPENING_AT_ONCE)),
+        }
+    }
+
+    /// Opens `count` more connections, each connected and subscribed to
+    /// `channel`; returns once all are subscribed.
+    async fn add(
+        &mut self,
+        url: &str,
+        token: &str,
+        channel: &str,
+        count: u64,
+    ) -> Result<(), String> {
+        let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<Result<(), String>>();
+        for _ in 0..count {
+            let (url, token, channel) = (url.to_owned(), token.to_owned(), channel.to_owned());
+            let (ready, opening, deliveries) = (
+                ready_tx.clone(),
+                self.opening.clone(),
+                self.deliveries.clone(),
+            );
+            self.tasks.spawn(async move {
+                let Ok(permit) = opening.acquire_owned().await else {
+                    return;
+                };
+                let ws = match subscribe(&url, &token, &channel).await {
+                    Ok(ws) => ws,
+                    Err(why) => {
+                        let _ = ready.send(Err(why));
+                        return;
+                    }
+                };
+                drop(permit);
+                let _ = ready.send(Ok(()));
+                listen(ws, &deliveries).await;
+            });
+        }
+        drop(ready_tx);
+        let deadline = Instant::now() + SETUP_GUARD;
+        for done in 0..count {
+            match timeout_at_or(deadline, ready_rx.recv()).await {
+                Ok(Some(Ok(()))) => {}
+                Ok(Some(Err(why))) => return Err(format!("connection {done}: {why}")),
+                Ok(None) => return Err("subscriber tasks ended early".into()),
+                Err(()) => return Err(format!("only {done} of {count} subscribed in time")),
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn subscribe(url: &str, token: &str, channel: &str) -> Result<Ws, String> {
+    let mut ws = open(url).await?;
+    request(&mut ws, 1, connect_frame(1, token)).await?;
+    let subscribe = serde_json::json!({"id": 2, "subscribe": {"channel": channel}});
+    request(&mut ws, 2, subscribe.to_string()).await?;
+    Ok(ws)
+}
+
+/// Counts pushes and answers pings until the connection ends.
+async fn listen(mut ws: Ws, deliveries: &Deliveries) {
+    while let Some(Ok(message)) = ws.next().await {
+        match message {
+            Message::Text(text) => {
+                let mut pushes = 0;
+                for line in lines(text.as_str()) {
+                    if line.starts_with(r#"{"push""#) {
+                        pushes += 1;
+                    } else if line == "{}" && ws.send(Message::text("{}")).await.is_err() {
+                        break;
+                    }
+                }
+                if pushes > 0 {
+                    deliveries.add(pushes);
+                }
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    deliveries.closed.fetch_add(1, Ordering::AcqRel);
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn memory_line(what: &str, m: Memory) -> String {
+    format!(
+        "{what}: VmRSS {:.1} MiB (anon {:.1} MiB)",
+        mib(m.rss),
+        mib(m.anon)
+    )
+}
+
+pub(crate) async fn idle(args: IdleArgs) -> Result<(), String> {
+    let started = args.target.start().await?;
+    let mut subscribers = Subscribers::new();
+    let outcome = match &started.child {
+        Some(child) => {
+            idle_memory(&args, &started.url, &started.token, child, &mut subscribers).await
+        }
+        None => hold(&args, &started.url, &started.token, &mut subscribers).await,
+    };
+    drop(subscribers);
+    if let Some(child) = started.child {
+        child.stop().await;
+    }
+    outcome
+}
+
+/// With a server of our own: its memory before, at a tenth, and with all
+/// connections subscribed.
+async fn idle_memory(
+    args: &IdleArgs,
+    url: &str,
+    token: &str,
+    child: &ServerChild,
+    subscribers: &mut Subscribers,
+) -> Result<(), String> {
+    let n = args.connections;
+    let settle = Duration::from_secs(args.settle);
+    sleep(settle).await;
+    let before = child.memory()?;
+    println!("{}", memory_line("idle server", before));
+    let first = (n / 10).max(1);
+    subscribers.add(url, token, &args.channel, first).await?;
+    sleep(settle).await;
+    let at_first = child.memory()?;
+    println!("{}", memory_line(&format!("{first} subscribed"), at_first));
+    let rest = n - first;
+    if rest > 0 {
+        subscribers.add(url, token, &args.channel, rest).await?;
+        sleep(settle).await;
+    }
+    let after = child.memory()?;
+    println!("{}", memory_line(&format!("{n} subscribed"), after));
+    let closed = subscribers.deliveries.closed.load(Ordering::Acquire);
+    if closed > 0 {
+        return Err(format!("{closed} connections closed while idle"));
+    }
+    let per_conn = after.rss.saturating_sub(before.rss) / n;
+    let anon_per_conn = after.anon.saturating_sub(before.anon) / n;
+    let marginal = after
+        .rss
+        .saturating_sub(at_first.rss)
+        .checked_div(rest)
+        .unwrap_or(per_conn);
+    println!(
+        "idle: {n} connections: {per_conn} B ({:.1} KiB) VmRSS per connection \
+         (anon {anon_per_conn} B); from {first} to {n}: {marginal} B each",
+        per_conn as f64 / 1024.0
+    );
+    println!("server smaps_rollup with {n} connections:");
+    for line in child.smaps_rollup().lines().skip(1) {
+        println!("  {line}");
+    }
+    println!(
+        "RESULT idle connections={n} rss_before={} rss_after={} per_conn_bytes={per_conn} \
+         anon_per_conn_bytes={anon_per_conn} marginal_bytes={marginal}",
+        before.rss, after.rss
+    );
+    Ok(())
+}
+
+/// Against a server of someone else's: subscribe all, then hold them until
+/// stdin ends or gives a line.
+async fn hold(
+    args: &IdleArgs,
+    url: &str,
+    token: &str,
+    subscribers: &mut Subscribers,
+) -> Result<(), String> {
+    subscribers
+        .add(url, token, &args.channel, args.connections)
+        .await?;
+    println!(
+        "{} connections subscribed to {}; press Enter or close stdin to close them",
+        args.connections, args.channel
+    );
+    let mut line = String::new();
+    let _ = BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await;
+    Ok(())
+}
+
+pub(crate) async fn fanout(args: FanoutArgs) -> Result<(), String> {
+    let started = args.target.start().await?;
+    let Some(mut child) = started.child else {
+        return Err("fanout starts the server itself: give --server-bin".into());
+    };
+    let mut subscribers = Subscribers::new();
+    let outcome = fanout_rounds(
+        &args,
+        &started.url,
+        &started.token,
+        &mut child,
+        &mut subscribers,
+    )
+    .await;
+    drop(subscribers);
+    child.stop().await;
+    outcome
+}
+
+async fn fanout_rounds(
+    args: &FanoutArgs,
+    url: &str,
+    token: &str,
+    child: &mut ServerChild,
+    subscribers: &mut Subscribers,
+) -> Result<(), String> {
+    let (n, m) = (args.subscribers, args.messages);
+    subscribers.add(url, token, "bench:fan", n).await?;
+    sleep(Duration::from_secs(1)).await;
+    let deliveries = subscribers.deliveries.clone();
+    let mut rates = Vec::new();
+    for round in 1..=args.rounds {
+        let target = n * m * round;
+        deliveries.target.store(target, Ordering::Release);
+        let started = Instant::now();
+        let answer = child
+            .command(&format!("publish {m} {}", args.bytes))
+            .await?;
+        let published = started.elapsed();
+        if !answer.starts_with("OK") {
+            return Err(format!("publish failed: {answer}"));
+        }
+        deliveries.wait_for(target, ROUND_GUARD).await?;
+        let elapsed = started.elapsed();
+        let rate = (n * m) as f64 / elapsed.as_secs_f64();
+        println!(
+            "fanout round {round}: {m} publications x {n} subscribers in {:.1} ms \
+             (publishing took {:.1} ms): {rate:.0} deliveries/s",
+            elapsed.as_secs_f64() * 1e3,
+            published.as_secs_f64() * 1e3
+        );
+        rates.push(rate);
+        sleep(Duration::from_millis(500)).await;
+    }
+    let closed = deliveries.closed.load(Ordering::Acquire);
+    if closed > 0 {
+        return Err(format!("{closed} subscribers were disconnected"));
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    println!(
+        "RESULT fanout subscribers={n} messages={m} bytes={} rounds={} deliveries_per_s={median:.0}",
+        args.bytes, args.rounds
+    );
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Connection lifecycle over real sockets: token algorithms, pings, limits,
+//! hooks, graceful shutdown, and mounting into an existing axum app.
+
+mod support;
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rpc_server::auth::TokenVerifier;
+use rpc_server::protocol::Disconnect;
+use rpc_server::{ConnectDecision, Limits, Rejection, RpcError, SubscribeDecision, Timings};
+use serde_json::json;
+use support::{RawClient, TestServer, token};
+use tokio::sync::oneshot;
+use wsrpc_tests::test_server;
+
+fn signed(algorithm: Algorithm, key: &EncodingKey, user: &str) -> String {
+    let exp = rpc_server_now() + 600;
+    jsonwebtoken::encode(
+        &Header::new(algorithm),
+        &json!({"sub": user, "exp": exp}),
+        key,
+    )
+    .unwrap()
+}
+
+fn rpc_server_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn rs256_and_es256_tokens() {
+    let cases = [
+        (
+            Algorithm::RS256,
+            TokenVerifier::rsa_pem(include_bytes!("../keys/rsa_public.pem")).unwrap(),
+            EncodingKey::from_rsa_pem(include_bytes!("../keys/rsa_private.pem")).unwrap(),
+        ),
+        (
+            Algorithm::ES256,
+            TokenVerifier::ec_pem(include_bytes!("../keys/ec_public.pem")).unwrap(),
+            EncodingKey::from_ec_pem(include_bytes!("../keys/ec_private.pem")).unwrap(),
+        ),
+    ];
+    for (algorithm, verifier, key) in cases {
+        let server = TestServer::start(test_server().token_verifier(verifier)).await;
+        let mut client = RawClient::open(&server.url).await;
+        let reply = client.connect(&signed(algorithm, &key, "u1")).await;
+        assert!(
+            reply["connect"]["client"].is_string(),
+            "{algorithm:?}: {reply}"
+        );
+        // An HS256 token is refused by a public-key verifier.
+        let mut hmac = RawClient::open(&server.url).await;
+        hmac.command(json!({"connect": {"token": token("u1", 600)}}))
+            .await;
+        hmac.expect_close(3500).await;
+    }
+}
+
+#[tokio::test]
+async fn silent_clients_are_closed_for_no_pong_and_answering_ones_stay() {
+    let server = TestServer::start(test_server().timings(Timings {
+        ping_interval: Duration::from_millis(100),
+        pong_timeout: Duration::from_millis(100),
+        ..Timings::default()
+    }))
+    .await;
+    let mut silent = RawClient::open(&server.url).await;
+    silent.answer_pings = false;
+    silent.connect(&token("quiet", 600)).await;
+    silent.expect_close(3012).await;
+
+    let mut polite = server.client("polite").await;
+    // Several ping rounds pass while the client answers each.
+    for _ in 0..3 {
+        polite.call("test.sleep", json!(120)).await;
+    }
+    let reply = polite.call("test.echo", json!("alive")).await;
+    assert_eq!(reply["rpc"]["data"], "alive");
+}
+
+#[tokio::test]
+async fn a_socket_that_never_connects_is_closed_as_stale() {
+    let server = TestServer::start(test_server().timings(Timings {
+        connect_timeout: Duration::from_millis(100),
+        ..Timings::default()
+    }))
+    .await;
+    let mut client = RawClient::open(&server.url).await;
+    client.expect_close(3502).await;
+}
+
+#[tokio::test]
+async fn connection_and_channel_limits() {
+    let server = TestServer::start(test_server().limits(Limits {
+        max_connections_per_user: Some(1),
+        max_channels_per_connection: 2,
+        commands_per_second: Some(5),
+        ..Limits::default()
+    }))
+    .await;
+    let mut first = server.client("u1").await;
+    let mut second = RawClient::open(&server.url).await;
+    second
+        .command(json!({"connect": {"token": token("u1", 600)}}))
+        .await;
+    second.expect_close(3504).await;
+
+    // The personal channel counts: one more channel fits, the next does not.
+    let reply = first.subscribe(json!({"channel": "news:a"})).await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let reply = first.subscribe(json!({"channel": "news:b"})).await;
+    assert_eq!(reply["error"]["code"], 106, "{reply}");
+
+    // The bucket holds 5 commands; a burst of 10 gets some 111s.
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(
+            first
+                .command(json!({"rpc": {"method": "test.echo", "data": 1}}))
+                .await,
+        );
+    }
+    // Refusals are sent at once, answers when the call is done: collect all.
+    let mut refused = 0;
+    for _ in &ids {
+        let reply = first.json().await;
+        assert!(
+            ids.contains(&(reply["id"].as_u64().unwrap() as u32)),
+            "{reply}"
+        );
+        if reply["error"]["code"] == 111 {
+            assert_eq!(reply["error"]["temporary"], true);
+            refused += 1;
+        }
+    }
+    assert!(refused >= 4, "{refused} of 10 refused");
+}
+
+#[tokio::test]
+async fn connect_hook_rejects_replaces_info_and_adds_channels() {
+    let server = TestServer::start(test_server().on_connect(|cx| async move {
+        match cx.user_id.as_str() {
+            "banned" => Err(Rejection::Disconnect(Disconnect::new(4501, "banned"))),
+            "unpaid" => Err(Rejection::Error(RpcError::application(
+                402,
+                "payment required",
+            ))),
+            _ => Ok(ConnectDecision {
+                info: Some(json!({"plan": "pro"})),
+                channels: vec!["news:alerts".into()],
+                data: Some(json!({"welcome": true})),
+            }),
+        }
+    }))
+    .await;
+    let mut banned = RawClient::open(&server.url).await;
+    banned
+        .command(json!({"connect": {"token": token("banned", 600)}}))
+        .await;
+    banned.expect_close(4501).await;
+
+    let mut unpaid = RawClient::open(&server.url).await;
+    let reply = unpaid.connect(&token("unpaid", 600)).await;
+    assert_eq!(
+        reply["error"],
+        json!({"code": 402, "message": "payment required"})
+    );
+
+    let mut ok = RawClient::open(&server.url).await;
+    let reply = ok.connect(&token("u1", 600)).await;
+    assert_eq!(reply["connect"]["data"], json!({"welcome": true}));
+    assert!(
+        reply["connect"]["subs"]["news:alerts"].is_object(),
+        "{reply}"
+    );
+    let id = ok
+        .command(json!({"presence": {"channel": "news:alerts"}}))
+        .await;
+    let presence = ok.reply_to(id).await;
+    let me = presence["presence"]["presence"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(me["conn_info"], json!({"plan": "pro"}));
+}
+
+#[tokio::test]
+async fn subscribe_hook_can_allow_what_the_namespace_would_not() {
+    let server = TestServer::start(test_server().on_subscribe(|cx| async move {
+        if cx.channel == "chat:#owner" && cx.user_id == "helper" {
+            SubscribeDecision::Allow
+        } else if cx.channel == "news:secret" {
+            SubscribeDecision::Reject(RpcError::permission_denied("secret"))
+        } else {
+            SubscribeDecision::Default
+        }
+    }))
+    .await;
+    let mut helper = server.client("helper").await;
+    let reply = helper.subscribe(json!({"channel": "chat:#owner"})).await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let reply = helper.subscribe(json!({"channel": "news:secret"})).await;
+    assert_eq!(reply["error"], json!({"code": 103, "message": "secret"}));
+    let mut stranger = server.client("stranger").await;
+    let reply = stranger.subscribe(json!({"channel": "chat:#owner"})).await;
+    assert_eq!(reply["error"]["code"], 103);
+}
+
+#[tokio::test]
+async fn shutdown_lets_calls_finish_then_tells_clients_to_reconnect() {
+    let server = test_server().build().unwrap();
+    let listening = server.listen("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/connection/websocket", listening.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(listening.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    let mut client = RawClient::open(&url).await;
+    client.connect(&token("u1", 600)).await;
+    let id = client
+        .command(json!({"rpc": {"method": "test.sleep", "data": 300}}))
+        .await;
+    // The call is in flight once the server has its frame: an echo sent
+    // after it is answered first.
+    client.call("test.echo", json!(0)).await;
+    stop.send(()).unwrap();
+    let reply = client.reply_to(id).await;
+    assert_eq!(
+        reply["rpc"]["data"], 300,
+        "the in-flight call finished: {reply}"
+    );
+    client.expect_close(3001).await;
+    serving.await.unwrap().unwrap();
+    assert!(
+        tokio_tungstenite::connect_async(&url).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test]
+async fn mounts_into_an_existing_axum_app() {
+    let server = test_server().build().unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/app/hello",
+            axum::routing::get(|| async { "hello from the app" }),
+        )
+        .route("/realtime", server.websocket_route())
+        .merge(axum::Router::new().route("/health", axum::routing::get(|| async { "ok" })));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut client = RawClient::open(&format!("ws://{addr}/realtime")).await;
+    client.connect(&token("u1", 600)).await;
+    let reply = client.call("test.echo", json!("mounted")).await;
+    assert_eq!(reply["rpc"]["data"], "mounted");
+}
+
+#[tokio::test]
+async fn health_answers() {
+    let server = TestServer::start(test_server()).await;
+    let addr = server
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/connection/websocket");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(
+            format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+}
+
+#[tokio::test]
+async fn browser_origins_must_match_or_be_allowed() {
+    let server = TestServer::start(test_server().allowed_origins(["https://app.example"])).await;
+    let request = |origin: &str| {
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                server.url.as_str(),
+            )
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        request
+    };
+    assert!(
+        tokio_tungstenite::connect_async(request("https://evil.example"))
+            .await
+            .is_err()
+    );
+    assert!(
+        tokio_tungstenite::connect_async(request("https://app.example"))
+            .await
+            .is_ok()
+    );
+}
