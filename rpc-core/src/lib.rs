@@ -77,5 +77,5 @@ pub mod __private;
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
 pub use method::{Location, Method, Registration, registered};
-pub use router::{DuplicateMethod, Router, RouterBuilder, RouterError};
+pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};
 pub use rpc_macros::websocket_rpc;

@@ -69,6 +69,11 @@ pub fn decode_params<P: Params>(raw: RawParams) -> Result<P, RpcError> {
             RpcError::bad_request(format!("missing params: expected {}", short_name::<P>()))
         });
     };
+    // The path-tracking decoder costs on every call; run it only to explain
+    // a failure.
+    if let Ok(params) = serde_json::from_str(raw.get()) {
+        return Ok(params);
+    }
     let mut deserializer = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

@@ -150,8 +150,9 @@ pub struct SendRequest<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct RpcRequest<'a> {
-    /// The method name.
-    pub method: String,
+    /// The method name (borrowed from the frame unless it has escapes).
+    #[serde(borrow)]
+    pub method: std::borrow::Cow<'a, str>,
     /// The params; absent or `null` means none.
     #[serde(borrow)]
     pub data: Option<&'a RawValue>,

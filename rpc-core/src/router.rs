@@ -4,10 +4,14 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use futures_util::FutureExt;
+use futures_util::future::CatchUnwind;
 use serde_json::value::RawValue;
 
-use crate::__private::RawParams;
+use crate::__private::{BoxReply, RawParams};
 use crate::method::{Method, Registration, registered};
 use crate::{Conn, RpcError};
 
@@ -124,29 +128,63 @@ impl Router {
     /// # Cancel safety
     /// Dropping the future drops the handler's future at its current
     /// `.await`; nothing else is affected.
-    pub fn call(
-        &self,
-        conn: Conn,
-        method: &str,
-        params: RawParams,
-    ) -> impl Future<Output = Result<Box<RawValue>, RpcError>> + Send + 'static {
-        let found = self.methods.get(method).map(|r| (r.method, r.call));
-        let missing = method.to_owned();
-        async move {
-            let Some((method, call)) = found else {
-                return Err(RpcError::method_not_found(&missing));
-            };
-            match AssertUnwindSafe(call(conn, params)).catch_unwind().await {
-                Ok(reply) => reply,
-                Err(panic) => {
+    pub fn call(&self, conn: Conn, method: &str, params: RawParams) -> Call {
+        let state = match self.methods.get(method) {
+            Some(registration) => CallState::Running {
+                method: registration.method,
+                future: AssertUnwindSafe((registration.call)(conn, params)).catch_unwind(),
+            },
+            None => CallState::NotFound(Some(RpcError::method_not_found(method))),
+        };
+        Call { state }
+    }
+}
+
+/// A call in progress ([`Router::call`]). It owns everything it needs, so
+/// the server can spawn it, and it is `Unpin`, so the server can poll it
+/// once in place and answer at once when the handler is already done.
+#[must_use = "a call does nothing until awaited"]
+pub struct Call {
+    state: CallState,
+}
+
+enum CallState {
+    NotFound(Option<RpcError>),
+    Running {
+        method: &'static str,
+        future: CatchUnwind<AssertUnwindSafe<BoxReply>>,
+    },
+}
+
+impl Future for Call {
+    type Output = Result<Box<RawValue>, RpcError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            CallState::NotFound(error) => {
+                Poll::Ready(Err(error.take().unwrap_or_else(RpcError::internal)))
+            }
+            CallState::Running { method, future } => match Pin::new(future).poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Ok(reply)) => Poll::Ready(reply),
+                Poll::Ready(Err(panic)) => {
                     tracing::error!(
-                        method,
+                        method = *method,
                         panic = panic_message(&*panic),
                         "RPC handler panicked; the call fails with an internal error"
                     );
-                    Err(RpcError::internal())
+                    Poll::Ready(Err(RpcError::internal()))
                 }
-            }
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.state {
+            CallState::NotFound(_) => f.write_str("Call(method not found)"),
+            CallState::Running { method, .. } => write!(f, "Call({method})"),
         }
     }
 }

@@ -27,6 +27,13 @@ pub(crate) enum Frame {
 }
 
 impl Frame {
+    fn into_string(self) -> String {
+        match self {
+            Frame::Owned(s) => s,
+            Frame::Shared(s) => s.to_string(),
+        }
+    }
+
     fn as_str(&self) -> &str {
         match self {
             Frame::Owned(s) => s,
@@ -129,17 +136,26 @@ pub(crate) async fn write_loop(
                 None => break,
             },
         };
-        batch.clear();
-        batch.push_str(first.as_str());
         let mut taken = first.as_str().len();
-        while batch.len() < MAX_BATCH_BYTES {
-            let Ok(next) = queue.rx.try_recv() else { break };
-            batch.push('\n');
-            batch.push_str(next.as_str());
-            taken += next.as_str().len();
-        }
+        let message = match queue.rx.try_recv() {
+            // A lone frame is sent as it is, without a copy.
+            Err(_) => Message::Text(first.into_string().into()),
+            Ok(second) => {
+                batch.clear();
+                batch.push_str(first.as_str());
+                let mut next = Some(second);
+                while let Some(frame) = next.take() {
+                    batch.push('\n');
+                    batch.push_str(frame.as_str());
+                    taken += frame.as_str().len();
+                    if batch.len() < MAX_BATCH_BYTES {
+                        next = queue.rx.try_recv().ok();
+                    }
+                }
+                Message::Text(std::mem::take(&mut batch).into())
+            }
+        };
         outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
-        let message = Message::Text(std::mem::take(&mut batch).into());
         let written = tokio::select! {
             biased;
             // A client that never reads blocks this write forever; closing

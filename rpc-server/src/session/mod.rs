@@ -13,8 +13,8 @@ use std::pin::pin;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
+use futures_util::{FutureExt, StreamExt};
 use rpc_core::protocol::{Command, Disconnect, Reply};
 use rpc_core::{Conn, RpcError};
 use tokio::task::JoinSet;
@@ -25,6 +25,13 @@ use tracing::Instrument;
 use crate::client::ClientHandle;
 use crate::outbound::{Frame, Outbound, write_loop};
 use crate::server::Server;
+
+/// Messages handled per wake-up of the read loop before it checks its
+/// timers and shutdown again.
+const MAX_MESSAGES_PER_WAKE: usize = 64;
+
+/// A deadline that never comes, for timers that are not armed.
+const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(86_400 * 365);
 
 /// Close code for an incoming message over the size limit (RFC 6455).
 const MESSAGE_TOO_BIG: Disconnect = Disconnect::new(1009, "message too big");
@@ -50,7 +57,9 @@ pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: Cancellatio
         .read_loop(stream, shutdown)
         .instrument(span.clone())
         .await;
-    session.finish(reason).instrument(span).await;
+    // Boxed, like the rarer commands below: the session future lives as
+    // long as the connection, so its size is paid by every idle client.
+    Box::pin(session.finish(reason).instrument(span)).await;
     match reason {
         Some(disconnect) => out.close(disconnect),
         None => out.stop(),
@@ -105,43 +114,72 @@ impl Session {
             Instant::now() + timings.ping_interval,
             timings.ping_interval,
         );
+        // Registered once, not once per message: at high call rates the
+        // per-iteration timer and notify registrations dominate.
+        let out = self.out.clone();
+        let mut shutting_down = pin!(shutdown.cancelled());
+        let mut closing = pin!(out.closed());
+        let mut expiry = pin!(sleep(FAR_FUTURE));
+        let mut expiry_armed_for: Option<u64> = None;
         loop {
             let pong_deadline = self.pong_deadline;
-            let expiry = self.expiry_deadline();
+            let expires_at = self.connected.as_ref().and_then(|c| c.expires_at);
+            if expires_at != expiry_armed_for {
+                expiry_armed_for = expires_at;
+                let deadline = self
+                    .expiry_deadline()
+                    .unwrap_or_else(|| Instant::now() + FAR_FUTURE);
+                expiry.as_mut().reset(deadline);
+            }
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => {
+                () = &mut shutting_down => {
                     self.drain_rpcs().await;
                     return Some(Disconnect::SHUTDOWN);
                 }
-                () = self.out.closed() => return self.out.close_reason(),
+                () = &mut closing => return self.out.close_reason(),
                 () = &mut connect_deadline, if self.connected.is_none() => {
                     return Some(Disconnect::STALE);
                 }
                 () = sleep_until_opt(pong_deadline) => return Some(Disconnect::NO_PONG),
-                () = sleep_until_opt(expiry) => return Some(Disconnect::EXPIRED),
+                () = &mut expiry, if expires_at.is_some() => return Some(Disconnect::EXPIRED),
                 _ = ping.tick(), if self.connected.is_some() => {
                     self.out.send(Frame::Owned("{}".to_owned()));
                     self.pong_deadline.get_or_insert(Instant::now() + timings.pong_timeout);
                 }
                 Some(_) = self.rpcs.join_next(), if !self.rpcs.is_empty() => {}
                 message = stream.next() => {
-                    let outcome = match message {
-                        None => return None,
-                        Some(Err(error)) => Err(read_error(&error)),
-                        Some(Ok(Message::Text(text))) => self.handle_frame(text.as_str()).await,
-                        Some(Ok(Message::Binary(_))) => {
-                            tracing::warn!("binary frame on the JSON protocol");
-                            Err(Some(Disconnect::BAD_REQUEST))
+                    // Handle what has already arrived before selecting again
+                    // (bounded, so pings and shutdown are never starved).
+                    let mut message = message;
+                    for _ in 0..MAX_MESSAGES_PER_WAKE {
+                        if let Err(disconnect) = self.handle_message(message).await {
+                            return disconnect;
                         }
-                        Some(Ok(Message::Close(_))) => return None,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-                    };
-                    if let Err(disconnect) = outcome {
-                        return disconnect;
+                        match stream.next().now_or_never() {
+                            Some(next) => message = next,
+                            None => break,
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// One WebSocket message; `Err` ends the connection with that close.
+    async fn handle_message(
+        &mut self,
+        message: Option<Result<Message, axum::Error>>,
+    ) -> Result<(), Option<Disconnect>> {
+        match message {
+            None | Some(Ok(Message::Close(_))) => Err(None),
+            Some(Err(error)) => Err(read_error(&error)),
+            Some(Ok(Message::Text(text))) => self.handle_frame(text.as_str()).await,
+            Some(Ok(Message::Binary(_))) => {
+                tracing::warn!("binary frame on the JSON protocol");
+                Err(Some(Disconnect::BAD_REQUEST))
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
         }
     }
 
@@ -223,7 +261,7 @@ impl Session {
                 tracing::warn!("second connect on one connection");
                 return Err(Disconnect::BAD_REQUEST);
             }
-            return self.connect(id, request).await;
+            return Box::pin(self.connect(id, request)).await;
         }
         if self.connected.is_none() {
             tracing::warn!("command before connect");
@@ -239,21 +277,21 @@ impl Session {
         if let Some(request) = command.rpc {
             self.rpc(id, request);
         } else if let Some(request) = command.subscribe {
-            self.subscribe(id, request).instrument(span).await?;
+            Box::pin(self.subscribe(id, request).instrument(span)).await?;
         } else if let Some(request) = command.unsubscribe {
             self.unsubscribe(id, &request.channel)
                 .instrument(span)
                 .await;
         } else if let Some(request) = command.publish {
-            self.publish(id, request).instrument(span).await;
+            Box::pin(self.publish(id, request).instrument(span)).await;
         } else if let Some(request) = command.presence {
-            self.presence(id, &request.channel).instrument(span).await;
+            Box::pin(self.presence(id, &request.channel).instrument(span)).await;
         } else if let Some(request) = command.presence_stats {
             self.presence_stats(id, &request.channel)
                 .instrument(span)
                 .await;
         } else if let Some(request) = command.history {
-            self.history(id, request).instrument(span).await;
+            Box::pin(self.history(id, request).instrument(span)).await;
         } else if let Some(request) = command.refresh {
             self.refresh(id, &request.token)?;
         } else if command.sub_refresh.is_some() || command.ping.is_some() {
@@ -316,7 +354,7 @@ impl Session {
     }
 }
 
-pub(crate) fn send_reply(out: &Outbound, reply: &Reply) {
+fn send_reply(out: &Outbound, reply: &Reply) {
     match serde_json::to_string(reply) {
         Ok(json) => {
             out.send(Frame::Owned(json));

@@ -1,13 +1,19 @@
-//! `rpc`: each call runs as its own task beside the read loop, bounded per
-//! connection, under the handler timeout, answered by command id.
+//! `rpc`: a call that completes on its first poll is answered at once;
+//! any other runs as its own task beside the read loop, bounded per
+//! connection and under the handler timeout. Replies carry the command id.
 
 use std::time::Instant;
 
-use rpc_core::protocol::{Reply, RpcRequest, RpcResult};
+use futures_util::FutureExt;
+use rpc_core::protocol::{Reply, RpcRequest};
 use rpc_core::{RpcError, code};
+use serde_json::value::RawValue;
 use tracing::Instrument;
 
-use super::{Session, send_reply};
+use std::fmt::Write as _;
+
+use super::Session;
+use crate::outbound::Frame;
 
 impl Session {
     pub(super) fn rpc(&mut self, id: u32, request: RpcRequest<'_>) {
@@ -22,12 +28,23 @@ impl Session {
             .data
             .filter(|d| d.get() != "null")
             .map(ToOwned::to_owned);
-        let call = inner
-            .router
-            .call(connected.conn.clone(), &request.method, params);
+        let mut call = Box::pin(
+            inner
+                .router
+                .call(connected.conn.clone(), &request.method, params),
+        );
+        let span = tracing::debug_span!("rpc", method = %request.method, user = connected.handle.user(), id);
+        // Most handlers finish on their first poll: answer those here,
+        // without a task, a timer and a cross-thread wake-up. Anything that
+        // awaits is pending and runs as its own task, so it never holds up
+        // this connection. (CPU-heavy handlers belong in spawn_blocking.)
+        if let Some(result) = span.in_scope(|| (&mut call).now_or_never()) {
+            let _entered = span.enter();
+            self.out.send(Frame::Owned(rpc_frame(id, result, None)));
+            return;
+        }
         let timeout = inner.limits.rpc_timeout;
         let out = self.out.clone();
-        let span = tracing::info_span!("rpc", method = %request.method, id);
         self.rpcs.spawn(
             async move {
                 let started = Instant::now();
@@ -38,24 +55,57 @@ impl Session {
                         Err(RpcError::new(code::INTERNAL, "handler timed out").retryable())
                     }
                 };
-                let elapsed_us = started.elapsed().as_micros();
-                let reply = match result {
-                    Ok(data) => {
-                        tracing::debug!(elapsed_us, "rpc ok");
-                        Reply {
-                            id,
-                            rpc: Some(RpcResult { data: Some(data) }),
-                            ..Reply::default()
-                        }
-                    }
-                    Err(error) => {
-                        tracing::debug!(elapsed_us, code = error.code, "rpc failed");
-                        Reply::error(id, error)
-                    }
-                };
-                send_reply(&out, &reply);
+                out.send(Frame::Owned(rpc_frame(id, result, Some(started))));
             }
             .instrument(span),
+        );
+    }
+}
+
+/// The reply frame to call `id`, logged with its outcome. A success is
+/// written directly around the handler's JSON (the hot path: no reply
+/// struct, one allocation); errors go through the serialiser.
+fn rpc_frame(id: u32, result: Result<Box<RawValue>, RpcError>, started: Option<Instant>) -> String {
+    let elapsed_us = started.map(|s| s.elapsed().as_micros());
+    match result {
+        Ok(data) => {
+            tracing::debug!(elapsed_us, "rpc ok");
+            let data = data.get();
+            let mut frame = String::with_capacity(data.len() + 32);
+            // Infallible: writing to a String.
+            let _ = write!(frame, r#"{{"id":{id},"rpc":{{"data":{data}}}}}"#);
+            frame
+        }
+        Err(error) => {
+            tracing::debug!(elapsed_us, code = error.code, "rpc failed");
+            serde_json::to_string(&Reply::error(id, error)).unwrap_or_else(|serialise| {
+                tracing::error!(%serialise, "error reply failed to serialise");
+                format!(r#"{{"id":{id},"error":{{"code":100,"message":"internal server error","temporary":true}}}}"#)
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rpc_core::protocol::RpcResult;
+
+    use super::*;
+
+    #[test]
+    fn fast_success_frame_matches_the_serialiser() {
+        let data = RawValue::from_string(r#"{"sum":3}"#.to_owned()).unwrap();
+        let fast = rpc_frame(7, Ok(data.clone()), None);
+        let reply = Reply {
+            id: 7,
+            rpc: Some(RpcResult { data: Some(data) }),
+            ..Reply::default()
+        };
+        assert_eq!(fast, serde_json::to_string(&reply).unwrap());
+        let error = rpc_frame(8, Err(RpcError::method_not_found("x")), None);
+        assert_eq!(
+            error,
+            r#"{"id":8,"error":{"code":104,"message":"method not found: x"}}"#
         );
     }
 }
