@@ -200,16 +200,25 @@ impl Session {
             if line.is_empty() {
                 continue;
             }
-            let command: Command<'_> = serde_json::from_str(line).map_err(|error| {
+            let mut command: Command<'_> = serde_json::from_str(line).map_err(|error| {
                 tracing::warn!(%error, "malformed command");
                 Some(Disconnect::BAD_REQUEST)
             })?;
-            self.handle_command(command).await.map_err(Some)?;
+            if !self.admit(&command).map_err(Some)? {
+                continue;
+            }
+            // RPCs are the hot path and need no await here.
+            match command.rpc.take() {
+                Some(request) => self.rpc(command.id, request),
+                None => self.handle_command(command).await.map_err(Some)?,
+            }
         }
         Ok(())
     }
 
-    async fn handle_command(&mut self, command: Command<'_>) -> Result<(), Disconnect> {
+    /// The checks every command passes, without awaiting: `Ok(false)` when
+    /// the command was fully handled here (pong, refusal), `Err` to close.
+    fn admit(&mut self, command: &Command<'_>) -> Result<bool, Disconnect> {
         let id = command.id;
         let requests = [
             command.connect.is_some(),
@@ -232,13 +241,13 @@ impl Session {
             if id == 0 {
                 // `{}` is the client's pong.
                 self.pong_deadline = None;
-                return Ok(());
+                return Ok(false);
             }
             self.reply_error(
                 id,
                 RpcError::new(rpc_core::code::METHOD_NOT_FOUND, "unknown command"),
             );
-            return Ok(());
+            return Ok(false);
         }
         if requests > 1 {
             tracing::warn!(id, "command with more than one request");
@@ -247,7 +256,7 @@ impl Session {
         if command.send.is_some() {
             // One-way message: accepted and dropped (no handler yet).
             return if self.connected.is_some() {
-                Ok(())
+                Ok(false)
             } else {
                 Err(Disconnect::BAD_REQUEST)
             };
@@ -256,12 +265,12 @@ impl Session {
             tracing::warn!("command without id");
             return Err(Disconnect::BAD_REQUEST);
         }
-        if let Some(request) = command.connect {
+        if command.connect.is_some() {
             if self.connected.is_some() {
                 tracing::warn!("second connect on one connection");
                 return Err(Disconnect::BAD_REQUEST);
             }
-            return Box::pin(self.connect(id, request)).await;
+            return Ok(true);
         }
         if self.connected.is_none() {
             tracing::warn!("command before connect");
@@ -271,12 +280,19 @@ impl Session {
             && !rate.take()
         {
             self.reply_error(id, RpcError::too_many_requests());
-            return Ok(());
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Runs an admitted command other than `rpc`.
+    async fn handle_command(&mut self, command: Command<'_>) -> Result<(), Disconnect> {
+        let id = command.id;
+        if let Some(request) = command.connect {
+            return Box::pin(self.connect(id, request)).await;
         }
         let span = tracing::debug_span!("command", id);
-        if let Some(request) = command.rpc {
-            self.rpc(id, request);
-        } else if let Some(request) = command.subscribe {
+        if let Some(request) = command.subscribe {
             Box::pin(self.subscribe(id, request).instrument(span)).await?;
         } else if let Some(request) = command.unsubscribe {
             self.unsubscribe(id, &request.channel)
