@@ -13,6 +13,9 @@ use serde_json::Value;
 /// The HS256 secret of every test server.
 pub const SECRET: &str = "sdk-test-secret";
 
+/// The HTTP API key of every test server.
+pub const API_KEY: &str = "sdk-test-api-key";
+
 /// Returns its params unchanged.
 #[websocket_rpc("test.echo")]
 pub async fn echo(params: Value) -> Value {
@@ -59,10 +62,11 @@ pub async fn sleep_ms(ms: u64) -> u64 {
 /// The test servers' channels: namespace `news` (public, history 100 for
 /// 300 s, recovery, presence, join/leave), `personal` (each user's personal
 /// channel), `chat` (user-limited channels); the default namespace is
-/// closed.
+/// closed. The HTTP API is on, with [`API_KEY`].
 pub fn test_server() -> ServerBuilder {
     Server::builder()
         .hmac_secret(SECRET)
+        .api_key(API_KEY)
         .namespace(
             "news",
             NamespaceOptions::public(100, Duration::from_secs(300)),

@@ -465,12 +465,12 @@ pub struct MessagePush {
 /// A WebSocket close code and reason that tells the SDKs whether to
 /// reconnect (§9.3: 3000–3499 and 4000–4499 reconnect, 3500–3999 and
 /// 4500–4999 do not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disconnect {
     /// The close code.
     pub code: u16,
     /// The close reason; plain text, never JSON-looking, at most 123 bytes.
-    pub reason: &'static str,
+    pub reason: std::borrow::Cow<'static, str>,
 }
 
 impl Disconnect {
@@ -507,11 +507,27 @@ impl Disconnect {
 
     /// A close code and reason.
     pub const fn new(code: u16, reason: &'static str) -> Self {
-        Self { code, reason }
+        Self {
+            code,
+            reason: std::borrow::Cow::Borrowed(reason),
+        }
+    }
+
+    /// A close with a reason made at run time (from the HTTP API), cut to
+    /// the 123 bytes a close frame can carry.
+    pub fn custom(code: u16, reason: &str) -> Self {
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            code,
+            reason: std::borrow::Cow::Owned(reason[..end].to_owned()),
+        }
     }
 
     /// Whether the SDKs will reconnect after this close.
-    pub fn reconnects(self) -> bool {
+    pub fn reconnects(&self) -> bool {
         !matches!(self.code, 3500..=3999 | 4500..=4999)
     }
 }

@@ -86,6 +86,27 @@ impl Hub {
         read(&self.users).get(user).map_or(0, HashMap::len)
     }
 
+    /// Distinct users connected to this node.
+    pub(crate) fn user_count(&self) -> usize {
+        read(&self.users).len()
+    }
+
+    /// Every live connection of `user`.
+    pub(crate) fn user_clients(&self, user: &str) -> Vec<Arc<ClientHandle>> {
+        read(&self.users)
+            .get(user)
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Channels with subscribers on this node, with their subscriber counts.
+    pub(crate) fn channel_counts(&self) -> Vec<(String, usize)> {
+        read(&self.channels)
+            .iter()
+            .map(|(channel, subscribers)| (channel.to_string(), subscribers.len()))
+            .collect()
+    }
+
     /// Every live connection.
     pub(crate) fn all_clients(&self) -> Vec<Arc<ClientHandle>> {
         read(&self.users)

@@ -25,6 +25,7 @@
 
 extern crate self as rpc_server;
 
+mod api;
 pub mod auth;
 pub mod broker;
 mod client;
@@ -34,6 +35,7 @@ mod hub;
 mod outbound;
 mod server;
 mod session;
+mod subscriptions;
 
 pub use config::{Channels, Limits, NamespaceOptions, Timings};
 pub use hooks::{

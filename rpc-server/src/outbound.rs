@@ -110,7 +110,10 @@ impl Outbound {
 
     /// The close reason, if closing.
     pub(crate) fn close_reason(&self) -> Option<Disconnect> {
-        *self.reason.lock().unwrap_or_else(PoisonError::into_inner)
+        self.reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -183,7 +186,7 @@ pub(crate) async fn write_loop(
     if let Some(disconnect) = outbound.close_reason() {
         let close = Message::Close(Some(CloseFrame {
             code: disconnect.code,
-            reason: disconnect.reason.into(),
+            reason: disconnect.reason.as_ref().into(),
         }));
         let _ = tokio::time::timeout(write_timeout, sink.send(close)).await;
     }

@@ -50,6 +50,13 @@ pub(crate) struct Inner {
     pub(crate) hub: Arc<Hub>,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) version: String,
+    /// The HTTP API's key; the API is off without one.
+    pub(crate) api_key: Option<String>,
+    pub(crate) idempotency: crate::api::IdempotencyCache,
+    /// This node's id and name, as the API's `info` reports them.
+    pub(crate) node_id: String,
+    pub(crate) node_name: String,
+    pub(crate) started: std::time::Instant,
     /// Cancelled when the current serve loop shuts down; replaced for the next.
     shutdown: Mutex<CancellationToken>,
     /// Every live session, so shutdown can wait for them.
@@ -84,12 +91,14 @@ impl Server {
         ServerBuilder::default()
     }
 
-    /// The routes `GET /connection/websocket` and `GET /health`, to serve
-    /// or to merge into an application's router.
+    /// The routes `GET /connection/websocket`, `GET /health` and, when an
+    /// API key is configured, `POST /api/<method>`; to serve or to merge
+    /// into an application's router.
     pub fn axum_router(&self) -> axum::Router {
         axum::Router::new()
             .route(WEBSOCKET_PATH, self.websocket_route())
             .route("/health", get(health))
+            .merge(crate::api::routes(self))
     }
 
     /// The WebSocket endpoint alone, to mount at a path of your choice:
@@ -204,7 +213,7 @@ impl Server {
     /// Closes every connection with `disconnect`.
     pub fn disconnect_all(&self, disconnect: Disconnect) {
         for client in self.inner.hub.all_clients() {
-            client.out.close(disconnect);
+            client.out.close(disconnect.clone());
         }
     }
 
@@ -322,6 +331,8 @@ pub struct ServerBuilder {
     hooks: Hooks,
     broker: Option<Arc<dyn Broker>>,
     allowed_origins: Vec<String>,
+    api_key: Option<String>,
+    node_name: Option<String>,
 }
 
 impl ServerBuilder {
@@ -397,6 +408,19 @@ impl ServerBuilder {
         self
     }
 
+    /// Turns on the HTTP server API (`POST /api/<method>`), authenticated
+    /// with this key. Without a key the API is off.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into()).filter(|k| !k.is_empty());
+        self
+    }
+
+    /// This node's name in the API's `info` (default: the host name).
+    pub fn node_name(mut self, name: impl Into<String>) -> Self {
+        self.node_name = Some(name.into());
+        self
+    }
+
     /// Decides at connect: may reject, replace the info, add server-side
     /// subscriptions.
     pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
@@ -458,6 +482,9 @@ impl ServerBuilder {
                 "no token verifier and anonymous connections off: every connect will be refused"
             );
         }
+        if self.api_key.is_none() {
+            tracing::info!("HTTP API off: no API key configured");
+        }
         let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new()));
         let hub = Arc::new(Hub::default());
         broker.attach(hub.clone());
@@ -475,11 +502,24 @@ impl ServerBuilder {
                 hub,
                 allowed_origins: self.allowed_origins,
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                api_key: self.api_key,
+                idempotency: crate::api::IdempotencyCache::default(),
+                node_id: uuid::Uuid::new_v4().to_string(),
+                node_name: self.node_name.unwrap_or_else(host_name),
+                started: std::time::Instant::now(),
                 shutdown: Mutex::new(CancellationToken::new()),
                 sessions: TaskTracker::new(),
             }),
         })
     }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "wsrpc".to_owned())
 }
 
 /// Maps a broker failure to the error a client sees.

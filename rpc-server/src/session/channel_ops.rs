@@ -11,7 +11,6 @@ use rpc_core::protocol::{
 };
 
 use super::Session;
-use super::subscribe::history_policy;
 use crate::broker::HistoryQuery;
 use crate::config::NamespaceOptions;
 use crate::server::broker_error;
@@ -91,7 +90,7 @@ impl Session {
             offset: 0,
             tags: None,
         };
-        let history = options.history_enabled().then(|| history_policy(&options));
+        let history = options.history_enabled().then(|| options.history_policy());
         self.server
             .inner
             .broker
@@ -185,7 +184,7 @@ impl Session {
             .server
             .inner
             .broker
-            .history(&request.channel, query, history_policy(&options))
+            .history(&request.channel, query, options.history_policy())
             .await
             .map_err(broker_error)?;
         Ok(HistoryResult {

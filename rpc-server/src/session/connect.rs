@@ -11,11 +11,11 @@ use rpc_core::protocol::{
 use rpc_core::{Conn, RpcError};
 use serde_json::Value;
 
-use super::subscribe::SubscribeSpec;
 use super::{Connected, Session};
 use crate::auth::{TokenError, VerifiedToken, now_unix};
 use crate::client::ClientHandle;
 use crate::hooks::{ConnectContext, ConnectDecision, Rejection};
+use crate::subscriptions::{SubscribeSpec, subscribe_channel};
 
 impl Session {
     pub(super) async fn connect(
@@ -140,7 +140,7 @@ impl Session {
                 server_side: true,
                 recover: recover.map(|p| (p.offset, p.epoch.clone())),
             };
-            match self.subscribe_channel(&handle, spec).await {
+            match subscribe_channel(&inner, &handle, spec).await {
                 Ok((result, delivered)) => {
                     go_live.push((channel.clone(), delivered));
                     subs.insert(channel, result);

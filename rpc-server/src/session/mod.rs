@@ -59,7 +59,7 @@ pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: Cancellatio
         .await;
     // Boxed, like the rarer commands below: the session future lives as
     // long as the connection, so its size is paid by every idle client.
-    Box::pin(session.finish(reason).instrument(span)).await;
+    Box::pin(session.finish(reason.clone()).instrument(span)).await;
     match reason {
         Some(disconnect) => out.close(disconnect),
         None => out.stop(),
@@ -353,8 +353,13 @@ impl Session {
             return;
         };
         for channel in connected.handle.take_subscriptions() {
-            self.leave_channel(&connected.handle, &channel, reason)
-                .await;
+            crate::subscriptions::leave_channel(
+                &self.server.inner,
+                &connected.handle,
+                &channel,
+                reason.clone(),
+            )
+            .await;
         }
         self.server.inner.hub.disconnect(&connected.handle);
         tracing::info!(reason = ?reason, "disconnected");

@@ -1,0 +1,130 @@
+//! The HTTP server API: `POST /api/<method>`, compatible with Centrifugo's
+//! as the official `cent` (PyPI) and `cent.js` clients use it
+//! (shared/protocol.md §10). Off unless an API key is configured.
+//!
+//! Success is `200 {"result":{…}}`; a failed request is
+//! `200 {"error":{"code":N,"message":"…"}}` as Centrifugo answers; a body
+//! that is not JSON is `400` and an unknown method `404`, both with the
+//! same error object; a missing or wrong key is `401` with an empty body.
+
+mod methods;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use rpc_core::{RpcError, code};
+use serde_json::{Value, json};
+
+use crate::server::Server;
+
+pub(crate) use methods::IdempotencyCache;
+
+/// How long a publish's idempotency key is remembered (as in Centrifugo).
+pub(crate) const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(300);
+
+/// The API's routes, or none when no key is configured.
+pub(crate) fn routes(server: &Server) -> axum::Router {
+    if server.inner.api_key.is_none() {
+        return axum::Router::new();
+    }
+    axum::Router::new()
+        .route("/api/{method}", post(handle))
+        .with_state(server.clone())
+}
+
+async fn handle(
+    State(server): State<Server>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&server, &headers) {
+        tracing::warn!(method, "API request with a missing or wrong key");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let started = Instant::now();
+    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(error) => {
+                let error = RpcError::bad_request(format!("body is not JSON: {error}"));
+                return (StatusCode::BAD_REQUEST, error_body(&error)).into_response();
+            }
+        }
+    };
+    let response = if method == "batch" {
+        methods::batch(&server, request).await
+    } else {
+        match methods::call(&server, &method, request).await {
+            Some(Ok(result)) => json!({ "result": result }),
+            Some(Err(error)) => json!({ "error": error }),
+            None => {
+                let error = RpcError::new(
+                    code::METHOD_NOT_FOUND,
+                    format!("unknown API method `{method}`"),
+                );
+                return (StatusCode::NOT_FOUND, error_body(&error)).into_response();
+            }
+        }
+    };
+    tracing::debug!(
+        method,
+        elapsed_us = started.elapsed().as_micros(),
+        "API request"
+    );
+    json_response(&response)
+}
+
+fn error_body(error: &RpcError) -> Response {
+    json_response(&json!({ "error": error }))
+}
+
+fn json_response(value: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// `X-API-Key: <key>` or `Authorization: apikey <key>`, compared in
+/// constant time.
+fn authorized(server: &Server, headers: &HeaderMap) -> bool {
+    let Some(expected) = server.inner.api_key.as_deref() else {
+        return false;
+    };
+    let given = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| {
+            let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+            let (scheme, key) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("apikey").then_some(key.trim())
+        });
+    given.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
+}
+
+/// Equality whose time depends only on the lengths, not on where the
+/// first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn key_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}
