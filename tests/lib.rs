@@ -5,7 +5,11 @@
 
 use std::time::Duration;
 
-use rpc_server::{Conn, NamespaceOptions, RpcError, Server, ServerBuilder, websocket_rpc};
+use rpc_server::messages::NotificationKind;
+use rpc_server::publish::Notification;
+use rpc_server::{
+    Conn, NamespaceOptions, PublisherExt, RpcError, Server, ServerBuilder, websocket_rpc,
+};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -57,6 +61,23 @@ pub async fn panics(_conn: &Conn) -> Result<(), RpcError> {
 pub async fn sleep_ms(ms: u64) -> u64 {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     ms
+}
+
+/// Sends the caller a success notification through the handler's
+/// publisher; returns whether it was delivered.
+#[websocket_rpc("test.notify_me")]
+pub async fn notify_me(conn: &Conn, message: String) -> Result<bool, RpcError> {
+    let notification = Notification {
+        message,
+        kind: NotificationKind::Success,
+        title: "Done".into(),
+        data: None,
+    };
+    let delivery = conn
+        .publisher()?
+        .send_notification(conn.user_id(), notification)
+        .await?;
+    Ok(delivery.delivered)
 }
 
 /// The test servers' channels: namespace `news` (public, history 100 for

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::RpcError;
+use crate::{Publisher, RpcError};
 
 /// Who is calling and what the application shares with its handlers.
 ///
@@ -25,6 +25,7 @@ struct ConnInner {
     info: Value,
     claims: Value,
     state: AppState,
+    publisher: Option<Arc<dyn Publisher>>,
 }
 
 impl Conn {
@@ -66,6 +67,18 @@ impl Conn {
             .ok_or_else(|| missing_state::<T>())
     }
 
+    /// The server's publisher, to reach channels and users from a handler:
+    /// `conn.publisher()?.send_message(user, "hi", None).await`.
+    ///
+    /// # Errors
+    /// Not available (108) on a context built without one (tests).
+    pub fn publisher(&self) -> Result<&dyn Publisher, RpcError> {
+        self.inner
+            .publisher
+            .as_deref()
+            .ok_or_else(RpcError::not_available)
+    }
+
     /// All the shared state, to hand to code that needs several values.
     pub fn app_state(&self) -> &AppState {
         &self.inner.state
@@ -97,6 +110,7 @@ pub struct ConnBuilder {
     info: Value,
     claims: Value,
     state: AppState,
+    publisher: Option<Arc<dyn Publisher>>,
 }
 
 impl ConnBuilder {
@@ -130,6 +144,12 @@ impl ConnBuilder {
         self
     }
 
+    /// Sets the publisher handlers reach through [`Conn::publisher`].
+    pub fn publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
     /// Finishes the context.
     pub fn build(self) -> Conn {
         Conn {
@@ -139,6 +159,7 @@ impl ConnBuilder {
                 info: self.info,
                 claims: self.claims,
                 state: self.state,
+                publisher: self.publisher,
             }),
         }
     }

@@ -66,8 +66,10 @@ extern crate self as rpc_core;
 pub mod channel;
 mod conn;
 mod error;
+pub mod messages;
 mod method;
 pub mod protocol;
+pub mod publish;
 mod router;
 
 #[doc(hidden)]
@@ -77,5 +79,6 @@ pub mod __private;
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
 pub use method::{Location, Method, Registration, registered};
+pub use publish::{Publisher, PublisherExt};
 pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};
 pub use rpc_macros::websocket_rpc;

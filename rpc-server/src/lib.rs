@@ -33,6 +33,7 @@ mod config;
 mod hooks;
 mod hub;
 mod outbound;
+mod publisher;
 mod server;
 mod session;
 mod subscriptions;
@@ -42,6 +43,7 @@ pub use hooks::{
     ConnectContext, ConnectDecision, DisconnectContext, Rejection, SubscribeContext,
     SubscribeDecision,
 };
+pub use publisher::ServerPublisher;
 pub use rpc_core::*;
 pub use server::{BuildError, Listening, Server, ServerBuilder, WEBSOCKET_PATH};
 

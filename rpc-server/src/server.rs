@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) node_id: String,
     pub(crate) node_name: String,
     pub(crate) started: std::time::Instant,
+    /// What handlers get from `Conn::publisher` (holds this weakly).
+    pub(crate) publisher: Arc<dyn rpc_core::Publisher>,
     /// Cancelled when the current serve loop shuts down; replaced for the next.
     shutdown: Mutex<CancellationToken>,
     /// Every live session, so shutdown can wait for them.
@@ -208,6 +210,19 @@ impl Server {
             .publish(channel, publication, history)
             .await
             .map_err(broker_error)
+    }
+
+    /// A cloneable publisher: publish, message users, report task progress
+    /// (see [`rpc_core::PublisherExt`]).
+    pub fn publisher(&self) -> crate::ServerPublisher {
+        crate::ServerPublisher {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Live connections of `user` on this node.
+    pub fn user_connections(&self, user: &str) -> usize {
+        self.inner.hub.user_connection_count(user)
     }
 
     /// Closes every connection with `disconnect`.
@@ -489,7 +504,7 @@ impl ServerBuilder {
         let hub = Arc::new(Hub::default());
         broker.attach(hub.clone());
         Ok(Server {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|weak| Inner {
                 router,
                 verifier: self.verifier,
                 allow_anonymous: self.allow_anonymous,
@@ -507,6 +522,9 @@ impl ServerBuilder {
                 node_id: uuid::Uuid::new_v4().to_string(),
                 node_name: self.node_name.unwrap_or_else(host_name),
                 started: std::time::Instant::now(),
+                publisher: Arc::new(crate::ServerPublisher {
+                    inner: weak.clone(),
+                }),
                 shutdown: Mutex::new(CancellationToken::new()),
                 sessions: TaskTracker::new(),
             }),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the three SDK end-to-end suites (centrifuge-python, centrifuge-js, centrifuge-go)
-# against the sdk-fixture binary in $WSRPC_FIXTURE (default: target/debug/sdk-fixture).
+# Runs the SDK end-to-end suites (centrifuge-python and the cent HTTP API client, centrifuge-js
+# and cent.js, centrifuge-go) against the sdk-fixture binary in $WSRPC_FIXTURE (default:
+# target/debug/sdk-fixture).
 # Each suite starts and stops its own fixture processes. Install the dependencies
 # first with tests/sdk/install.sh. Exits non-zero if any suite fails.
 set -uo pipefail
@@ -20,11 +21,12 @@ fi
 
 failed=()
 
-echo "=== centrifuge-python (pytest) ==="
+echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
+# Collects every test_*.py there: test_centrifuge_python.py and test_cent_api.py.
 (cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
 
-echo "=== centrifuge-js (node --test) ==="
-(cd "$SDK/node" && node --test sdk.test.mjs) || failed+=(node)
+echo "=== centrifuge-js and cent.js, the HTTP API client (node --test) ==="
+(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs) || failed+=(node)
 
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.

@@ -113,6 +113,7 @@ impl Session {
             .info(info.unwrap_or(Value::Null))
             .claims(claims)
             .state(inner.state.clone())
+            .publisher(inner.publisher.clone())
             .build();
         inner.hub.connect(&handle);
         let expires_at = token.as_ref().and_then(|t| t.expires_at);

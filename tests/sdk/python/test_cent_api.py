@@ -81,8 +81,9 @@ class ApiFixture(Fixture):
         body: Any,
         headers: Optional[Dict[str, str]] = None,
         api_key: Optional[str] = API_KEY,
+        method: str = "POST",
     ) -> Tuple[int, str]:
-        """POST `body` (bytes/str as is, anything else as JSON) to `<api_url>/<path>` with
+        """Send `body` (bytes/str as is, anything else as JSON) to `<api_url>/<path>` with
         plain `requests`; `api_key` goes in X-API-Key unless None. Returns (status, text)."""
         if not isinstance(body, (bytes, str)):
             body = json.dumps(body)
@@ -92,10 +93,10 @@ class ApiFixture(Fixture):
         all_headers.update(headers or {})
         url = f"{self.api_url}/{path}" if path else self.api_url
 
-        def post() -> requests.Response:
-            return requests.post(url, data=body, headers=all_headers, timeout=TIMEOUT)
+        def send() -> requests.Response:
+            return requests.request(method, url, data=body, headers=all_headers, timeout=TIMEOUT)
 
-        response = await within(asyncio.to_thread(post), f"POST {url}")
+        response = await within(asyncio.to_thread(send), f"{method} {url}")
         return response.status_code, response.text
 
 
@@ -140,13 +141,15 @@ async def connected(fx: ApiFixture, user: str = USER) -> Tuple[Client, ApiClient
     return client, events, ctx.client
 
 
-async def personal_marker(api: AsyncClient, events: ApiClientEvents, user: str, tag: str):
+async def personal_marker(api: AsyncClient, user: str, tag: str, *all_events: ApiClientEvents):
     """Publish a marker to `user`'s personal channel and assert it is the next client-level
-    publication `events` sees: nothing else reached the client-level handler before it."""
+    publication each of `all_events` (connections of that user) sees: nothing else reached
+    their client-level handler before it."""
     channel = f"personal:#{user}"
     await api.publish(PublishRequest(channel=channel, data={"marker": tag}))
-    ctx = await within(events.publications.get(), f"marker {tag} on {channel}")
-    assert (ctx.channel, ctx.pub.data) == (channel, {"marker": tag})
+    for events in all_events:
+        ctx = await within(events.publications.get(), f"marker {tag} on {channel}")
+        assert (ctx.channel, ctx.pub.data) == (channel, {"marker": tag})
 
 
 async def sub_marker(api: AsyncClient, sub_events: SubEvents, channel: str, tag: str):
@@ -410,9 +413,8 @@ async def test_subscribe_and_unsubscribe_user(fx, api):
 
     # Publications of the channel no longer reach them; the other user never saw any.
     await api.publish(PublishRequest(channel=channel, data={"after": "unsubscribe"}))
-    await personal_marker(api, first_events, USER, "first")
-    await personal_marker(api, second_events, USER, "second")
-    await personal_marker(api, other_events, OTHER_USER, "other")
+    await personal_marker(api, USER, "user", first_events, second_events)
+    await personal_marker(api, OTHER_USER, "other user", other_events)
     assert other_events.server_subscribed.empty()
     assert (await api.presence_stats(PresenceStatsRequest(channel=channel))).num_clients == 0
     assert first.state == second.state == ClientState.CONNECTED
@@ -479,7 +481,7 @@ async def test_presence_and_presence_stats(fx, api):
     """presence lists every subscribed connection with its user; presence_stats counts
     connections and distinct users."""
     ids = {}
-    for name, user in (("a", USER), ("b", USER), ("c", OTHER_USER)):
+    for user in (USER, USER, OTHER_USER):
         client, _, client_id = await connected(fx, user)
         await subscribed(client, NEWS)
         ids[client_id] = user
@@ -661,7 +663,8 @@ async def test_authorization_apikey_header(fx, api):
 
 async def test_bad_requests_over_plain_http(fx, api):
     """What cent cannot send: a body that is not JSON (400, 107), a publish without channel
-    or without data (107), an unknown method path (404, 104). Nothing is published."""
+    or without data (107), an unknown method path (404, 104), a GET (405). Nothing is
+    published."""
     client, _, _ = await connected(fx)
     _, sub_events, _ = await subscribed(client, NEWS)
     before = await position(api)
@@ -679,6 +682,10 @@ async def test_bad_requests_over_plain_http(fx, api):
     assert await position(api) == before
 
     api_error(await fx.http("nope", {"channel": NEWS, "data": {"x": 1}}), 404, 104)
+    assert await position(api) == before
+
+    status, text = await fx.http("publish", {"channel": NEWS, "data": {"x": 1}}, method="GET")
+    assert status == 405, f"HTTP {status} {text!r}"
     assert await position(api) == before
 
     await sub_marker(api, sub_events, NEWS, "after bad requests")
@@ -732,11 +739,9 @@ async def test_longest_channel_name_is_accepted(fx, api):
 
 async def test_presence_on_channel_without_presence(fx, api):
     """presence and presence_stats of a channel whose namespace keeps no presence: 108."""
-    for request in (
-        PresenceRequest(channel=PLAIN),
-        PresenceStatsRequest(channel=PLAIN),
-    ):
-        with pytest.raises(CentApiResponseError) as err:
-            await (api.presence(request) if isinstance(request, PresenceRequest)
-                   else api.presence_stats(request))
-        assert err.value.code == 108, request
+    with pytest.raises(CentApiResponseError) as err:
+        await api.presence(PresenceRequest(channel=PLAIN))
+    assert err.value.code == 108
+    with pytest.raises(CentApiResponseError) as err:
+        await api.presence_stats(PresenceStatsRequest(channel=PLAIN))
+    assert err.value.code == 108

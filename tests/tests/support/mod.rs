@@ -88,6 +88,8 @@ pub struct RawClient {
     next_id: u32,
     /// Objects received in one frame but not yet read.
     pending: std::collections::VecDeque<Value>,
+    /// Pushes that arrived while waiting for a reply.
+    pushes: std::collections::VecDeque<Value>,
     /// Whether server pings are answered (a well-behaved SDK does).
     pub answer_pings: bool,
 }
@@ -101,6 +103,7 @@ impl RawClient {
             ws,
             next_id: 0,
             pending: Default::default(),
+            pushes: Default::default(),
             answer_pings: true,
         }
     }
@@ -188,18 +191,26 @@ impl RawClient {
         }
     }
 
-    /// The reply to command `id`, skipping pushes.
+    /// The reply to command `id`; pushes received meanwhile are kept for
+    /// [`RawClient::push`], other replies are dropped.
     pub async fn reply_to(&mut self, id: u32) -> Value {
         loop {
             let value = self.json().await;
             if value["id"] == json!(id) {
                 return value;
             }
+            if value.get("push").is_some() {
+                self.pushes.push_back(value["push"].clone());
+            }
         }
     }
 
-    /// The next push, skipping replies.
+    /// The next push (including those seen while waiting for a reply),
+    /// skipping replies.
     pub async fn push(&mut self) -> Value {
+        if let Some(push) = self.pushes.pop_front() {
+            return push;
+        }
         loop {
             let value = self.json().await;
             if value.get("push").is_some() {

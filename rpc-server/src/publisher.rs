@@ -1,0 +1,58 @@
+//! The in-process [`Publisher`]: what handlers, background tasks and the
+//! embedding application use to reach channels and users.
+
+use std::sync::Weak;
+
+use rpc_core::channel::personal_channel;
+use rpc_core::protocol::StreamPosition;
+use rpc_core::publish::BoxFuture;
+use rpc_core::{Publisher, RpcError};
+use serde_json::value::RawValue;
+
+use crate::server::{Inner, Server};
+
+/// A cloneable handle that publishes through its server.
+///
+/// It holds the server weakly (handlers get it through `Conn`, and the
+/// server holds the handlers' state), so once the server is dropped its
+/// calls fail with 108 instead of keeping the server alive.
+#[derive(Clone, Debug)]
+pub struct ServerPublisher {
+    pub(crate) inner: Weak<Inner>,
+}
+
+impl ServerPublisher {
+    fn server(&self) -> Result<Server, RpcError> {
+        self.inner
+            .upgrade()
+            .map(|inner| Server { inner })
+            .ok_or_else(RpcError::not_available)
+    }
+}
+
+impl Publisher for ServerPublisher {
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        data: &'a RawValue,
+    ) -> BoxFuture<'a, Result<StreamPosition, RpcError>> {
+        Box::pin(async move { self.server()?.publish(channel, data).await })
+    }
+
+    fn user_connections<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<usize, RpcError>> {
+        Box::pin(async move { Ok(self.server()?.user_connections(user)) })
+    }
+
+    fn personal_channel(&self, user: &str) -> Result<String, RpcError> {
+        let server = self.server()?;
+        let namespace = server
+            .inner
+            .channels
+            .personal_namespace
+            .as_deref()
+            .ok_or_else(|| {
+                RpcError::new(rpc_core::code::NOT_AVAILABLE, "personal channels are off")
+            })?;
+        Ok(personal_channel(namespace, user))
+    }
+}
