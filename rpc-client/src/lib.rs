@@ -1,9 +1,16 @@
-//! wsrpc's typed Rust client. For now it re-exports the method markers'
-//! trait and the error type it will return.
+//! wsrpc's Rust clients. Today: [`ApiClient`], the HTTP server API from any
+//! process, implementing the same [`rpc_core::Publisher`] interface as the
+//! in-process publisher. The typed WebSocket client follows.
+//!
+//! # Features
+//! - `tls`: HTTPS for `ApiClient` (rustls). Off by default.
 
 #![warn(missing_docs, unreachable_pub)]
 
-pub use rpc_core::{Method, RpcError};
+mod api;
+
+pub use api::{ApiClient, ApiError};
+pub use rpc_core::{Method, Publisher, PublisherExt, RpcError};
 
 /// The runtime core, for `#[websocket_rpc]` in crates that depend on
 /// `rpc-client` only.

@@ -28,6 +28,8 @@ extern crate self as rpc_server;
 mod api;
 pub mod auth;
 pub mod broker;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod client;
 mod config;
 mod hooks;

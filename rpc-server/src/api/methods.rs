@@ -39,6 +39,8 @@ pub(super) async fn call(
         "history_remove" => run(request, |r| history_remove(server, r)).await,
         "channels" => run(request, |r| async move { channels(server, r) }).await,
         "info" => run(request, |r: Empty| async move { info(server, r) }).await,
+        // wsrpc's extension: why did a message not arrive?
+        "user_connections" => run(request, |r| async move { user_connections(server, r) }).await,
         _ => return None,
     };
     Some(result)
@@ -448,6 +450,19 @@ fn glob_match(pattern: &str, text: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserRequest {
+    user: String,
+}
+
+fn user_connections(server: &Server, request: UserRequest) -> Result<Value, RpcError> {
+    if request.user.is_empty() {
+        return Err(RpcError::bad_request("user required"));
+    }
+    Ok(json!({ "connections": server.user_connections(&request.user) }))
 }
 
 fn info(server: &Server, _request: Empty) -> Result<Value, RpcError> {

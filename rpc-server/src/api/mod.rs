@@ -12,7 +12,7 @@ mod methods;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -39,10 +39,11 @@ pub(crate) fn routes(server: &Server) -> axum::Router {
 async fn handle(
     State(server): State<Server>,
     Path(method): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&server, &headers) {
+    if !authorized(&server, &headers, query.as_deref()) {
         tracing::warn!(method, "API request with a missing or wrong key");
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -93,9 +94,9 @@ fn json_response(value: &Value) -> Response {
         .into_response()
 }
 
-/// `X-API-Key: <key>` or `Authorization: apikey <key>`, compared in
-/// constant time.
-fn authorized(server: &Server, headers: &HeaderMap) -> bool {
+/// `X-API-Key: <key>`, else `Authorization: apikey <key>`, else the query
+/// `?api_key=<key>` (Centrifugo's order), compared in constant time.
+fn authorized(server: &Server, headers: &HeaderMap, query: Option<&str>) -> bool {
     let Some(expected) = server.inner.api_key.as_deref() else {
         return false;
     };
@@ -106,6 +107,11 @@ fn authorized(server: &Server, headers: &HeaderMap) -> bool {
             let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
             let (scheme, key) = value.split_once(' ')?;
             scheme.eq_ignore_ascii_case("apikey").then_some(key.trim())
+        })
+        .or_else(|| {
+            query?
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("api_key="))
         });
     given.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
 }

@@ -1,0 +1,209 @@
+//! `ApiClient`: the server's HTTP API from any process (a worker, a cron
+//! job, a CLI). It implements [`Publisher`], so the messaging helpers and
+//! the task notifier work over HTTP exactly as they do in the server.
+
+use std::time::Duration;
+
+use rpc_core::channel::personal_channel;
+use rpc_core::protocol::StreamPosition;
+use rpc_core::publish::BoxFuture;
+use rpc_core::{Publisher, RpcError, code};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+/// Why an API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with the API's error object.
+    #[error("{0}")]
+    Rpc(RpcError),
+    /// The key was missing or wrong (HTTP 401).
+    #[error("the server refused the API key (HTTP 401)")]
+    Unauthorized,
+    /// The server could not be reached.
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable {
+        /// The API URL.
+        url: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
+    /// Any other HTTP status, or a body that is not the API's shape.
+    #[error("unexpected response from the server: {0}")]
+    Protocol(String),
+}
+
+impl From<ApiError> for RpcError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Rpc(error) => error,
+            ApiError::Unauthorized => RpcError::unauthorized(),
+            other => RpcError::new(code::INTERNAL, other.to_string()).retryable(),
+        }
+    }
+}
+
+/// A client of `POST <url>/<method>` with an API key.
+///
+/// ```no_run
+/// use rpc_client::ApiClient;
+/// use rpc_core::PublisherExt;
+///
+/// # async fn run() -> Result<(), rpc_core::RpcError> {
+/// let api = ApiClient::new("http://127.0.0.1:8000/api", "api-key");
+/// let delivery = api.send_message("42", "Your report is ready", None).await?;
+/// println!("delivered: {}", delivery.delivered);
+/// api.task("t-1", "tasks:#42").update("processing", "halfway", 50, None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+    personal_namespace: String,
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    result: Option<T>,
+    error: Option<RpcError>,
+}
+
+/// What `publish` answers.
+#[derive(Debug, Default, Deserialize)]
+struct Position {
+    #[serde(default)]
+    offset: u64,
+    #[serde(default)]
+    epoch: String,
+}
+
+impl ApiClient {
+    /// A client of the API at `url` (e.g. `http://127.0.0.1:8000/api`).
+    pub fn new(url: impl Into<String>, key: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            url: url.into().trim_end_matches('/').to_owned(),
+            key: key.into(),
+            personal_namespace: "personal".to_owned(),
+        }
+    }
+
+    /// The namespace of personal channels on the server (`personal`).
+    pub fn personal_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.personal_namespace = namespace.into();
+        self
+    }
+
+    /// Calls any API method with a JSON request.
+    ///
+    /// # Errors
+    /// The API's error, 401, an unreachable server or an unexpected answer.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        request: &Value,
+    ) -> Result<T, ApiError> {
+        let url = format!("{}/{method}", self.url);
+        let response = self
+            .http
+            .post(&url)
+            .header("X-API-Key", &self.key)
+            .json(request)
+            .send()
+            .await
+            .map_err(|error| ApiError::Unreachable {
+                url: self.url.clone(),
+                reason: root_cause(&error),
+            })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(ApiError::Unauthorized);
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Protocol(e.to_string()))?;
+        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|_| {
+            ApiError::Protocol(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)))
+        })?;
+        match (envelope.result, envelope.error) {
+            (_, Some(error)) => Err(ApiError::Rpc(error)),
+            (Some(result), None) => Ok(result),
+            (None, None) => Err(ApiError::Protocol(format!(
+                "HTTP {status} without a result"
+            ))),
+        }
+    }
+
+    /// Publishes `data` into `channel`, at most once per `idempotency_key`
+    /// within the server's window.
+    ///
+    /// # Errors
+    /// As [`ApiClient::call`].
+    pub async fn publish_with_key(
+        &self,
+        channel: &str,
+        data: &RawValue,
+        idempotency_key: Option<&str>,
+    ) -> Result<StreamPosition, ApiError> {
+        let mut request = json!({ "channel": channel, "data": data });
+        if let Some(key) = idempotency_key {
+            request["idempotency_key"] = json!(key);
+        }
+        let position: Position = self.call("publish", &request).await?;
+        Ok(StreamPosition {
+            offset: position.offset,
+            epoch: position.epoch,
+        })
+    }
+
+    /// Live connections of `user` (a wsrpc extension of the API).
+    ///
+    /// # Errors
+    /// As [`ApiClient::call`].
+    pub async fn connections_of(&self, user: &str) -> Result<usize, ApiError> {
+        #[derive(Deserialize)]
+        struct Connections {
+            connections: usize,
+        }
+        let result: Connections = self
+            .call("user_connections", &json!({ "user": user }))
+            .await?;
+        Ok(result.connections)
+    }
+}
+
+/// The innermost error's text: "connection refused", not the URL again.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+impl Publisher for ApiClient {
+    fn publish<'a>(
+        &'a self,
+        channel: &'a str,
+        data: &'a RawValue,
+    ) -> BoxFuture<'a, Result<StreamPosition, RpcError>> {
+        Box::pin(async move { Ok(self.publish_with_key(channel, data, None).await?) })
+    }
+
+    fn user_connections<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<usize, RpcError>> {
+        Box::pin(async move { Ok(self.connections_of(user).await?) })
+    }
+
+    fn personal_channel(&self, user: &str) -> Result<String, RpcError> {
+        Ok(personal_channel(&self.personal_namespace, user))
+    }
+}

@@ -1,0 +1,207 @@
+//! What each subcommand does. Every failure comes back as one line for
+//! `error: …` on stderr and a non-zero exit, never a backtrace.
+
+use std::time::Duration;
+
+use rpc_client::{ApiClient, ApiError};
+use rpc_core::channel::Channel;
+use rpc_core::code;
+use serde_json::{Value, json};
+
+use super::{CheckUserArgs, FileConfig, PublishArgs, ServeArgs, TokenArgs};
+use crate::{Server, ServerBuilder};
+
+pub(super) async fn serve(
+    args: ServeArgs,
+    configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
+) -> Result<(), String> {
+    init_logging(&args.log)?;
+    let mut builder = Server::builder().allow_anonymous(args.allow_anonymous);
+    if let Some(secret) = &args.secret {
+        builder = builder.hmac_secret(secret);
+    }
+    if let Some(key) = &args.api_key {
+        builder = builder.api_key(key);
+    }
+    if let Some(path) = &args.config {
+        builder = FileConfig::load(path)?.apply(builder);
+    }
+    let server = configure(builder).build().map_err(|e| e.to_string())?;
+    let listening = server
+        .listen(&args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let addr = listening.local_addr();
+    println!("wsrpc listening on ws://{addr}{}", crate::WEBSOCKET_PATH);
+    if args.api_key.is_some() {
+        println!("HTTP API on http://{addr}/api");
+    } else {
+        println!("HTTP API off (no --api-key / WSRPC_API_KEY)");
+    }
+    println!(
+        "{} RPC methods: {}",
+        server.router().len(),
+        server
+            .router()
+            .methods()
+            .iter()
+            .map(|r| r.method)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    listening
+        .serve()
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+fn init_logging(level: &str) -> Result<(), String> {
+    let level: tracing_subscriber::filter::LevelFilter = level.parse().map_err(|_| {
+        format!("unknown log level {level:?}; use error, warn, info, debug or trace")
+    })?;
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .init();
+    Ok(())
+}
+
+pub(super) async fn publish(args: PublishArgs) -> Result<(), String> {
+    // Everything that can be checked locally is, before any network call.
+    let data = match (&args.message, &args.data) {
+        (Some(text), None) => json!({ "text": text }),
+        (None, Some(raw)) => serde_json::from_str::<Value>(raw)
+            .map_err(|e| format!("Invalid JSON in --data: {e}"))?,
+        _ => return Err("give exactly one of --message and --data".to_owned()),
+    };
+    Channel::parse(&args.channel)
+        .map_err(|e| format!("invalid channel {:?}: {e}", args.channel))?;
+    if let Some(warning) = channel_warning(&args.channel) {
+        eprintln!("warning: {warning}");
+    }
+    let key = args
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let raw = serde_json::value::to_raw_value(&data).map_err(|e| e.to_string())?;
+    let position = client
+        .publish_with_key(&args.channel, &raw, Some(&key))
+        .await
+        .map_err(|e| explain(e, &args.channel))?;
+    if position.offset > 0 {
+        println!(
+            "Published to {} (message id {key}, offset {}, epoch {})",
+            args.channel, position.offset, position.epoch
+        );
+    } else {
+        println!("Published to {} (message id {key})", args.channel);
+    }
+    Ok(())
+}
+
+/// `#` marks a user-limited channel and `:` the namespace: a name like
+/// `ai_chat#workspace#UUID` is usually a mistake for `ai_chat:workspace#UUID`.
+fn channel_warning(channel: &str) -> Option<String> {
+    let hashes = channel.matches('#').count();
+    (hashes > 1 || (hashes == 1 && !channel.contains(':'))).then(|| {
+        format!(
+            "{channel:?}: `#` marks a user-limited channel (the users allowed follow the last `#`) \
+             and `:` separates the namespace; did you mean something like \"namespace:name#user\"?"
+        )
+    })
+}
+
+/// One clear line per failure.
+fn explain(error: ApiError, channel: &str) -> String {
+    match error {
+        ApiError::Rpc(e) if e.code == code::UNKNOWN_CHANNEL => {
+            let namespace = channel.split_once(':').map_or("(default)", |(ns, _)| ns);
+            format!(
+                "unknown channel namespace {namespace:?} in {channel:?}: configure it on the server (code 102)"
+            )
+        }
+        ApiError::Rpc(e) => format!("the server refused: {} (code {})", e.message, e.code),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn token(args: &TokenArgs) -> Result<(), String> {
+    let ttl = parse_duration(&args.ttl)?;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs()
+        + ttl.as_secs();
+    let mut claims = json!({ "sub": args.user, "exp": exp });
+    if let Some(info) = &args.info {
+        claims["info"] =
+            serde_json::from_str(info).map_err(|e| format!("Invalid JSON in --info: {e}"))?;
+    }
+    let token =
+        crate::auth::mint_hmac_token(args.secret.as_bytes(), &claims).map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
+}
+
+/// `90s`, `30m`, `1h`, `7d`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, ""), |at| text.split_at(at));
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}; use e.g. 90s, 30m, 1h, 7d"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in {text:?}; use s, m, h or d"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(value.saturating_mul(seconds)))
+}
+
+pub(super) async fn check_user(args: CheckUserArgs) -> Result<(), String> {
+    if args.user.is_empty() {
+        return Err("--user must not be empty".to_owned());
+    }
+    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let connections = client
+        .connections_of(&args.user)
+        .await
+        .map_err(|e| explain(e, ""))?;
+    match connections {
+        0 => println!("user {} is not connected", args.user),
+        1 => println!("user {} is connected on 1 connection", args.user),
+        n => println!("user {} is connected on {n} connections", args.user),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("1y").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn suspicious_channels_get_a_warning() {
+        assert!(channel_warning("ai_chat#workspace#UUID").is_some());
+        assert!(channel_warning("chat#42").is_some());
+        assert!(channel_warning("chat:room#42,43").is_none());
+        assert!(channel_warning("news:general").is_none());
+    }
+}

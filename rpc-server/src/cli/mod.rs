@@ -1,0 +1,166 @@
+//! The command line every wsrpc service gets with one call, and that the
+//! standalone `wsrpc` binary exposes: `serve`, `publish`, `token`,
+//! `check-user`. Flags fall back to `WSRPC_*` environment variables.
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//! use std::time::Duration;
+//! use rpc_server::NamespaceOptions;
+//!
+//! fn main() -> ExitCode {
+//!     rpc_server::cli::run(|server| {
+//!         server.namespace("news", NamespaceOptions::public(100, Duration::from_secs(300)))
+//!     })
+//! }
+//! ```
+
+mod commands;
+mod config;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::ServerBuilder;
+
+pub use config::FileConfig;
+
+/// Runs the command line; `configure` adds the service's own settings
+/// (namespaces, state, hooks) to the server that `serve` builds.
+pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve(args, configure).await,
+            Command::Publish(args) => commands::publish(args).await,
+            Command::Token(args) => commands::token(&args),
+            Command::CheckUser(args) => commands::check_user(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "wsrpc: typed RPC and real-time messaging over WebSocket"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Publish to a channel through a server's HTTP API.
+    Publish(PublishArgs),
+    /// Mint a connection token with the configured secret (development).
+    Token(TokenArgs),
+    /// Whether a user is connected now, and on how many connections.
+    CheckUser(CheckUserArgs),
+}
+
+/// `serve`'s options.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WSRPC_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+    /// HS256 secret for connection tokens.
+    #[arg(long, env = "WSRPC_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Key of the HTTP API; the API is off without one.
+    #[arg(long, env = "WSRPC_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// A JSON file with namespaces and other server settings.
+    #[arg(long, env = "WSRPC_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    /// Let clients connect without a token.
+    #[arg(long, env = "WSRPC_ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "WSRPC_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Where the HTTP API is and its key.
+#[derive(Args, Debug)]
+pub struct ApiArgs {
+    /// The server's API URL.
+    #[arg(
+        long,
+        env = "WSRPC_API_URL",
+        default_value = "http://127.0.0.1:8000/api"
+    )]
+    pub api_url: String,
+    /// The API key.
+    #[arg(long, env = "WSRPC_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+}
+
+/// `publish`'s options.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("payload").required(true).args(["message", "data"]))]
+pub struct PublishArgs {
+    /// The channel, e.g. `news:general` or `personal:#42`.
+    #[arg(short, long)]
+    pub channel: String,
+    /// A text message, published as `{"text": MESSAGE}`.
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// JSON data, published as it is.
+    #[arg(short, long)]
+    pub data: Option<String>,
+    /// Publish at most once with this key (generated when absent).
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Where the HTTP API is.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `token`'s options.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// The user id (`sub`).
+    #[arg(short, long)]
+    pub user: String,
+    /// How long the token is valid: `90s`, `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h")]
+    pub ttl: String,
+    /// JSON for the token's `info` claim.
+    #[arg(long)]
+    pub info: Option<String>,
+    /// The HS256 secret.
+    #[arg(long, env = "WSRPC_SECRET", hide_env_values = true)]
+    pub secret: String,
+}
+
+/// `check-user`'s options.
+#[derive(Args, Debug)]
+pub struct CheckUserArgs {
+    /// The user id.
+    #[arg(short, long)]
+    pub user: String,
+    /// Where the HTTP API is.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}

@@ -1,0 +1,311 @@
+//! The `wsrpc` binary, run as a user runs it, against a live server: each
+//! success and each error prints one clear line and exits as documented.
+
+use std::process::Output;
+use std::time::Duration;
+
+use rpc_client::ApiClient;
+use rpc_server::auth::TokenVerifier;
+use rpc_server::{NamespaceOptions, Server};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const KEY: &str = "cli-test-key";
+
+struct Running {
+    api_url: String,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn server() -> Running {
+    let server = Server::builder()
+        .hmac_secret("cli-secret")
+        .api_key(KEY)
+        .namespace(
+            "news",
+            NamespaceOptions::public(10, Duration::from_secs(60)),
+        )
+        .build()
+        .unwrap();
+    let listening = server.listen("127.0.0.1:0").await.unwrap();
+    let api_url = format!("http://{}/api", listening.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(listening.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        api_url,
+        _stop: stop,
+    }
+}
+
+async fn wsrpc(args: &[&str]) -> Output {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsrpc"))
+        .args(args)
+        .env_remove("WSRPC_API_KEY")
+        .env_remove("WSRPC_API_URL")
+        .env_remove("WSRPC_SECRET")
+        .output()
+        .await
+        .expect("wsrpc runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    output
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+async fn history(api_url: &str, channel: &str) -> Value {
+    ApiClient::new(api_url, KEY)
+        .call("history", &json!({"channel": channel, "limit": 10}))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn publish_text_and_json() {
+    let server = server().await;
+    let api = server.api_url.as_str();
+    let out = wsrpc(&[
+        "publish",
+        "-c",
+        "news:general",
+        "-m",
+        "hello",
+        "--api-url",
+        api,
+        "--api-key",
+        KEY,
+        "--idempotency-key",
+        "k-1",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("Published to news:general (message id k-1, offset 1, epoch "),
+        "{stdout}"
+    );
+
+    let out = wsrpc(&[
+        "publish",
+        "-c",
+        "news:general",
+        "-d",
+        r#"{"n": 2}"#,
+        "--api-url",
+        api,
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("message id ") && stdout.contains("offset 2"),
+        "{stdout}"
+    );
+
+    let history = history(api, "news:general").await;
+    let data: Vec<_> = history["publications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["data"].clone())
+        .collect();
+    assert_eq!(data, [json!({"text": "hello"}), json!({"n": 2})]);
+}
+
+#[tokio::test]
+async fn invalid_json_fails_before_any_network_call() {
+    // Port 1 refuses connections: a network call would say so instead.
+    let out = wsrpc(&[
+        "publish",
+        "-c",
+        "news:x",
+        "-d",
+        "{\"a\":",
+        "--api-url",
+        "http://127.0.0.1:1/api",
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: Invalid JSON in --data: EOF while parsing a value at line 1 column 5"
+    );
+}
+
+#[tokio::test]
+async fn message_and_data_are_exclusive_and_one_is_required() {
+    let both = wsrpc(&[
+        "publish",
+        "-c",
+        "news:x",
+        "-m",
+        "a",
+        "-d",
+        "1",
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    assert_eq!(both.status.code(), Some(2), "usage error");
+    assert!(
+        text(&both.stderr).contains("cannot be used with"),
+        "{}",
+        text(&both.stderr)
+    );
+    let neither = wsrpc(&["publish", "-c", "news:x", "--api-key", KEY]).await;
+    assert_eq!(neither.status.code(), Some(2));
+    assert!(
+        text(&neither.stderr).contains("required"),
+        "{}",
+        text(&neither.stderr)
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_one_line_each() {
+    let server = server().await;
+    let api = server.api_url.as_str();
+    let wrong_key = wsrpc(&[
+        "publish",
+        "-c",
+        "news:x",
+        "-m",
+        "a",
+        "--api-url",
+        api,
+        "--api-key",
+        "nope",
+    ])
+    .await;
+    assert_eq!(wrong_key.status.code(), Some(1));
+    assert_eq!(
+        text(&wrong_key.stderr),
+        "error: the server refused the API key (HTTP 401)"
+    );
+
+    let unknown = wsrpc(&[
+        "publish",
+        "-c",
+        "nope:x",
+        "-m",
+        "a",
+        "--api-url",
+        api,
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        text(&unknown.stderr),
+        "error: unknown channel namespace \"nope\" in \"nope:x\": configure it on the server (code 102)"
+    );
+
+    let unreachable = wsrpc(&[
+        "publish",
+        "-c",
+        "news:x",
+        "-m",
+        "a",
+        "--api-url",
+        "http://127.0.0.1:1/api",
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    assert_eq!(unreachable.status.code(), Some(1));
+    let stderr = text(&unreachable.stderr);
+    assert!(
+        stderr.starts_with("error: cannot reach the server at http://127.0.0.1:1/api: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        history(api, "news:x").await["offset"],
+        0,
+        "nothing was published"
+    );
+}
+
+#[tokio::test]
+async fn user_limited_channel_names_get_a_warning() {
+    let server = server().await;
+    let out = wsrpc(&[
+        "publish",
+        "-c",
+        "ai_chat#workspace#UUID",
+        "-m",
+        "a",
+        "--api-url",
+        &server.api_url,
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: \"ai_chat#workspace#UUID\": `#` marks a user-limited channel"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`:` separates the namespace"), "{stderr}");
+}
+
+#[tokio::test]
+async fn token_and_check_user() {
+    let out = wsrpc(&[
+        "token",
+        "--user",
+        "42",
+        "--ttl",
+        "30m",
+        "--info",
+        r#"{"name":"Ada"}"#,
+        "--secret",
+        "cli-secret",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let verified = TokenVerifier::hmac("cli-secret")
+        .verify(&text(&out.stdout))
+        .unwrap();
+    assert_eq!(verified.user, "42");
+    assert_eq!(verified.info, Some(json!({"name": "Ada"})));
+    let ttl = verified.expires_at.unwrap() - now();
+    assert!((1790..=1800).contains(&ttl), "{ttl}");
+
+    let bad_info = wsrpc(&["token", "--user", "42", "--info", "{", "--secret", "s"]).await;
+    assert_eq!(bad_info.status.code(), Some(1));
+    assert!(text(&bad_info.stderr).starts_with("error: Invalid JSON in --info: "));
+
+    let server = server().await;
+    let out = wsrpc(&[
+        "check-user",
+        "--user",
+        "42",
+        "--api-url",
+        &server.api_url,
+        "--api-key",
+        KEY,
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "user 42 is not connected");
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
