@@ -1,12 +1,18 @@
-//! The smallest wsrpc service: one handler, found in the registry and
-//! called through the router the way the server will call it.
+//! The smallest wsrpc service: one handler, a public `news` namespace and
+//! personal channels, served with the standard command line.
 //!
-//! `cargo run -p hello -- '{"name":"Ada"}'`
+//! ```sh
+//! cargo run -p hello -- serve --secret dev-secret --api-key dev-key
+//! cargo run -p hello -- token --user alice --secret dev-secret
+//! cargo run -p hello -- publish -c news:general -m "hello" --api-key dev-key
+//! ```
 
-use rpc_server::{Conn, Router, RpcError, websocket_rpc};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rpc_server::{Conn, NamespaceOptions, RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// Who to greet.
 #[derive(Deserialize, JsonSchema)]
@@ -33,23 +39,21 @@ pub async fn hello(conn: &Conn, params: HelloParams) -> Result<Greeting, RpcErro
     })
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let params = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| r#"{"name":"world"}"#.to_owned());
-    let router = Router::global()?;
-    for registration in router.methods() {
-        println!(
-            "registered {} ({})",
-            registration.method, registration.location
-        );
-    }
-    let conn = Conn::builder().user("demo").client("local").build();
-    let params = RawValue::from_string(params)?;
-    match router.call(conn, "greet.hello", Some(params)).await {
-        Ok(result) => println!("greet.hello -> {}", result.get()),
-        Err(error) => println!("greet.hello failed: {error}"),
-    }
-    Ok(())
+fn main() -> ExitCode {
+    rpc_server::cli::run(|server| {
+        let personal = NamespaceOptions {
+            presence: true,
+            history_size: 50,
+            history_ttl: Duration::from_secs(600),
+            force_recovery: true,
+            ..NamespaceOptions::default()
+        };
+        server
+            .namespace(
+                "news",
+                NamespaceOptions::public(100, Duration::from_secs(300)),
+            )
+            .namespace("personal", personal)
+            .personal_channels("personal")
+    })
 }
