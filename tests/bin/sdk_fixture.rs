@@ -8,15 +8,19 @@
 
 use std::net::SocketAddr;
 
+use rpc_client::ApiClient;
 use rpc_server::auth::mint_hmac_token;
 use rpc_server::channel::personal_channel;
+use rpc_server::messages::NotificationKind;
+use rpc_server::publish::{Delivery, FileNotice, Notification};
 use rpc_server::{Listening, Server};
+use rpc_server::{Publisher, PublisherExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wsrpc_tests::{SECRET, test_server};
+use wsrpc_tests::{API_KEY, SECRET, test_server};
 
 #[derive(Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -41,7 +45,87 @@ enum FixtureCommand {
         #[serde(default)]
         publish: Vec<Publish>,
     },
+    /// A messaging helper or the task notifier, through the in-process
+    /// publisher (`via: "server"`) or the HTTP API client (`via: "http"`).
+    Messaging {
+        via: Via,
+        #[serde(flatten)]
+        action: Messaging,
+    },
     Quit,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Via {
+    Server,
+    Http,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+enum Messaging {
+    SendMessage {
+        user: String,
+        message: String,
+        #[serde(default)]
+        data: Option<Value>,
+    },
+    SendNotification {
+        user: String,
+        message: String,
+        #[serde(default)]
+        kind: NotificationKind,
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        data: Option<Value>,
+    },
+    SendFile {
+        user: String,
+        file_url: String,
+        #[serde(default)]
+        file_name: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        file_size: Option<u64>,
+    },
+    BroadcastMessage {
+        users: Vec<String>,
+        message: String,
+    },
+    Task {
+        task_id: String,
+        channel: String,
+        steps: Vec<TaskStep>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TaskStep {
+    Update {
+        #[serde(default = "processing")]
+        status: String,
+        message: String,
+        progress: u8,
+        #[serde(default)]
+        data: Option<Value>,
+    },
+    Complete {
+        message: String,
+        #[serde(default)]
+        result: Option<Value>,
+    },
+    Error {
+        error: String,
+        message: String,
+    },
+}
+
+fn processing() -> String {
+    "processing".to_owned()
 }
 
 #[derive(Deserialize)]
@@ -92,6 +176,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 running = start(server.listen(addr).await?);
                 result
             }
+            Ok(FixtureCommand::Messaging { via, action }) => match via {
+                Via::Server => messaging(&server.publisher(), action).await,
+                Via::Http => {
+                    let api = ApiClient::new(format!("http://{addr}/api"), API_KEY);
+                    messaging(&api, action).await
+                }
+            },
             Ok(command) => run(&server, command).await,
         };
         match answer {
@@ -133,7 +224,9 @@ async fn run(server: &Server, command: FixtureCommand) -> Result<Value, String> 
         FixtureCommand::Personal { user, data } => {
             publish_json(server, &personal_channel("personal", &user), &data).await
         }
-        FixtureCommand::Restart { .. } | FixtureCommand::Quit => Err("handled by the loop".into()),
+        FixtureCommand::Restart { .. }
+        | FixtureCommand::Messaging { .. }
+        | FixtureCommand::Quit => Err("handled by the loop".into()),
     }
 }
 
@@ -144,4 +237,86 @@ async fn publish_json(server: &Server, channel: &str, data: &Value) -> Result<Va
         .await
         .map_err(|e| e.to_string())?;
     Ok(json!({"offset": position.offset, "epoch": position.epoch}))
+}
+
+/// Runs a messaging helper through any publisher.
+async fn messaging(
+    publisher: &(impl Publisher + ?Sized),
+    action: Messaging,
+) -> Result<Value, String> {
+    let delivery = |d: Delivery| json!({"delivered": d.delivered, "offset": d.position.offset});
+    let result = match action {
+        Messaging::SendMessage {
+            user,
+            message,
+            data,
+        } => publisher
+            .send_message(&user, &message, data)
+            .await
+            .map(delivery),
+        Messaging::SendNotification {
+            user,
+            message,
+            kind,
+            title,
+            data,
+        } => {
+            let notification = Notification {
+                message,
+                kind,
+                title,
+                data,
+            };
+            publisher
+                .send_notification(&user, notification)
+                .await
+                .map(delivery)
+        }
+        Messaging::SendFile {
+            user,
+            file_url,
+            file_name,
+            message,
+            file_size,
+        } => {
+            let file = FileNotice {
+                file_url,
+                file_name,
+                message,
+                file_size,
+                data: None,
+            };
+            publisher.send_file(&user, file).await.map(delivery)
+        }
+        Messaging::BroadcastMessage { users, message } => publisher
+            .broadcast_message(&message, &users, None)
+            .await
+            .map(|reached| json!({ "reached": reached })),
+        Messaging::Task {
+            task_id,
+            channel,
+            steps,
+        } => {
+            let task = publisher.task(&task_id, &channel);
+            let mut outcome = Ok(json!({}));
+            for step in steps {
+                let sent = match step {
+                    TaskStep::Update {
+                        status,
+                        message,
+                        progress,
+                        data,
+                    } => task.update(&status, &message, progress, data).await,
+                    TaskStep::Complete { message, result } => task.complete(&message, result).await,
+                    TaskStep::Error { error, message } => task.error(&error, &message).await,
+                };
+                if let Err(error) = sent {
+                    outcome = Err(error);
+                    break;
+                }
+            }
+            outcome
+        }
+    };
+    result.map_err(|e| e.to_string())
 }
