@@ -1,11 +1,12 @@
-//! A connection's outbound side: a byte-bounded queue and the task that
-//! writes it to the socket, batching queued frames into one WebSocket
+//! A connection's outbound side: a byte-bounded queue and the writer that
+//! drains it into the socket, batching queued frames into one WebSocket
 //! message (newline-separated, as the protocol allows).
 //!
 //! A client that stops reading fills its queue; the next frame past the
 //! limit closes it as slow (3008) and frees the queue. It never blocks the
 //! publisher or anyone else.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -98,12 +99,7 @@ impl Outbound {
         self.close.cancel();
     }
 
-    /// Stops the writer without a close frame (the client already left).
-    pub(crate) fn stop(&self) {
-        self.close.cancel();
-    }
-
-    /// Resolves once [`Outbound::close`] or [`Outbound::stop`] was called.
+    /// Resolves once [`Outbound::close`] was called.
     pub(crate) async fn closed(&self) {
         self.close.cancelled().await;
     }
@@ -120,75 +116,124 @@ impl Outbound {
 /// Largest batch written as one WebSocket message.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
-/// Writes queued frames until the connection closes, then sends the close
-/// frame if it can be written within `write_timeout`; otherwise the socket
-/// is simply dropped.
-pub(crate) async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut queue: OutboundQueue,
-    outbound: Arc<Outbound>,
-    write_timeout: Duration,
-) {
-    let mut batch = String::new();
-    loop {
-        let first = tokio::select! {
-            biased;
-            () = outbound.closed() => break,
-            frame = queue.rx.recv() => match frame {
-                Some(frame) => frame,
-                None => break,
-            },
-        };
+/// The socket's sending half and the queue it drains. It lives in the
+/// connection's own task (no writer task): replies written right after the
+/// commands that caused them, with no cross-task wake-up per batch.
+pub(crate) struct Writer {
+    sink: SplitSink<WebSocket, Message>,
+    queue: OutboundQueue,
+    batch: String,
+    /// A write was cut short: the stream ends mid-frame, so no close
+    /// frame may follow.
+    cut: bool,
+}
+
+/// How a write ended when it did not succeed.
+pub(crate) enum WriteFailure {
+    /// The socket failed or timed out.
+    Failed,
+    /// Closing (slow, shutdown, API disconnect) interrupted the write.
+    Interrupted,
+}
+
+impl Writer {
+    pub(crate) fn new(sink: SplitSink<WebSocket, Message>, queue: OutboundQueue) -> Self {
+        Self {
+            sink,
+            queue,
+            batch: String::new(),
+            cut: false,
+        }
+    }
+
+    /// The next queued frame (cancel safe).
+    pub(crate) async fn next(&mut self) -> Option<Frame> {
+        self.queue.rx.recv().await
+    }
+
+    /// Writes `first` and whatever else is queued as one message. A client
+    /// that never reads blocks the write: `interrupt` (the connection
+    /// closing) and `write_timeout` still end it.
+    pub(crate) async fn write(
+        &mut self,
+        first: Frame,
+        outbound: &Outbound,
+        interrupt: impl Future<Output = ()>,
+        write_timeout: Duration,
+    ) -> Result<(), WriteFailure> {
         let mut taken = first.as_str().len();
-        let message = match queue.rx.try_recv() {
+        let message = match self.queue.rx.try_recv() {
             // A lone frame is sent as it is, without a copy.
             Err(_) => Message::Text(first.into_string().into()),
             Ok(second) => {
-                batch.clear();
-                batch.push_str(first.as_str());
+                self.batch.clear();
+                self.batch.push_str(first.as_str());
                 let mut next = Some(second);
                 while let Some(frame) = next.take() {
-                    batch.push('\n');
-                    batch.push_str(frame.as_str());
+                    self.batch.push('\n');
+                    self.batch.push_str(frame.as_str());
                     taken += frame.as_str().len();
-                    if batch.len() < MAX_BATCH_BYTES {
-                        next = queue.rx.try_recv().ok();
+                    if self.batch.len() < MAX_BATCH_BYTES {
+                        next = self.queue.rx.try_recv().ok();
                     }
                 }
-                Message::Text(std::mem::take(&mut batch).into())
+                Message::Text(std::mem::take(&mut self.batch).into())
             }
         };
         outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
-        let written = tokio::select! {
+        tokio::select! {
             biased;
-            // A client that never reads blocks this write forever; closing
-            // (slow, shutdown) must still win.
-            () = outbound.closed() => None,
-            result = tokio::time::timeout(write_timeout, sink.send(message)) => Some(result),
-        };
-        match written {
-            Some(Ok(Ok(()))) => {}
-            Some(Ok(Err(error))) => {
-                tracing::debug!(%error, "write failed");
-                return;
+            () = interrupt => {
+                self.cut = true;
+                Err(WriteFailure::Interrupted)
             }
-            Some(Err(_elapsed)) => {
-                outbound.close(Disconnect::WRITE_ERROR);
-                tracing::debug!("write timed out; dropping the socket");
-                return;
-            }
-            // The socket is mid-write: a close frame cannot follow it.
-            None => return,
+            result = tokio::time::timeout(write_timeout, self.sink.send(message)) => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "write failed");
+                    Err(WriteFailure::Failed)
+                }
+                Err(_elapsed) => {
+                    tracing::debug!("write timed out; dropping the socket");
+                    self.cut = true;
+                    Err(WriteFailure::Failed)
+                }
+            },
         }
     }
-    // Free what the client will never read before waiting on the socket.
-    drop(queue);
-    if let Some(disconnect) = outbound.close_reason() {
-        let close = Message::Close(Some(CloseFrame {
-            code: disconnect.code,
-            reason: disconnect.reason.as_ref().into(),
-        }));
-        let _ = tokio::time::timeout(write_timeout, sink.send(close)).await;
+
+    /// Ends the connection. Replies already queued (calls that finished
+    /// during a graceful shutdown) are sent first, unless the client is
+    /// slow or gone; then the close frame, when one can still be written.
+    pub(crate) async fn finish(
+        mut self,
+        outbound: &Outbound,
+        disconnect: Option<Disconnect>,
+        write_timeout: Duration,
+    ) {
+        let deliverable = disconnect
+            .as_ref()
+            .is_some_and(|d| *d != Disconnect::SLOW && !self.cut);
+        if deliverable {
+            while let Ok(frame) = self.queue.rx.try_recv() {
+                let never = std::future::pending::<()>();
+                if self
+                    .write(frame, outbound, never, write_timeout)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+        drop(self.queue);
+        if let Some(disconnect) = disconnect.filter(|_| !self.cut) {
+            let close = Message::Close(Some(CloseFrame {
+                code: disconnect.code,
+                reason: disconnect.reason.as_ref().into(),
+            }));
+            let _ = tokio::time::timeout(write_timeout, self.sink.send(close)).await;
+        }
+        let _ = tokio::time::timeout(write_timeout, self.sink.close()).await;
     }
-    let _ = tokio::time::timeout(write_timeout, sink.close()).await;
 }

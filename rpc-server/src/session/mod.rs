@@ -1,7 +1,8 @@
-//! One WebSocket connection: a reader loop (this module) that parses
-//! frames and runs commands in order, and a writer task
-//! ([`crate::outbound`]). RPCs run concurrently beside the loop, so a slow
-//! handler never holds up pings or other commands.
+//! One WebSocket connection, one task: a loop (this module) that parses
+//! frames and runs commands in order and writes what is queued for the
+//! client ([`crate::outbound`]). RPCs that do not finish at once run as
+//! tasks beside the loop, so a slow handler never holds up pings or other
+//! commands.
 
 mod channel_ops;
 mod connect;
@@ -23,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::client::ClientHandle;
-use crate::outbound::{Frame, Outbound, write_loop};
+use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
 use crate::server::Server;
 
 /// Messages handled per wake-up of the read loop before it checks its
@@ -41,12 +42,8 @@ pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: Cancellatio
     let (sink, stream) = socket.split();
     let inner = &server.inner;
     let (out, queue) = Outbound::new(inner.limits.outbound_queue_bytes);
-    let writer = tokio::spawn(write_loop(
-        sink,
-        queue,
-        out.clone(),
-        inner.timings.write_timeout,
-    ));
+    let mut writer = Writer::new(sink, queue);
+    let write_timeout = inner.timings.write_timeout;
     let span = tracing::info_span!(
         "conn",
         client = tracing::field::Empty,
@@ -54,17 +51,13 @@ pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: Cancellatio
     );
     let mut session = Session::new(server.clone(), out.clone());
     let reason = session
-        .read_loop(stream, shutdown)
+        .read_loop(stream, &mut writer, shutdown)
         .instrument(span.clone())
         .await;
     // Boxed, like the rarer commands below: the session future lives as
     // long as the connection, so its size is paid by every idle client.
     Box::pin(session.finish(reason.clone()).instrument(span)).await;
-    match reason {
-        Some(disconnect) => out.close(disconnect),
-        None => out.stop(),
-    }
-    let _ = writer.await;
+    writer.finish(&out, reason, write_timeout).await;
 }
 
 /// A connection that completed `connect`.
@@ -106,6 +99,7 @@ impl Session {
     async fn read_loop(
         &mut self,
         mut stream: SplitStream<WebSocket>,
+        writer: &mut Writer,
         shutdown: CancellationToken,
     ) -> Option<Disconnect> {
         let timings = self.server.inner.timings.clone();
@@ -138,6 +132,17 @@ impl Session {
                     return Some(Disconnect::SHUTDOWN);
                 }
                 () = &mut closing => return self.out.close_reason(),
+                // Queued replies and pushes go out before more is read.
+                Some(frame) = writer.next() => {
+                    let written = writer
+                        .write(frame, &self.out, &mut closing, timings.write_timeout)
+                        .await;
+                    match written {
+                        Ok(()) => {}
+                        Err(WriteFailure::Interrupted) => return self.out.close_reason(),
+                        Err(WriteFailure::Failed) => return None,
+                    }
+                }
                 () = &mut connect_deadline, if self.connected.is_none() => {
                     return Some(Disconnect::STALE);
                 }
