@@ -213,7 +213,9 @@ pub trait PublisherExt: Publisher {
         }
     }
 
-    /// A message to each of `users`; how many had a live connection.
+    /// A message to each of `users` (each user once); how many had a live
+    /// connection. An empty name fails the whole call before anything is
+    /// sent.
     fn broadcast_message<'a>(
         &'a self,
         message: &'a str,
@@ -221,8 +223,15 @@ pub trait PublisherExt: Publisher {
         data: Option<Value>,
     ) -> impl Future<Output = Result<usize, RpcError>> + Send + 'a {
         async move {
+            // All or nothing for bad input: check every name before sending.
+            if users.iter().any(String::is_empty) {
+                return Err(RpcError::bad_request(
+                    "user required (an empty user name was given)",
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
             let mut reached = 0;
-            for user in users {
+            for user in users.iter().filter(|user| seen.insert(user.as_str())) {
                 if self
                     .send_message(user, message, data.clone())
                     .await?

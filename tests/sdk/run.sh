@@ -22,11 +22,12 @@ fi
 failed=()
 
 echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
-# Collects every test_*.py there: test_centrifuge_python.py and test_cent_api.py.
+# Collects every test_*.py there: test_centrifuge_python.py, test_cent_api.py and
+# test_messaging.py.
 (cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
 
-echo "=== centrifuge-js and cent.js, the HTTP API client (node --test) ==="
-(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs) || failed+=(node)
+echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (node --test) ==="
+(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs messaging.test.mjs) || failed+=(node)
 
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.

@@ -79,7 +79,7 @@ async fn unknown_users_are_not_errors_but_empty_names_are() {
     let error = publisher.send_message("", "hi", None).await.unwrap_err();
     assert_eq!(error.code, 107);
 
-    let _bob = server.client("bob").await;
+    let mut bob = server.client("bob").await;
     let users = ["bob".to_owned(), "carol".to_owned()];
     assert_eq!(
         publisher
@@ -88,8 +88,34 @@ async fn unknown_users_are_not_errors_but_empty_names_are() {
             .unwrap(),
         1
     );
+    let with_empty = ["bob".to_owned(), String::new()];
+    let error = publisher
+        .broadcast_message("x", &with_empty, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.code, 107,
+        "an empty name fails before anything is sent"
+    );
+    let twice = ["bob".to_owned(), "bob".to_owned()];
+    assert_eq!(
+        publisher
+            .broadcast_message("once", &twice, None)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(publisher.is_connected("bob").await.unwrap());
     assert!(!publisher.is_connected("carol").await.unwrap());
+    let messages: Vec<_> = [bob.push().await, bob.push().await]
+        .iter()
+        .map(|push| pub_data(push)["message"].clone())
+        .collect();
+    assert_eq!(
+        messages,
+        [json!("hi all"), json!("once")],
+        "nothing from the failed call, one 'once'"
+    );
 }
 
 #[tokio::test]
