@@ -32,8 +32,7 @@ fn dispatch(c: &mut Criterion) {
         .unwrap();
     c.bench_function("router.call math.add", |b| {
         b.iter(|| {
-            let reply =
-                runtime.block_on(router.call(conn.clone(), "math.add", Some(params.clone())));
+            let reply = runtime.block_on(router.call(conn.clone(), "math.add", Some(&params)));
             assert_eq!(reply.unwrap().get(), r#"{"sum":42}"#);
         })
     });

@@ -33,7 +33,7 @@
 //! let router = Router::global().expect("no duplicate method names");
 //! let conn = Conn::builder().user("u1").build();
 //! let params = serde_json::value::to_raw_value(&serde_json::json!({"user_id": "u1"})).unwrap();
-//! let reply = router.call(conn, "tasks.get_stats", Some(params)).await.unwrap();
+//! let reply = router.call(conn, "tasks.get_stats", Some(&params)).await.unwrap();
 //! assert_eq!(reply.get(), r#"{"total":10,"completed":0}"#);
 //! # }
 //! ```

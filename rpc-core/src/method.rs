@@ -40,7 +40,7 @@ pub struct Registration {
     /// Where the handler is defined.
     pub location: Location,
     /// Decodes params, runs the handler, encodes its result.
-    pub call: fn(Conn, RawParams) -> BoxReply,
+    pub call: fn(Conn, RawParams<'_>) -> BoxReply,
     /// Schema of the params; `None` when the handler takes none.
     pub params_schema: Option<fn(&mut SchemaGenerator) -> Schema>,
     /// Schema of the successful result.

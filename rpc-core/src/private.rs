@@ -14,19 +14,21 @@ use crate::{Conn, FromConn, RpcError};
 
 pub use inventory::submit;
 
-/// A request's params as received: `None` when the request carried no data.
-pub type RawParams = Option<Box<RawValue>>;
+/// A request's params as received, borrowed from the frame: `None` when
+/// the request carried no data. Decoded before the handler's future is
+/// made, so the future never borrows the frame.
+pub type RawParams<'a> = Option<&'a RawValue>;
 
 /// The future every registered handler returns after type erasure.
 pub type BoxReply = Pin<Box<dyn Future<Output = Result<Box<RawValue>, RpcError>> + Send>>;
 
 /// Decodes params of type `P`, or says why not.
-pub type Decoder<P> = fn(RawParams) -> Result<P, RpcError>;
+pub type Decoder<P> = fn(RawParams<'_>) -> Result<P, RpcError>;
 
 /// Runs a handler that takes the connection itself (or nothing).
 pub fn call<P: Send + 'static, R, F, Fut>(
     conn: Conn,
-    raw: RawParams,
+    raw: RawParams<'_>,
     decode: Decoder<P>,
     handler: F,
 ) -> BoxReply
@@ -35,16 +37,17 @@ where
     Fut: Future<Output = R> + Send + 'static,
     R: HandlerOutput,
 {
-    Box::pin(async move {
-        let params = decode(raw)?;
-        encode(handler(conn, params).await.into_result()?)
-    })
+    let params = match decode(raw) {
+        Ok(params) => params,
+        Err(error) => return Box::pin(std::future::ready(Err(error))),
+    };
+    Box::pin(async move { encode(handler(conn, params).await.into_result()?) })
 }
 
 /// Runs a handler whose first argument is an extractor such as `State<T>`.
 pub fn call_extracted<X, P: Send + 'static, R, F, Fut>(
     conn: Conn,
-    raw: RawParams,
+    raw: RawParams<'_>,
     decode: Decoder<P>,
     handler: F,
 ) -> BoxReply
@@ -54,15 +57,16 @@ where
     Fut: Future<Output = R> + Send + 'static,
     R: HandlerOutput,
 {
-    Box::pin(async move {
-        let context = X::from_conn(&conn)?;
-        let params = decode(raw)?;
-        encode(handler(context, params).await.into_result()?)
-    })
+    let prepared = X::from_conn(&conn).and_then(|context| Ok((context, decode(raw)?)));
+    let (context, params) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return Box::pin(std::future::ready(Err(error))),
+    };
+    Box::pin(async move { encode(handler(context, params).await.into_result()?) })
 }
 
 /// Decodes params; the error names the failing field's path.
-pub fn decode_params<P: Params>(raw: RawParams) -> Result<P, RpcError> {
+pub fn decode_params<P: Params>(raw: RawParams<'_>) -> Result<P, RpcError> {
     let Some(raw) = raw else {
         // `Option<T>` params accept a missing value; structs do not.
         return serde_json::from_str("null").map_err(|_| {
@@ -87,8 +91,8 @@ pub fn decode_params<P: Params>(raw: RawParams) -> Result<P, RpcError> {
 }
 
 /// For handlers without params: accepts no data, `null` or `{}`.
-pub fn decode_no_params(raw: RawParams) -> Result<(), RpcError> {
-    match raw.as_deref().map(|raw| raw.get().trim()) {
+pub fn decode_no_params(raw: RawParams<'_>) -> Result<(), RpcError> {
+    match raw.map(|raw| raw.get().trim()) {
         None | Some("null") => Ok(()),
         Some(other) if is_empty_object(other) => Ok(()),
         Some(_) => Err(RpcError::bad_request(
@@ -198,16 +202,19 @@ pub fn assert_context<T: FromConn>() {}
 mod tests {
     use super::*;
 
-    fn raw(json: &str) -> RawParams {
+    fn raw(json: &str) -> Option<Box<RawValue>> {
         Some(RawValue::from_string(json.to_owned()).unwrap())
     }
 
     #[test]
     fn no_params_accepts_absent_null_and_empty_object() {
         for ok in [None, raw("null"), raw("{}"), raw("{ }")] {
-            assert!(decode_no_params(ok).is_ok());
+            assert!(decode_no_params(ok.as_deref()).is_ok());
         }
-        assert_eq!(decode_no_params(raw("[1]")).unwrap_err().code, 107);
+        assert_eq!(
+            decode_no_params(raw("[1]").as_deref()).unwrap_err().code,
+            107
+        );
     }
 
     #[test]

@@ -116,8 +116,8 @@ impl Router {
     /// Calls `method` with JSON `params` (`None` when the request had no
     /// data) as the connection `conn`.
     ///
-    /// The returned future owns everything it needs, so the server can spawn
-    /// it. A handler that panics fails only this call, with an internal
+    /// The params are decoded before this returns, so the returned future
+    /// owns everything it needs and the server can spawn it. A handler that panics fails only this call, with an internal
     /// error; the panic is logged with the method's name.
     ///
     /// # Errors
@@ -128,7 +128,7 @@ impl Router {
     /// # Cancel safety
     /// Dropping the future drops the handler's future at its current
     /// `.await`; nothing else is affected.
-    pub fn call(&self, conn: Conn, method: &str, params: RawParams) -> Call {
+    pub fn call(&self, conn: Conn, method: &str, params: RawParams<'_>) -> Call {
         let state = match self.methods.get(method) {
             Some(registration) => CallState::Running {
                 method: registration.method,

@@ -126,7 +126,7 @@ fn raw(value: Value) -> Option<Box<RawValue>> {
 
 async fn call(conn: &Conn, method: &str, params: Option<Box<RawValue>>) -> Result<Value, RpcError> {
     let router = Router::global().unwrap();
-    let reply = router.call(conn.clone(), method, params).await?;
+    let reply = router.call(conn.clone(), method, params.as_deref()).await?;
     Ok(serde_json::from_str(reply.get()).unwrap())
 }
 

@@ -94,7 +94,7 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
             #[allow(unused_variables)]
             fn __rpc_call(
                 __rpc_conn: #krate::Conn,
-                __rpc_raw: #krate::__private::RawParams,
+                __rpc_raw: #krate::__private::RawParams<'_>,
             ) -> #krate::__private::BoxReply {
                 #dispatch
             }

@@ -116,6 +116,14 @@ impl Outbound {
 /// Largest batch written as one WebSocket message.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
+/// Appends one frame to a batch, newline-separated.
+fn push_line(batch: &mut String, frame: &str) {
+    if !batch.is_empty() {
+        batch.push('\n');
+    }
+    batch.push_str(frame);
+}
+
 /// The socket's sending half and the queue it drains. It lives in the
 /// connection's own task (no writer task): replies written right after the
 /// commands that caused them, with no cross-task wake-up per batch.
@@ -151,31 +159,41 @@ impl Writer {
         self.queue.rx.recv().await
     }
 
-    /// Writes `first` and whatever else is queued as one message. A client
-    /// that never reads blocks the write: `interrupt` (the connection
-    /// closing) and `write_timeout` still end it.
+    /// Writes the connection's own replies (`local`, not counted against
+    /// the queue), `first` and whatever else is queued, as one message. A
+    /// client that never reads blocks the write: `interrupt` (the
+    /// connection closing) and `write_timeout` still end it.
     pub(crate) async fn write(
         &mut self,
-        first: Frame,
+        first: Option<Frame>,
+        local: &mut Vec<String>,
         outbound: &Outbound,
         interrupt: impl Future<Output = ()>,
         write_timeout: Duration,
     ) -> Result<(), WriteFailure> {
-        let mut taken = first.as_str().len();
-        let message = match self.queue.rx.try_recv() {
+        let queued = first.or_else(|| self.queue.rx.try_recv().ok());
+        let mut taken = queued.as_ref().map_or(0, |f| f.as_str().len());
+        let message = match (local.len(), queued) {
+            (0, None) => return Ok(()),
             // A lone frame is sent as it is, without a copy.
-            Err(_) => Message::Text(first.into_string().into()),
-            Ok(second) => {
+            (1, None) => Message::Text(local.pop().unwrap_or_default().into()),
+            (0, Some(frame)) if self.queue.rx.is_empty() => {
+                Message::Text(frame.into_string().into())
+            }
+            (_, queued) => {
                 self.batch.clear();
-                self.batch.push_str(first.as_str());
-                let mut next = Some(second);
-                while let Some(frame) = next.take() {
-                    self.batch.push('\n');
-                    self.batch.push_str(frame.as_str());
+                for frame in local.drain(..) {
+                    push_line(&mut self.batch, &frame);
+                }
+                if let Some(frame) = queued {
+                    push_line(&mut self.batch, frame.as_str());
+                }
+                while self.batch.len() < MAX_BATCH_BYTES {
+                    let Ok(frame) = self.queue.rx.try_recv() else {
+                        break;
+                    };
                     taken += frame.as_str().len();
-                    if self.batch.len() < MAX_BATCH_BYTES {
-                        next = self.queue.rx.try_recv().ok();
-                    }
+                    push_line(&mut self.batch, frame.as_str());
                 }
                 Message::Text(std::mem::take(&mut self.batch).into())
             }
@@ -208,6 +226,7 @@ impl Writer {
     pub(crate) async fn finish(
         mut self,
         outbound: &Outbound,
+        mut local: Vec<String>,
         disconnect: Option<Disconnect>,
         write_timeout: Duration,
     ) {
@@ -215,12 +234,14 @@ impl Writer {
             .as_ref()
             .is_some_and(|d| *d != Disconnect::SLOW && !self.cut);
         if deliverable {
-            while let Ok(frame) = self.queue.rx.try_recv() {
+            loop {
                 let never = std::future::pending::<()>();
-                if self
-                    .write(frame, outbound, never, write_timeout)
-                    .await
-                    .is_err()
+                let nothing_left = local.is_empty() && self.queue.rx.is_empty();
+                if nothing_left
+                    || self
+                        .write(None, &mut local, outbound, never, write_timeout)
+                        .await
+                        .is_err()
                 {
                     break;
                 }

@@ -23,7 +23,7 @@ async fn handlers_work_through_the_server_crate_alone() {
     let router = Router::global().unwrap();
     let params = serde_json::value::to_raw_value(&serde_json::json!({"text": "hi"})).unwrap();
     let reply = router
-        .call(Conn::builder().build(), "echo.say", Some(params))
+        .call(Conn::builder().build(), "echo.say", Some(&params))
         .await
         .unwrap();
     assert_eq!(reply.get(), r#""hi""#);

@@ -57,7 +57,8 @@ pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: Cancellatio
     // Boxed, like the rarer commands below: the session future lives as
     // long as the connection, so its size is paid by every idle client.
     Box::pin(session.finish(reason.clone()).instrument(span)).await;
-    writer.finish(&out, reason, write_timeout).await;
+    let local = std::mem::take(&mut session.local);
+    writer.finish(&out, local, reason, write_timeout).await;
 }
 
 /// A connection that completed `connect`.
@@ -75,6 +76,9 @@ struct Session {
     rpcs: JoinSet<()>,
     rate: Option<rate::TokenBucket>,
     pong_deadline: Option<Instant>,
+    /// Replies made by this task itself, written with the next batch
+    /// without going through the queue.
+    local: Vec<String>,
 }
 
 impl Session {
@@ -91,6 +95,7 @@ impl Session {
             rpcs: JoinSet::new(),
             rate,
             pong_deadline: None,
+            local: Vec::new(),
         }
     }
 
@@ -132,10 +137,20 @@ impl Session {
                     return Some(Disconnect::SHUTDOWN);
                 }
                 () = &mut closing => return self.out.close_reason(),
-                // Queued replies and pushes go out before more is read.
+                // Replies and pushes go out before more is read.
+                () = std::future::ready(()), if !self.local.is_empty() => {
+                    let written = writer
+                        .write(None, &mut self.local, &self.out, &mut closing, timings.write_timeout)
+                        .await;
+                    match written {
+                        Ok(()) => {}
+                        Err(WriteFailure::Interrupted) => return self.out.close_reason(),
+                        Err(WriteFailure::Failed) => return None,
+                    }
+                }
                 Some(frame) = writer.next() => {
                     let written = writer
-                        .write(frame, &self.out, &mut closing, timings.write_timeout)
+                        .write(Some(frame), &mut self.local, &self.out, &mut closing, timings.write_timeout)
                         .await;
                     match written {
                         Ok(()) => {}

@@ -10,8 +10,6 @@ use rpc_core::{RpcError, code};
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
-use std::fmt::Write as _;
-
 use super::Session;
 use crate::outbound::Frame;
 
@@ -24,10 +22,7 @@ impl Session {
             return;
         }
         let connected = self.connected();
-        let params = request
-            .data
-            .filter(|d| d.get() != "null")
-            .map(ToOwned::to_owned);
+        let params = request.data.filter(|d| d.get() != "null");
         let mut call = Box::pin(
             inner
                 .router
@@ -40,7 +35,7 @@ impl Session {
         // this connection. (CPU-heavy handlers belong in spawn_blocking.)
         if let Some(result) = span.in_scope(|| (&mut call).now_or_never()) {
             let _entered = span.enter();
-            self.out.send(Frame::Owned(rpc_frame(id, result, None)));
+            self.local.push(rpc_frame(id, result, None));
             return;
         }
         let timeout = inner.limits.rpc_timeout;
@@ -72,8 +67,11 @@ fn rpc_frame(id: u32, result: Result<Box<RawValue>, RpcError>, started: Option<I
             tracing::debug!(elapsed_us, "rpc ok");
             let data = data.get();
             let mut frame = String::with_capacity(data.len() + 32);
-            // Infallible: writing to a String.
-            let _ = write!(frame, r#"{{"id":{id},"rpc":{{"data":{data}}}}}"#);
+            frame.push_str(r#"{"id":"#);
+            push_decimal(&mut frame, id);
+            frame.push_str(r#","rpc":{"data":"#);
+            frame.push_str(data);
+            frame.push_str("}}");
             frame
         }
         Err(error) => {
@@ -84,6 +82,22 @@ fn rpc_frame(id: u32, result: Result<Box<RawValue>, RpcError>, started: Option<I
             })
         }
     }
+}
+
+/// `n` in decimal, without the formatting machinery (hot path).
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // n % 10 < 10: the cast cannot truncate.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|d| char::from(*d)));
 }
 
 #[cfg(test)]
@@ -102,6 +116,11 @@ mod tests {
             ..Reply::default()
         };
         assert_eq!(fast, serde_json::to_string(&reply).unwrap());
+        for id in [0, 9, 10, 4_294_967_295] {
+            let mut out = String::new();
+            push_decimal(&mut out, id);
+            assert_eq!(out, id.to_string());
+        }
         let error = rpc_frame(8, Err(RpcError::method_not_found("x")), None);
         assert_eq!(
             error,
