@@ -328,6 +328,18 @@ pub struct PresenceStatsResult {
     pub num_users: u32,
 }
 
+impl PresenceStatsResult {
+    /// Counts connections and distinct users in a presence map.
+    pub fn of(presence: &BTreeMap<String, ClientInfo>) -> Self {
+        let users: std::collections::BTreeSet<&str> =
+            presence.values().map(|info| info.user.as_str()).collect();
+        Self {
+            num_clients: u32::try_from(presence.len()).unwrap_or(u32::MAX),
+            num_users: u32::try_from(users.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 /// History result; every key always present.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default)]

@@ -96,42 +96,30 @@ async fn position(
 ) -> Result<(SubscribeResult, u64), BrokerError> {
     let broker = &inner.broker;
     let policy = options.history_policy();
-    let top_only = HistoryQuery::default();
-    let Some((offset, epoch)) = recover else {
-        let page = broker.history(channel, top_only, policy).await?;
+    let at_top = |was_recovering| async move {
+        let page = broker
+            .history(channel, HistoryQuery::default(), policy)
+            .await?;
         let top = page.position.offset;
-        return Ok((
-            SubscribeResult {
-                epoch: page.position.epoch,
-                offset: top,
-                ..SubscribeResult::default()
-            },
-            top,
-        ));
+        let result = SubscribeResult {
+            epoch: page.position.epoch,
+            offset: top,
+            was_recovering,
+            ..SubscribeResult::default()
+        };
+        Ok((result, top))
+    };
+    let Some((offset, epoch)) = recover else {
+        return at_top(false).await;
     };
     let since = HistoryQuery {
-        since: Some(StreamPosition {
-            offset,
-            epoch: epoch.clone(),
-        }),
+        since: Some(StreamPosition { offset, epoch }),
         limit: inner.limits.recovery_max_publications,
         reverse: false,
     };
     let page = match broker.history(channel, since, policy).await {
         Ok(page) => page,
-        Err(BrokerError::UnrecoverablePosition) => {
-            let page = broker.history(channel, top_only, policy).await?;
-            let top = page.position.offset;
-            return Ok((
-                SubscribeResult {
-                    epoch: page.position.epoch,
-                    offset: top,
-                    was_recovering: true,
-                    ..SubscribeResult::default()
-                },
-                top,
-            ));
-        }
+        Err(BrokerError::UnrecoverablePosition) => return at_top(true).await,
         Err(error) => return Err(error),
     };
     let top = page.position.offset;

@@ -1,12 +1,15 @@
 //! The API's methods (shared/protocol.md §10.2), each a request type and a
 //! function from it to a JSON result or an [`RpcError`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use rpc_core::channel::Channel;
-use rpc_core::protocol::{CodeReason, Disconnect, Publication, StreamPosition, unsubscribe_code};
+use rpc_core::protocol::{
+    ClientInfo, CodeReason, Disconnect, PresenceStatsResult, Publication, StreamPosition,
+    unsubscribe_code,
+};
 use rpc_core::{RpcError, code};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -330,33 +333,30 @@ struct ChannelRequest {
     channel: String,
 }
 
-async fn presence(server: &Server, request: ChannelRequest) -> Result<Value, RpcError> {
-    let options = channel_options(server, &request.channel)?;
-    if !options.presence {
+/// Who is in the channel; 108 when its namespace keeps no presence.
+async fn channel_presence(
+    server: &Server,
+    channel: &str,
+) -> Result<BTreeMap<String, ClientInfo>, RpcError> {
+    if !channel_options(server, channel)?.presence {
         return Err(RpcError::not_available());
     }
-    let presence = server
+    server
         .inner
         .broker
-        .presence(&request.channel)
+        .presence(channel)
         .await
-        .map_err(broker_error)?;
+        .map_err(broker_error)
+}
+
+async fn presence(server: &Server, request: ChannelRequest) -> Result<Value, RpcError> {
+    let presence = channel_presence(server, &request.channel).await?;
     Ok(json!({ "presence": presence }))
 }
 
 async fn presence_stats(server: &Server, request: ChannelRequest) -> Result<Value, RpcError> {
-    let options = channel_options(server, &request.channel)?;
-    if !options.presence {
-        return Err(RpcError::not_available());
-    }
-    let presence = server
-        .inner
-        .broker
-        .presence(&request.channel)
-        .await
-        .map_err(broker_error)?;
-    let users: BTreeSet<&str> = presence.values().map(|i| i.user.as_str()).collect();
-    Ok(json!({"num_clients": presence.len(), "num_users": users.len()}))
+    let presence = channel_presence(server, &request.channel).await?;
+    Ok(json!(PresenceStatsResult::of(&presence)))
 }
 
 #[derive(Deserialize, Default)]

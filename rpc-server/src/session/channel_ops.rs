@@ -1,13 +1,13 @@
 //! Client `publish`, `presence`, `presence_stats` and `history`, each
 //! checked against the channel's namespace (shared/protocol.md §6).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use rpc_core::RpcError;
 use rpc_core::channel::Channel;
 use rpc_core::protocol::{
-    Empty, HistoryRequest, HistoryResult, PresenceResult, PresenceStatsResult, Publication,
-    PublishRequest, Reply, StreamPosition,
+    ClientInfo, Empty, HistoryRequest, HistoryResult, PresenceResult, PresenceStatsResult,
+    Publication, PublishRequest, Reply, StreamPosition,
 };
 
 use super::Session;
@@ -100,18 +100,19 @@ impl Session {
             .map_err(broker_error)
     }
 
+    /// Who is in `channel`, if the caller may ask.
+    async fn presence_of(&self, channel: &str) -> Result<BTreeMap<String, ClientInfo>, RpcError> {
+        self.channel_access(channel, Access::Presence)?;
+        self.server
+            .inner
+            .broker
+            .presence(channel)
+            .await
+            .map_err(broker_error)
+    }
+
     pub(super) async fn presence(&mut self, id: u32, channel: &str) {
-        let result = async {
-            self.channel_access(channel, Access::Presence)?;
-            self.server
-                .inner
-                .broker
-                .presence(channel)
-                .await
-                .map_err(broker_error)
-        }
-        .await;
-        match result {
+        match self.presence_of(channel).await {
             Ok(presence) => self.reply(&Reply {
                 id,
                 presence: Some(PresenceResult { presence }),
@@ -122,29 +123,12 @@ impl Session {
     }
 
     pub(super) async fn presence_stats(&mut self, id: u32, channel: &str) {
-        let result = async {
-            self.channel_access(channel, Access::Presence)?;
-            self.server
-                .inner
-                .broker
-                .presence(channel)
-                .await
-                .map_err(broker_error)
-        }
-        .await;
-        match result {
-            Ok(presence) => {
-                let users: BTreeSet<&str> = presence.values().map(|i| i.user.as_str()).collect();
-                let stats = PresenceStatsResult {
-                    num_clients: u32::try_from(presence.len()).unwrap_or(u32::MAX),
-                    num_users: u32::try_from(users.len()).unwrap_or(u32::MAX),
-                };
-                self.reply(&Reply {
-                    id,
-                    presence_stats: Some(stats),
-                    ..Reply::default()
-                });
-            }
+        match self.presence_of(channel).await {
+            Ok(presence) => self.reply(&Reply {
+                id,
+                presence_stats: Some(PresenceStatsResult::of(&presence)),
+                ..Reply::default()
+            }),
             Err(error) => self.reply_error(id, error),
         }
     }
