@@ -91,9 +91,9 @@ impl MemoryBroker {
         history: Option<HistoryPolicy>,
     ) -> StreamPosition {
         let Some(policy) = history else {
-            // No stream: the per-channel lock still orders deliveries.
-            let stream = self.stream(channel);
-            let _ordered = lock(&stream);
+            // No stream is kept (so publishing to many one-off channels costs
+            // no memory); one publisher's awaited publications still arrive
+            // in order, and concurrent publishers have no order to keep.
             if let Some(sink) = self.sink() {
                 sink.publication(channel, &publication);
             }
@@ -354,6 +354,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(offsets(&page), [2]);
+    }
+
+    #[tokio::test]
+    async fn channels_without_history_keep_no_state() {
+        let broker = MemoryBroker::new();
+        for n in 0..100 {
+            let channel = format!("tasks:{n}");
+            let position = broker.publish(&channel, publication(n), None).await.unwrap();
+            assert_eq!(position, StreamPosition::default());
+        }
+        assert!(lock(&broker.streams).is_empty());
     }
 
     #[tokio::test]
