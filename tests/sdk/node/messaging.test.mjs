@@ -15,18 +15,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
-import { Centrifuge } from 'centrifuge';
-import WebSocket from 'ws';
+import { Fixture, USER, connectedClient, subscribed, withFixture as withBaseFixture } from './helpers.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const FIXTURE = process.env.WSRPC_FIXTURE || path.join(REPO, 'target/debug/sdk-fixture');
-const TIMEOUT_MS = 10_000; // hang guard for every wait
-
-const USER = 'u1';
 const OTHER_USER = 'u2';
 const ABSENT_USER = 'u3'; // never connects
 const VIAS = ['server', 'http'];
@@ -37,96 +27,10 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2
 const CLOCK_SLACK_MS = 2000; // the stamp is taken in the server, on the same clock
 
 // ---------------------------------------------------------------------------
-// helpers (the fixture and event queues, as in sdk.test.mjs)
+// helpers (the fixture, event queues and clients are in helpers.mjs)
 
-/** A FIFO of events: push() from callbacks, `await next()` in tests. */
-class Queue {
-  constructor(name) {
-    this.name = name;
-    this.items = [];
-    this.waiters = [];
-    this.error = null;
-  }
-
-  push(item) {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve(item);
-    else this.items.push(item);
-  }
-
-  fail(error) {
-    this.error = error;
-    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
-  }
-
-  get size() {
-    return this.items.length;
-  }
-
-  next(what = this.name) {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift());
-    if (this.error) return Promise.reject(this.error);
-    return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`timed out after ${TIMEOUT_MS} ms waiting for ${what}`));
-      }, TIMEOUT_MS);
-      waiter.resolve = (item) => { clearTimeout(timer); resolve(item); };
-      waiter.reject = (error) => { clearTimeout(timer); reject(error); };
-      this.waiters.push(waiter);
-    });
-  }
-}
-
-/** One sdk-fixture process: `READY <port>` on stdout, then one JSON command per line. */
-class Fixture {
-  static async start() {
-    const fx = new Fixture(spawn(FIXTURE, [], { stdio: ['pipe', 'pipe', 'pipe'] }));
-    const ready = await fx.lines.next('fixture READY line');
-    assert.match(ready, /^READY \d+$/, `unexpected first fixture line: ${ready}`);
-    fx.url = `ws://127.0.0.1:${ready.split(' ')[1]}/connection/websocket`;
-    return fx;
-  }
-
-  constructor(proc) {
-    this.proc = proc;
-    this.clients = [];
-    this.stderr = '';
-    this.lines = new Queue('fixture output');
-    this.chain = Promise.resolve();
-    this.exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.on('error', (e) => this.lines.fail(new Error(`fixture ${FIXTURE}: ${e.message}`)));
-    proc.once('exit', (code) => this.lines.fail(new Error(`fixture exited with ${code}`)));
-    proc.stderr.on('data', (chunk) => { this.stderr += chunk; });
-    createInterface({ input: proc.stdout }).on('line', (line) => this.lines.push(line));
-  }
-
-  /** Send one command, resolve with the whole answer line (`OK ...` or `ERR ...`). */
-  send(command) {
-    const result = this.chain.then(async () => {
-      this.proc.stdin.write(JSON.stringify(command) + '\n');
-      return this.lines.next(`fixture answer to ${JSON.stringify(command)}`);
-    });
-    this.chain = result.catch(() => {});
-    return result;
-  }
-
-  /** Send one command, resolve with the JSON after `OK `; `ERR ...` rejects. */
-  async cmd(command) {
-    const line = await this.send(command);
-    if (!line.startsWith('OK ')) throw new Error(`fixture command ${JSON.stringify(command)} failed: ${line}`);
-    return JSON.parse(line.slice(3));
-  }
-
-  token(user = USER) {
-    return this.cmd({ cmd: 'token', user, exp_in: 3600 });
-  }
-
-  publish(channel, data) {
-    return this.cmd({ cmd: 'publish', channel, data });
-  }
-
+/** The sdk-fixture process, with its `messaging` command. */
+class MessagingFixture extends Fixture {
   /** Run a messaging helper; its `OK` JSON (an `ERR` answer rejects). */
   messaging(via, action, fields) {
     return this.cmd({ cmd: 'messaging', via, action, ...fields });
@@ -139,48 +43,10 @@ class Fixture {
     assert.ok(line.startsWith('ERR '), `${JSON.stringify(command)} should have failed, got ${line}`);
     return line;
   }
-
-  client(options = {}) {
-    const client = new Centrifuge(this.url, {
-      websocket: WebSocket,
-      minReconnectDelay: 50,
-      maxReconnectDelay: 500,
-      ...options,
-    });
-    this.clients.push(client);
-    return client;
-  }
-
-  async stop() {
-    for (const client of this.clients) client.disconnect();
-    if (this.proc.exitCode === null && this.proc.signalCode === null) {
-      this.proc.stdin.end('{"cmd":"quit"}\n');
-      let timer;
-      const quit = await Promise.race([
-        this.exited.then(() => true),
-        new Promise((resolve) => { timer = setTimeout(resolve, 5000, false); }),
-      ]);
-      clearTimeout(timer);
-      if (!quit) {
-        this.proc.kill('SIGKILL');
-        await this.exited;
-      }
-    }
-  }
 }
 
-/** Run `body` with a fresh fixture; print the fixture's stderr if the test fails. */
-async function withFixture(body) {
-  const fx = await Fixture.start();
-  try {
-    await body(fx);
-  } catch (e) {
-    if (fx.stderr) console.error(`--- fixture stderr ---\n${fx.stderr}--- end of fixture stderr ---`);
-    throw e;
-  } finally {
-    await fx.stop();
-  }
-}
+/** Run `body` with a fresh MessagingFixture (see helpers.mjs withFixture). */
+const withFixture = (body) => withBaseFixture(body, MessagingFixture);
 
 const personal = (user) => `personal:#${user}`;
 
@@ -188,36 +54,10 @@ const personal = (user) => `personal:#${user}`;
  * channel. `ev.publications` gets the client-level (server-side subscription)
  * publications. */
 async function connected(fx, user = USER) {
-  const client = fx.client({ token: await fx.token(user) });
-  const ev = {
-    connected: new Queue(`connected event of ${user}`),
-    serverSubscribed: new Queue(`server-side subscribed event of ${user}`),
-    publications: new Queue(`client-level publication of ${user}`),
-    errors: [], // an 'error' listener is required: the SDK's emitter throws without one
-  };
-  client.on('connected', (ctx) => ev.connected.push(ctx));
-  client.on('subscribed', (ctx) => ev.serverSubscribed.push(ctx));
-  client.on('publication', (ctx) => ev.publications.push(ctx));
-  client.on('error', (ctx) => ev.errors.push(ctx));
-  client.connect();
-  await ev.connected.next();
-  const sub = await ev.serverSubscribed.next();
+  const { client, ev } = await connectedClient(fx, user);
+  const sub = await ev.serverSubscribed.next(`server-side subscribed event of ${user}`);
   assert.equal(sub.channel, personal(user));
   return { client, ev };
-}
-
-/** A subscription to `channel` that reached subscribed; returns its publication queue. */
-async function subscribed(client, channel) {
-  const sub = client.newSubscription(channel);
-  const subscribedEv = new Queue(`subscribed event on ${channel}`);
-  const publications = new Queue(`publication on ${channel}`);
-  const errors = [];
-  sub.on('error', (ctx) => errors.push(ctx));
-  sub.on('subscribed', (ctx) => subscribedEv.push(ctx));
-  sub.on('publication', (ctx) => publications.push(ctx));
-  sub.subscribe();
-  await subscribedEv.next();
-  return publications;
 }
 
 /** Check `timestamp` is an RFC 3339 UTC date-time taken between `since` (ms) and now,
@@ -419,7 +259,7 @@ for (const via of VIAS) {
   for (const channel of TASK_CHANNELS) {
     test(`task notifier (${via}, ${channel}): updates 0/30/60/100 then complete`, () => withFixture(async (fx) => {
       const { client } = await connected(fx);
-      const publications = await subscribed(client, channel);
+      const { publications } = (await subscribed(client, channel)).ev;
       const start = await marker(fx, publications, channel, 'before task');
 
       const progress = [0, 30, 60, 100];
@@ -444,7 +284,7 @@ for (const via of VIAS) {
 
     test(`task notifier (${via}, ${channel}): an update then task_error`, () => withFixture(async (fx) => {
       const { client } = await connected(fx);
-      const publications = await subscribed(client, channel);
+      const { publications } = (await subscribed(client, channel)).ev;
       const start = await marker(fx, publications, channel, 'before task');
 
       const steps = [
@@ -464,7 +304,7 @@ for (const via of VIAS) {
 
     test(`task notifier (${via}, ${channel}): progress 101 is ERR, nothing published`, () => withFixture(async (fx) => {
       const { client } = await connected(fx);
-      const publications = await subscribed(client, channel);
+      const { publications } = (await subscribed(client, channel)).ev;
       const start = await marker(fx, publications, channel, 'before task');
 
       const line = await fx.messagingError(via, 'task', { task_id: 'task-3', channel, steps: [update('too far', 101)] });

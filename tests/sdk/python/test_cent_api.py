@@ -6,9 +6,9 @@ that `cent` cannot send (no JSON, an unknown method, another auth header) go out
 HTTP with `requests`.
 
 Like test_centrifuge_python.py: one fixture process per test, synchronisation on SDK
-events (asyncio queues fed by the callbacks), timeouts only as hang guards. "Nothing else
-arrived" is shown with a marker: publish something afterwards and check it is the next
-thing the client sees.
+events (asyncio queues fed by the callbacks), timeouts only as hang guards; the shared
+helpers are in sdk_helpers.py. "Nothing else arrived" is shown with a marker: publish
+something afterwards and check it is the next thing the client sees.
 """
 
 import asyncio
@@ -41,23 +41,25 @@ from cent import (
 )
 from cent.exceptions import CentApiResponseError, CentUnauthorizedError
 
-from centrifuge import Client, ClientState, ServerUnsubscribedContext
+from centrifuge import ClientState
 
-# The helpers of the centrifuge-python suite (same directory, on sys.path under pytest).
-from test_centrifuge_python import (
+from sdk_helpers import (
+    NEWS,
+    OTHER_USER,
     TIMEOUT,
     USER,
     ClientEvents,
     Fixture,
     SubEvents,
+    connected,
+    next_personal,
+    personal,
     subscribed,
     within,
 )
 
 API_KEY = "sdk-test-api-key"
-NEWS = "news:updates"  # namespace `news`: history, presence, recovery
 PLAIN = "plain"  # the default namespace: no history, no presence, no client subscribe
-OTHER_USER = "u2"
 
 
 # ---------------------------------------------------------------------------
@@ -65,11 +67,8 @@ OTHER_USER = "u2"
 
 
 class ApiFixture(Fixture):
-    """The sdk-fixture process, plus the HTTP API it serves on the same port."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, port: int):
-        super().__init__(proc, port)
-        self.api_url = f"http://127.0.0.1:{port}/api"
+    """The sdk-fixture process, plus clients of the HTTP API it serves on the same port
+    (`api_url`)."""
 
     def cent(self, api_key: str = API_KEY) -> AsyncClient:
         """A `cent` client of this server (close it with `await c.close()`)."""
@@ -100,24 +99,10 @@ class ApiFixture(Fixture):
         return response.status_code, response.text
 
 
-class ApiClientEvents(ClientEvents):
-    """ClientEvents, plus unsubscribe events of server-side subscriptions."""
-
-    def __init__(self):
-        super().__init__()
-        self.server_unsubscribed: asyncio.Queue = asyncio.Queue()
-
-    async def on_unsubscribed(self, ctx: ServerUnsubscribedContext) -> None:
-        self.server_unsubscribed.put_nowait(ctx)
-
-
-@pytest_asyncio.fixture
-async def fx():
-    fixture = await ApiFixture.start()
-    try:
-        yield fixture
-    finally:
-        await fixture.stop()
+@pytest.fixture
+def fixture_class():
+    """`fx` (conftest.py) is an ApiFixture in this module."""
+    return ApiFixture
 
 
 @pytest_asyncio.fixture
@@ -129,27 +114,14 @@ async def api(fx):
         await client.close()
 
 
-async def connected(fx: ApiFixture, user: str = USER) -> Tuple[Client, ApiClientEvents, str]:
-    """A client connected as `user`, past the server-side subscription to its personal
-    channel (the first server_subscribed event). Returns (client, events, client id)."""
-    events = ApiClientEvents()
-    client = fx.client(events, token=await fx.token(user))
-    await within(client.connect(), "connect()")
-    ctx = await within(events.connected.get(), f"connected event of {user}")
-    personal = await within(events.server_subscribed.get(), f"personal channel of {user}")
-    assert personal.channel == f"personal:#{user}"
-    return client, events, ctx.client
-
-
-async def personal_marker(api: AsyncClient, user: str, tag: str, *all_events: ApiClientEvents):
+async def personal_marker(api: AsyncClient, user: str, tag: str, *all_events: ClientEvents):
     """Publish a marker to `user`'s personal channel and assert it is the next client-level
     publication each of `all_events` (connections of that user) sees: nothing else reached
     their client-level handler before it."""
-    channel = f"personal:#{user}"
-    await api.publish(PublishRequest(channel=channel, data={"marker": tag}))
+    await api.publish(PublishRequest(channel=personal(user), data={"marker": tag}))
     for events in all_events:
-        ctx = await within(events.publications.get(), f"marker {tag} on {channel}")
-        assert (ctx.channel, ctx.pub.data) == (channel, {"marker": tag})
+        ctx = await next_personal(events, user, f"marker {tag}")
+        assert ctx.pub.data == {"marker": tag}
 
 
 async def sub_marker(api: AsyncClient, sub_events: SubEvents, channel: str, tag: str):

@@ -8,32 +8,30 @@ client (`via: "http"`); every test runs both ways and asserts the whole payload 
 delivers, in order.
 
 Like test_centrifuge_python.py: one fixture process per test, synchronisation on SDK
-events (asyncio queues fed by the callbacks), timeouts only as hang guards. "Nothing else
-arrived" is shown with a marker: publish something afterwards and check it is the next
-thing the client sees, at the next stream offset.
+events (asyncio queues fed by the callbacks), timeouts only as hang guards; the shared
+helpers are in sdk_helpers.py. "Nothing else arrived" is shown with a marker: publish
+something afterwards and check it is the next thing the client sees, at the next stream
+offset.
 """
 
-import json
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 import pytest
-import pytest_asyncio
 
-from centrifuge import Client
-
-# The helpers of the centrifuge-python suite (same directory, on sys.path under pytest).
-from test_centrifuge_python import (
+from sdk_helpers import (
+    OTHER_USER,
     USER,
     ClientEvents,
     Fixture,
     SubEvents,
+    connected,
+    next_personal,
     subscribed,
     within,
 )
 
-OTHER_USER = "u2"
 ABSENT_USER = "u3"  # never connects
 VIAS = ["server", "http"]
 
@@ -53,14 +51,6 @@ via_param = pytest.mark.parametrize("via", VIAS)
 class MessagingFixture(Fixture):
     """The sdk-fixture process, with its `messaging` command."""
 
-    async def send(self, **command) -> str:
-        """Send one command, return the whole answer line (`OK ...` or `ERR ...`)."""
-        async with self._lock:
-            self.proc.stdin.write((json.dumps(command) + "\n").encode())
-            await self.proc.stdin.drain()
-            line = await within(self.proc.stdout.readline(), f"fixture answer to {command}")
-        return line.decode().strip()
-
     async def messaging(self, via: str, action: str, **fields) -> Dict[str, Any]:
         """Run a messaging helper; its `OK` JSON (an `ERR` answer fails the test)."""
         return await self.cmd(cmd="messaging", via=via, action=action, **fields)
@@ -73,29 +63,10 @@ class MessagingFixture(Fixture):
         return line
 
 
-@pytest_asyncio.fixture
-async def fx():
-    fixture = await MessagingFixture.start()
-    try:
-        yield fixture
-    finally:
-        await fixture.stop()
-
-
-def personal(user: str) -> str:
-    return f"personal:#{user}"
-
-
-async def connected(fx: MessagingFixture, user: str = USER) -> Tuple[Client, ClientEvents]:
-    """A client connected as `user`, past the server-side subscription to its personal
-    channel (the first server_subscribed event)."""
-    events = ClientEvents()
-    client = fx.client(events, token=await fx.token(user))
-    await within(client.connect(), "connect()")
-    await within(events.connected.get(), f"connected event of {user}")
-    sub = await within(events.server_subscribed.get(), f"personal channel of {user}")
-    assert sub.channel == personal(user)
-    return client, events
+@pytest.fixture
+def fixture_class():
+    """`fx` (conftest.py) is a MessagingFixture in this module."""
+    return MessagingFixture
 
 
 def now() -> datetime:
@@ -117,13 +88,6 @@ def without_timestamp(data: Dict[str, Any], since: datetime) -> Dict[str, Any]:
     return payload
 
 
-async def next_personal(events: ClientEvents, user: str, what: str):
-    """The next client-level publication: it must be on `user`'s personal channel."""
-    ctx = await within(events.publications.get(), f"{what} on {personal(user)}")
-    assert ctx.channel == personal(user), (ctx.channel, ctx.pub.data)
-    return ctx
-
-
 async def personal_marker(fx: MessagingFixture, user: str, tag: str, *all_events: ClientEvents):
     """Publish a marker to `user`'s personal channel and assert it is the next client-level
     publication each of `all_events` sees; returns the marker's offset."""
@@ -143,7 +107,7 @@ async def personal_marker(fx: MessagingFixture, user: str, tag: str, *all_events
 async def test_send_message(fx, via):
     """send_message: a user.message on the user's personal channel, with `data` as given
     (`{}` when absent), at the offset the helper reports, in order."""
-    _, events = await connected(fx)
+    _, events, _ = await connected(fx)
     data = {"order": 42, "items": ["a", {"b": None}], "ok": True}
 
     since = now()
@@ -165,7 +129,7 @@ async def test_send_message(fx, via):
 async def test_send_message_to_absent_user_and_empty_user(fx, via):
     """A user with no connection: delivered false, not an error, and the connected user
     gets nothing. An empty user name: ERR, nothing published."""
-    _, events = await connected(fx)
+    _, events, _ = await connected(fx)
 
     absent = await fx.messaging(via, "send_message", user=ABSENT_USER, message="anyone?")
     assert absent["delivered"] is False, absent
@@ -185,7 +149,7 @@ async def test_send_message_to_absent_user_and_empty_user(fx, via):
 async def test_send_notification(fx, via):
     """send_notification: a user.notification per kind, in order; without kind, title and
     data it is an info with an empty title and `{}`."""
-    _, events = await connected(fx)
+    _, events, _ = await connected(fx)
     since = now()
     expected = []
     for kind in ("success", "error", "info", "warning"):
@@ -231,7 +195,7 @@ async def test_send_notification(fx, via):
 @via_param
 async def test_send_notification_to_absent_and_empty_user(fx, via):
     """delivered false for a user with no connection; ERR for an empty user name."""
-    _, events = await connected(fx)
+    _, events, _ = await connected(fx)
     answer = await fx.messaging(
         via, "send_notification", user=ABSENT_USER, message="anyone?", kind="warning"
     )
@@ -249,7 +213,7 @@ async def test_send_file(fx, via):
     """send_file with every field; then with only the URL: the name comes from the URL's
     last path segment (query string dropped), the message is "File ready for download",
     the size null."""
-    _, events = await connected(fx)
+    _, events, _ = await connected(fx)
     since = now()
 
     full = await fx.messaging(
@@ -297,7 +261,7 @@ async def test_send_file(fx, via):
 @via_param
 async def test_send_file_to_absent_and_empty_user(fx, via):
     """delivered false for a user with no connection; ERR for an empty user name."""
-    _, events = await connected(fx)
+    _, events, _ = await connected(fx)
     url = "https://files.example/a.txt"
     answer = await fx.messaging(via, "send_file", user=ABSENT_USER, file_url=url)
     assert answer["delivered"] is False, answer
@@ -313,9 +277,9 @@ async def test_send_file_to_absent_and_empty_user(fx, via):
 async def test_broadcast_message(fx, via):
     """broadcast_message to u1 (two connections), u2 (one) and u3 (none): reached 2, and
     every connection of u1 and u2 gets one user.message for its own user."""
-    _, first = await connected(fx, USER)
-    _, second = await connected(fx, USER)
-    _, other = await connected(fx, OTHER_USER)
+    _, first, _ = await connected(fx, USER)
+    _, second, _ = await connected(fx, USER)
+    _, other, _ = await connected(fx, OTHER_USER)
 
     since = now()
     answer = await fx.messaging(
@@ -367,7 +331,7 @@ async def marker(fx: MessagingFixture, sub_events: SubEvents, channel: str, tag:
 async def test_task_progress_then_complete(fx, via, channel):
     """update 0, 30, 60, 100 then complete: four task_update then one task_complete, in
     order, exactly; they take consecutive offsets of the channel's stream."""
-    client, _ = await connected(fx)
+    client, _, _ = await connected(fx)
     _, sub_events, _ = await subscribed(client, channel)
     start = await marker(fx, sub_events, channel, "before task")
 
@@ -405,7 +369,7 @@ async def test_task_progress_then_complete(fx, via, channel):
 @pytest.mark.parametrize("channel", TASK_CHANNELS)
 async def test_task_error(fx, via, channel):
     """A task that fails: its update, then task_error with the error and the message."""
-    client, _ = await connected(fx)
+    client, _, _ = await connected(fx)
     _, sub_events, _ = await subscribed(client, channel)
     start = await marker(fx, sub_events, channel, "before task")
 
@@ -441,7 +405,7 @@ async def test_task_error(fx, via, channel):
 async def test_task_progress_over_100_is_refused(fx, via, channel):
     """progress 101: ERR, and nothing is published (the next publication the subscriber
     sees is a marker at the next offset)."""
-    client, _ = await connected(fx)
+    client, _, _ = await connected(fx)
     _, sub_events, _ = await subscribed(client, channel)
     start = await marker(fx, sub_events, channel, "before task")
 
