@@ -33,7 +33,7 @@ pub async fn fail(_conn: &Conn) -> Result<(), RpcError> {
 }
 
 /// Who the caller is.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, serde::Deserialize, JsonSchema)]
 pub struct WhoAmI {
     /// User id.
     pub user: String,

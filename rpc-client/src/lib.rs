@@ -1,6 +1,9 @@
-//! wsrpc's Rust clients. Today: [`ApiClient`], the HTTP server API from any
-//! process, implementing the same [`rpc_core::Publisher`] interface as the
-//! in-process publisher. The typed WebSocket client follows.
+//! wsrpc's Rust clients: [`Client`], a WebSocket connection with typed RPC
+//! through the markers `#[websocket_rpc]` emits (`client.call::<tasks_get_stats>(params)`),
+//! and [`ApiClient`], the HTTP server API from any process, implementing the
+//! same [`rpc_core::Publisher`] interface as the in-process publisher.
+//!
+//! Not yet: subscriptions as streams and automatic reconnect.
 //!
 //! # Features
 //! - `tls`: HTTPS for `ApiClient` (rustls). Off by default.
@@ -8,8 +11,10 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod api;
+mod client;
 
 pub use api::{ApiClient, ApiError};
+pub use client::{Client, ClientBuilder, ClientError};
 pub use rpc_core::{Method, Publisher, PublisherExt, RpcError};
 
 /// The runtime core, for `#[websocket_rpc]` in crates that depend on

@@ -361,7 +361,10 @@ mod tests {
         let broker = MemoryBroker::new();
         for n in 0..100 {
             let channel = format!("tasks:{n}");
-            let position = broker.publish(&channel, publication(n), None).await.unwrap();
+            let position = broker
+                .publish(&channel, publication(n), None)
+                .await
+                .unwrap();
             assert_eq!(position, StreamPosition::default());
         }
         assert!(lock(&broker.streams).is_empty());
