@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rpc_core::protocol::Reply;
+use rpc_core::protocol::{Reply, StreamPosition};
 use rpc_core::{Method, RpcError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,6 +19,8 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::subscription::{Route, Routes, ServerSubscriptions, Subscription, TypedSubscription};
 
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +51,17 @@ pub struct ClientBuilder {
     name: String,
     version: Option<String>,
     timeout: Duration,
+    buffer: usize,
 }
 
 impl ClientBuilder {
+    /// Events buffered per subscription before the reader is told it
+    /// lagged (1024).
+    pub fn subscription_buffer(mut self, events: usize) -> Self {
+        self.buffer = events;
+        self
+    }
+
     /// The connection token (JWT).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
@@ -94,6 +104,8 @@ impl ClientBuilder {
             outgoing,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
+            routes: Mutex::new(Routes::default()),
+            buffer: self.buffer,
         });
         tokio::spawn(write_loop(sink, queue));
         tokio::spawn(read_loop(stream, shared.clone()));
@@ -152,11 +164,17 @@ struct Shared {
     outgoing: mpsc::UnboundedSender<String>,
     pending: Mutex<HashMap<u32, oneshot::Sender<Reply>>>,
     next_id: AtomicU32,
+    routes: Mutex<Routes>,
+    buffer: usize,
 }
 
 impl Shared {
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u32, oneshot::Sender<Reply>>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -182,6 +200,7 @@ impl Client {
             name: "rust".to_owned(),
             version: None,
             timeout: Duration::from_secs(5),
+            buffer: 1024,
         }
     }
 
@@ -236,8 +255,84 @@ impl Client {
             .unwrap_or_else(|| RawValue::from_string("null".to_owned()).unwrap_or_default()))
     }
 
+    /// Subscribes to `channel`, asking for recovery support; the returned
+    /// stream yields its events in order.
+    ///
+    /// # Errors
+    /// The server's refusal (102 unknown namespace, 103 permission denied,
+    /// 105 already subscribed, …), timeout or disconnection.
+    ///
+    /// # Cancel safety
+    /// If dropped after the request was sent, the server-side subscription
+    /// may exist without a local stream; unsubscribe to clear it.
+    pub async fn subscribe(&self, channel: &str) -> Result<Subscription, ClientError> {
+        let (route, events) = Route::new(self.shared.buffer);
+        self.shared
+            .routes()
+            .channels
+            .insert(channel.to_owned(), route);
+        let request = json!({"channel": channel, "recoverable": true, "positioned": true, "join_leave": true});
+        match self.command("subscribe", request).await {
+            Ok(reply) => {
+                if let Some(result) = reply.subscribe.filter(|r| !r.epoch.is_empty()) {
+                    let position = StreamPosition {
+                        offset: result.offset,
+                        epoch: result.epoch,
+                    };
+                    self.shared
+                        .routes()
+                        .positions
+                        .insert(channel.to_owned(), position);
+                }
+                Ok(Subscription {
+                    channel: channel.to_owned(),
+                    client: self.clone(),
+                    events,
+                })
+            }
+            Err(error) => {
+                self.forget_route(channel);
+                Err(error)
+            }
+        }
+    }
+
+    /// Subscribes and decodes each publication as `T`.
+    ///
+    /// # Errors
+    /// As [`Client::subscribe`].
+    pub async fn subscribe_as<T: DeserializeOwned>(
+        &self,
+        channel: &str,
+    ) -> Result<TypedSubscription<T>, ClientError> {
+        Ok(self.subscribe(channel).await?.typed())
+    }
+
+    /// The events of server-side subscriptions (the personal channel and
+    /// those the server adds), with their channel. Only the first call gets
+    /// the stream; later calls get `None`.
+    pub fn server_subscriptions(&self) -> Option<ServerSubscriptions> {
+        let mut routes = self.shared.routes();
+        if routes.server_side.as_ref().is_some_and(|r| !r.is_closed()) {
+            return None;
+        }
+        let (route, events) = Route::new(self.shared.buffer);
+        routes.server_side = Some(route);
+        Some(ServerSubscriptions { events })
+    }
+
+    pub(crate) fn position_of(&self, channel: &str) -> Option<StreamPosition> {
+        self.shared.routes().positions.get(channel).cloned()
+    }
+
+    pub(crate) fn forget_route(&self, channel: &str) {
+        let mut routes = self.shared.routes();
+        routes.channels.remove(channel);
+        routes.positions.remove(channel);
+    }
+
     /// Sends `{"id":N,"<kind>":body}` and waits for its reply.
-    async fn command(&self, kind: &str, body: Value) -> Result<Reply, ClientError> {
+    pub(crate) async fn command(&self, kind: &str, body: Value) -> Result<Reply, ClientError> {
         let shared = &*self.shared;
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
@@ -305,7 +400,9 @@ async fn read_loop(mut stream: Stream, shared: Arc<Shared>) {
                 if let Some(waiter) = shared.pending().remove(&reply.id) {
                     let _ = waiter.send(reply);
                 }
-            } else if reply.push.is_none() {
+            } else if let Some(push) = reply.push {
+                shared.routes().route(push);
+            } else {
                 // A server ping: answer with the pong `{}`.
                 let _ = shared.outgoing.send("{}".to_owned());
             }

@@ -3,7 +3,8 @@
 //! and [`ApiClient`], the HTTP server API from any process, implementing the
 //! same [`rpc_core::Publisher`] interface as the in-process publisher.
 //!
-//! Not yet: subscriptions as streams and automatic reconnect.
+//! Subscriptions are streams with a bounded buffer and an explicit lag
+//! signal. Not yet: automatic reconnect with recovery, token refresh.
 //!
 //! # Features
 //! - `tls`: HTTPS for `ApiClient` (rustls). Off by default.
@@ -12,10 +13,15 @@
 
 mod api;
 mod client;
+mod subscription;
 
 pub use api::{ApiClient, ApiError};
 pub use client::{Client, ClientBuilder, ClientError};
 pub use rpc_core::{Method, Publisher, PublisherExt, RpcError};
+pub use subscription::{
+    DecodeError, ServerSubscriptions, Subscription, SubscriptionEvent, TypedEvent,
+    TypedSubscription,
+};
 
 /// The runtime core, for `#[websocket_rpc]` in crates that depend on
 /// `rpc-client` only.

@@ -89,3 +89,172 @@ async fn dropping_a_call_leaves_the_connection_healthy() {
         json!("after")
     );
 }
+
+mod subscriptions {
+    use futures_util::StreamExt;
+    use rpc_client::{SubscriptionEvent, TypedEvent};
+    use rpc_server::PublisherExt;
+    use serde::Deserialize;
+
+    use super::*;
+
+    async fn next(
+        stream: &mut (impl futures_util::Stream<Item = SubscriptionEvent> + Unpin),
+    ) -> SubscriptionEvent {
+        tokio::time::timeout(support::GUARD, stream.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream is open")
+    }
+
+    fn publish(
+        server: &TestServer,
+        channel: &str,
+        data: serde_json::Value,
+    ) -> impl Future<Output = ()> {
+        let server = server.server.clone();
+        let channel = channel.to_owned();
+        async move {
+            let raw = serde_json::value::to_raw_value(&data).unwrap();
+            server.publish(&channel, &raw).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn publications_arrive_in_order_with_positions() {
+        let server = TestServer::start(test_server()).await;
+        let client = client(&server, "u1").await;
+        let mut sub = client.subscribe("news:general").await.unwrap();
+        // Its own join comes first (join/leave is on in `news`).
+        assert!(matches!(next(&mut sub).await, SubscriptionEvent::Join(info) if info.user == "u1"));
+        for n in 1..=5 {
+            publish(&server, "news:general", json!({ "n": n })).await;
+        }
+        for n in 1..=5u64 {
+            let SubscriptionEvent::Publication(publication) = next(&mut sub).await else {
+                panic!()
+            };
+            assert_eq!(publication.offset, n);
+            assert_eq!(publication.data.get(), format!(r#"{{"n":{n}}}"#));
+        }
+        assert_eq!(sub.position().unwrap().offset, 5);
+
+        sub.publish(&json!({"from": "client"})).await.unwrap();
+        let SubscriptionEvent::Publication(own) = next(&mut sub).await else {
+            panic!()
+        };
+        assert_eq!(own.info.unwrap().user, "u1");
+        assert_eq!(sub.presence_stats().await.unwrap().num_clients, 1);
+        assert_eq!(sub.history(10).await.unwrap().publications.len(), 6);
+        sub.unsubscribe().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn typed_subscription_and_refusals() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Score {
+            n: u32,
+        }
+        let server = TestServer::start(test_server()).await;
+        let client = client(&server, "u1").await;
+        let mut scores = client.subscribe_as::<Score>("chat:#u1").await.unwrap();
+        publish(&server, "chat:#u1", json!({ "n": 7 })).await;
+        publish(&server, "chat:#u1", json!("not a score")).await;
+        loop {
+            let event = tokio::time::timeout(support::GUARD, scores.next())
+                .await
+                .unwrap()
+                .unwrap();
+            match event {
+                Ok(TypedEvent::Publication(score)) => {
+                    assert_eq!(score, Score { n: 7 });
+                    break;
+                }
+                Ok(TypedEvent::Other(_)) => {}
+                Err(error) => panic!("{error:?}"),
+            }
+        }
+        let bad = tokio::time::timeout(support::GUARD, scores.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            bad.is_err(),
+            "a payload of the wrong shape is an error, not a panic"
+        );
+
+        let refused = client.subscribe("chat:#u2").await.unwrap_err();
+        assert!(
+            matches!(refused, ClientError::Rpc(ref e) if e.code == 103),
+            "{refused:?}"
+        );
+        let unknown = client.subscribe("nope:x").await.unwrap_err();
+        assert!(
+            matches!(unknown, ClientError::Rpc(ref e) if e.code == 102),
+            "{unknown:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_personal_channel_is_a_stream_too() {
+        let server = TestServer::start(test_server()).await;
+        let client = client(&server, "alice").await;
+        let mut personal = client.server_subscriptions().unwrap();
+        assert!(client.server_subscriptions().is_none(), "one taker");
+        server
+            .server
+            .publisher()
+            .send_message("alice", "hi", None)
+            .await
+            .unwrap();
+        let (channel, event) = tokio::time::timeout(support::GUARD, personal.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(channel, "personal:#alice");
+        let SubscriptionEvent::Publication(publication) = event else {
+            panic!("{event:?}")
+        };
+        let payload: serde_json::Value = serde_json::from_str(publication.data.get()).unwrap();
+        assert_eq!(payload["type"], "user.message");
+    }
+
+    #[tokio::test]
+    async fn a_slow_reader_gets_a_lag_signal_not_unbounded_memory() {
+        let server = TestServer::start(test_server()).await;
+        let client = Client::builder(&server.url)
+            .token(token("u1", 600))
+            .subscription_buffer(4)
+            .connect()
+            .await
+            .unwrap();
+        let mut sub = client.subscribe("news:fast").await.unwrap();
+        for n in 0..20 {
+            publish(&server, "news:fast", json!(n)).await;
+        }
+        // A call after the publications: once it is answered, all 20 have
+        // been routed (one connection, in order).
+        client.call::<test_echo>(json!("sync")).await.unwrap();
+        // The buffer held its 4 events (the join and offsets 1..=3); the
+        // other 17 were counted, and the count comes before the next event.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(match next(&mut sub).await {
+                SubscriptionEvent::Join(_) => 0,
+                SubscriptionEvent::Publication(p) => p.offset,
+                other => panic!("{other:?}"),
+            });
+        }
+        assert_eq!(held, [0, 1, 2, 3]);
+        publish(&server, "news:fast", json!("after")).await;
+        assert!(matches!(
+            next(&mut sub).await,
+            SubscriptionEvent::Lagged { missed: 17 }
+        ));
+        let SubscriptionEvent::Publication(p) = next(&mut sub).await else {
+            panic!()
+        };
+        assert_eq!(p.data.get(), r#""after""#);
+        assert_eq!(p.offset, 21);
+    }
+}
