@@ -3,22 +3,21 @@
 //!
 //! Many calls share one connection, matched by command id; a call's future
 //! is cancel safe (dropping it forgets its id, and a late reply is
-//! ignored). Server pings are answered.
+//! ignored). The connection itself (pings, reconnects, resubscribing with
+//! recovery, token refresh) is run by `crate::connection`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use rpc_core::protocol::{Reply, StreamPosition};
 use rpc_core::{Method, RpcError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::subscription::{Route, Routes, ServerSubscriptions, Subscription, TypedSubscription};
 
@@ -43,15 +42,33 @@ pub enum ClientError {
     Protocol(String),
 }
 
+/// Fetches a fresh connection token: called before every connect attempt
+/// (so reconnects use a current token), after a 109 "token expired", and
+/// before the token expires when the server asked for refresh.
+pub type TokenProvider =
+    Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
+
 /// Configures a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
-    url: String,
-    token: Option<String>,
-    name: String,
-    version: Option<String>,
-    timeout: Duration,
-    buffer: usize,
+    pub(crate) url: String,
+    pub(crate) token: Option<String>,
+    pub(crate) token_provider: Option<TokenProvider>,
+    pub(crate) name: String,
+    pub(crate) version: Option<String>,
+    pub(crate) timeout: Duration,
+    pub(crate) buffer: usize,
+    pub(crate) min_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -62,9 +79,19 @@ impl ClientBuilder {
         self
     }
 
-    /// The connection token (JWT).
+    /// A static connection token (JWT).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// A function that fetches a fresh token (see [`TokenProvider`]).
+    pub fn token_provider<F, Fut>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, String>> + Send + 'static,
+    {
+        self.token_provider = Some(Arc::new(move || Box::pin(provider())));
         self
     }
 
@@ -86,54 +113,80 @@ impl ClientBuilder {
         self
     }
 
-    /// Opens the WebSocket and completes the connect handshake.
+    /// Reconnect delays: exponential from `min` to `max`, with full jitter
+    /// (100 ms to 20 s by default).
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.min_backoff = min;
+        self.max_backoff = max.max(min);
+        self
+    }
+
+    /// Opens the connection and completes the connect handshake; from then
+    /// on the client reconnects by itself when the connection drops (or the
+    /// server closes with a code that allows it), resubscribing with
+    /// recovery.
     ///
     /// # Errors
-    /// [`ClientError::Connect`] when the socket cannot be opened or the
-    /// server refuses the connect (the error carries its code).
+    /// [`ClientError::Connect`] when the first attempt fails: the socket
+    /// cannot be opened or the server refuses the connect (the message
+    /// carries its code).
     ///
     /// # Cancel safety
-    /// Dropping the future drops the half-open connection.
+    /// Dropping the future stops the connection attempt.
     pub async fn connect(self) -> Result<Client, ClientError> {
-        let (socket, _) = tokio_tungstenite::connect_async(&self.url)
-            .await
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
-        let (sink, stream) = socket.split();
         let (outgoing, queue) = mpsc::unbounded_channel::<String>();
+        let (state_tx, state) = watch::channel(ConnectionState::Connecting);
         let shared = Arc::new(Shared {
             outgoing,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
             routes: Mutex::new(Routes::default()),
             buffer: self.buffer,
+            state: state_tx,
         });
-        tokio::spawn(write_loop(sink, queue));
-        tokio::spawn(read_loop(stream, shared.clone()));
-        let client = Client {
-            shared,
-            timeout: self.timeout,
-            client_id: String::new(),
-        };
-        let mut connect = json!({ "name": self.name });
-        if let Some(token) = &self.token {
-            connect["token"] = json!(token);
+        let (alive, stopped) = oneshot::channel::<()>();
+        let (ready_tx, ready) = oneshot::channel();
+        let timeout = self.timeout;
+        tokio::spawn(crate::connection::supervise(
+            shared.clone(),
+            self,
+            queue,
+            stopped,
+            ready_tx,
+        ));
+        match ready.await {
+            Ok(Ok(())) => Ok(Client {
+                shared,
+                timeout,
+                state,
+                _alive: Arc::new(alive),
+            }),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(ClientError::Disconnected),
         }
-        if let Some(version) = &self.version {
-            connect["version"] = json!(version);
-        }
-        let reply = client
-            .command("connect", connect)
-            .await
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
-        let client_id = reply
-            .connect
-            .map(|c| c.client)
-            .ok_or_else(|| ClientError::Protocol("connect reply without a result".into()))?;
-        Ok(Client {
-            client_id,
-            ..client
-        })
     }
+}
+
+/// Where the connection stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Opening the socket or waiting for the connect reply.
+    Connecting,
+    /// Connected, with the id the server gave this connection.
+    Connected {
+        /// The client id.
+        client_id: String,
+    },
+    /// Not connected. `terminal` means the client will not retry (bad
+    /// token, banned, …); otherwise it is waiting to reconnect.
+    Disconnected {
+        /// The close or error code.
+        code: u32,
+        /// Why.
+        reason: String,
+        /// No more reconnects.
+        terminal: bool,
+    },
 }
 
 /// A connected client; cheap to clone (clones share the connection).
@@ -156,25 +209,41 @@ impl ClientBuilder {
 pub struct Client {
     shared: Arc<Shared>,
     timeout: Duration,
-    client_id: String,
+    state: watch::Receiver<ConnectionState>,
+    /// Dropped with the last clone: the connection task then ends.
+    _alive: Arc<oneshot::Sender<()>>,
+}
+
+/// Who waits for a reply.
+#[derive(Debug)]
+pub(crate) enum Waiter {
+    /// A caller.
+    Reply(oneshot::Sender<Reply>),
+    /// The connection task's own resubscribe of this channel.
+    Resubscribe(String),
 }
 
 #[derive(Debug)]
-struct Shared {
-    outgoing: mpsc::UnboundedSender<String>,
-    pending: Mutex<HashMap<u32, oneshot::Sender<Reply>>>,
-    next_id: AtomicU32,
-    routes: Mutex<Routes>,
-    buffer: usize,
+pub(crate) struct Shared {
+    pub(crate) outgoing: mpsc::UnboundedSender<String>,
+    pub(crate) pending: Mutex<HashMap<u32, Waiter>>,
+    pub(crate) next_id: AtomicU32,
+    pub(crate) routes: Mutex<Routes>,
+    pub(crate) buffer: usize,
+    pub(crate) state: watch::Sender<ConnectionState>,
 }
 
 impl Shared {
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u32, oneshot::Sender<Reply>>> {
+    pub(crate) fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Waiter>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+    pub(crate) fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
         self.routes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn next_id(&self) -> u32 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 }
 
@@ -201,12 +270,29 @@ impl Client {
             version: None,
             timeout: Duration::from_secs(5),
             buffer: 1024,
+            token_provider: None,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(20),
         }
     }
 
-    /// The id the server gave this connection.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
+    /// The id the server gave the current connection (empty while not
+    /// connected).
+    pub fn client_id(&self) -> String {
+        match &*self.state.borrow() {
+            ConnectionState::Connected { client_id } => client_id.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Where the connection stands now.
+    pub fn state(&self) -> ConnectionState {
+        self.state.borrow().clone()
+    }
+
+    /// Every change of [`Client::state`], to watch reconnects.
+    pub fn state_changes(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
     }
 
     /// Calls the method named by marker `M` with its params type; the
@@ -334,9 +420,9 @@ impl Client {
     /// Sends `{"id":N,"<kind>":body}` and waits for its reply.
     pub(crate) async fn command(&self, kind: &str, body: Value) -> Result<Reply, ClientError> {
         let shared = &*self.shared;
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = shared.next_id();
         let (tx, rx) = oneshot::channel();
-        shared.pending().insert(id, tx);
+        shared.pending().insert(id, Waiter::Reply(tx));
         let _guard = PendingGuard { shared, id };
         let mut frame = json!({ "id": id });
         frame[kind] = body;
@@ -353,60 +439,4 @@ impl Client {
             None => Ok(reply),
         }
     }
-}
-
-type Sink = futures_util::stream::SplitSink<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    Message,
->;
-type Stream = futures_util::stream::SplitStream<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
->;
-
-/// Sends queued commands, batching what is already queued into one frame.
-async fn write_loop(mut sink: Sink, mut queue: mpsc::UnboundedReceiver<String>) {
-    while let Some(first) = queue.recv().await {
-        let mut frame = first;
-        while let Ok(next) = queue.try_recv() {
-            frame.push('\n');
-            frame.push_str(&next);
-        }
-        if sink.send(Message::text(frame)).await.is_err() {
-            break;
-        }
-    }
-    let _ = sink.close().await;
-}
-
-/// Routes replies to their callers and answers pings; ends when the
-/// connection does, failing every pending call as disconnected.
-async fn read_loop(mut stream: Stream, shared: Arc<Shared>) {
-    while let Some(Ok(message)) = stream.next().await {
-        let Message::Text(text) = message else {
-            if matches!(message, Message::Close(_)) {
-                break;
-            }
-            continue;
-        };
-        for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
-            let reply: Reply = match serde_json::from_str(line) {
-                Ok(reply) => reply,
-                Err(error) => {
-                    tracing::warn!(%error, "unreadable frame from the server");
-                    continue;
-                }
-            };
-            if reply.id > 0 {
-                if let Some(waiter) = shared.pending().remove(&reply.id) {
-                    let _ = waiter.send(reply);
-                }
-            } else if let Some(push) = reply.push {
-                shared.routes().route(push);
-            } else {
-                // A server ping: answer with the pong `{}`.
-                let _ = shared.outgoing.send("{}".to_owned());
-            }
-        }
-    }
-    shared.pending().clear();
 }

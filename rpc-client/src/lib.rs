@@ -4,7 +4,9 @@
 //! same [`rpc_core::Publisher`] interface as the in-process publisher.
 //!
 //! Subscriptions are streams with a bounded buffer and an explicit lag
-//! signal. Not yet: automatic reconnect with recovery, token refresh.
+//! signal. The client reconnects by itself (exponential backoff with
+//! jitter), resubscribes asking for what it missed, and reports whether
+//! recovery succeeded; terminal close codes stop it.
 //!
 //! # Features
 //! - `tls`: HTTPS for `ApiClient` (rustls). Off by default.
@@ -13,10 +15,11 @@
 
 mod api;
 mod client;
+mod connection;
 mod subscription;
 
 pub use api::{ApiClient, ApiError};
-pub use client::{Client, ClientBuilder, ClientError};
+pub use client::{Client, ClientBuilder, ClientError, ConnectionState, TokenProvider};
 pub use rpc_core::{Method, Publisher, PublisherExt, RpcError};
 pub use subscription::{
     DecodeError, ServerSubscriptions, Subscription, SubscriptionEvent, TypedEvent,

@@ -35,6 +35,14 @@ pub enum SubscriptionEvent {
         /// Why.
         reason: String,
     },
+    /// The connection came back and the subscription was renewed;
+    /// `recovered` says whether every publication missed meanwhile was
+    /// delivered (they came just before this event). When false, reload
+    /// state.
+    Resubscribed {
+        /// Nothing was lost.
+        recovered: bool,
+    },
     /// The reader fell behind: this many events were dropped here, after
     /// the buffer filled. Reload state (e.g. `history`) if it matters.
     Lagged {
@@ -259,6 +267,13 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
+    /// Sends a subscription an event of the client's own.
+    pub(crate) fn notify(&mut self, channel: &str, event: SubscriptionEvent) {
+        if let Some(route) = self.channels.get_mut(channel) {
+            route.deliver(event, |missed| SubscriptionEvent::Lagged { missed });
+        }
+    }
+
     /// Routes one push to its subscription, or to the server-side stream.
     pub(crate) fn route(&mut self, push: Push) {
         let channel = push.channel.clone();

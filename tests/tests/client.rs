@@ -258,3 +258,221 @@ mod subscriptions {
         assert_eq!(p.offset, 21);
     }
 }
+
+mod reconnect {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use futures_util::StreamExt;
+    use rpc_client::{ConnectionState, SubscriptionEvent};
+    use rpc_server::protocol::Disconnect;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    /// A server that can be stopped and started again on the same port,
+    /// keeping its channel state (as a restart behind a shared broker).
+    struct Restartable {
+        server: rpc_server::Server,
+        addr: std::net::SocketAddr,
+        stop: Option<oneshot::Sender<()>>,
+        serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    }
+
+    impl Restartable {
+        async fn start() -> Self {
+            let server = test_server().build().unwrap();
+            let listening = server.listen("127.0.0.1:0").await.unwrap();
+            let addr = listening.local_addr();
+            let mut this = Self {
+                server,
+                addr,
+                stop: None,
+                serving: None,
+            };
+            this.serve(listening);
+            this
+        }
+
+        fn serve(&mut self, listening: rpc_server::Listening) {
+            let (stop, stopped) = oneshot::channel::<()>();
+            self.stop = Some(stop);
+            self.serving = Some(tokio::spawn(listening.serve_with_shutdown(async move {
+                let _ = stopped.await;
+            })));
+        }
+
+        fn url(&self) -> String {
+            format!("ws://{}/connection/websocket", self.addr)
+        }
+
+        async fn stop(&mut self) {
+            let _ = self.stop.take().unwrap().send(());
+            self.serving.take().unwrap().await.unwrap().unwrap();
+        }
+
+        async fn start_again(&mut self) {
+            let listening = self.server.listen(self.addr).await.unwrap();
+            self.serve(listening);
+        }
+
+        async fn publish(&self, channel: &str, data: serde_json::Value) {
+            let raw = serde_json::value::to_raw_value(&data).unwrap();
+            self.server.publish(channel, &raw).await.unwrap();
+        }
+    }
+
+    async fn wait_for(
+        client: &Client,
+        wanted: impl Fn(&ConnectionState) -> bool,
+    ) -> ConnectionState {
+        let mut changes = client.state_changes();
+        tokio::time::timeout(support::GUARD, async {
+            loop {
+                let state = changes.borrow_and_update().clone();
+                if wanted(&state) {
+                    return state;
+                }
+                changes.changed().await.expect("the client is alive");
+            }
+        })
+        .await
+        .expect("the state was reached in time")
+    }
+
+    async fn next(sub: &mut rpc_client::Subscription) -> SubscriptionEvent {
+        loop {
+            let event = tokio::time::timeout(support::GUARD, sub.next())
+                .await
+                .unwrap()
+                .unwrap();
+            if !matches!(
+                event,
+                SubscriptionEvent::Join(_) | SubscriptionEvent::Leave(_)
+            ) {
+                return event;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_restart_the_client_recovers_what_it_missed() {
+        let mut server = Restartable::start().await;
+        let client = Client::builder(server.url())
+            .token(token("u1", 600))
+            .backoff(Duration::from_millis(10), Duration::from_millis(50))
+            .connect()
+            .await
+            .unwrap();
+        let first_id = client.client_id();
+        let mut sub = client.subscribe("news:restart").await.unwrap();
+        server.publish("news:restart", json!(1)).await;
+        let SubscriptionEvent::Publication(p) = next(&mut sub).await else {
+            panic!()
+        };
+        assert_eq!(p.offset, 1);
+
+        server.stop().await;
+        let state = wait_for(&client, |s| {
+            matches!(s, ConnectionState::Disconnected { .. })
+        })
+        .await;
+        assert_eq!(
+            state,
+            ConnectionState::Disconnected {
+                code: 3001,
+                reason: "shutdown".into(),
+                terminal: false
+            }
+        );
+        for n in 2..=4 {
+            server.publish("news:restart", json!(n)).await;
+        }
+        server.start_again().await;
+        wait_for(&client, |s| matches!(s, ConnectionState::Connected { .. })).await;
+        assert_ne!(client.client_id(), first_id, "a new connection");
+
+        let mut recovered = Vec::new();
+        loop {
+            match next(&mut sub).await {
+                SubscriptionEvent::Publication(p) => recovered.push(p.offset),
+                SubscriptionEvent::Resubscribed { recovered: ok } => {
+                    assert!(ok, "nothing was lost");
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(
+            recovered,
+            [2, 3, 4],
+            "each missed publication once, in order"
+        );
+        server.publish("news:restart", json!(5)).await;
+        let SubscriptionEvent::Publication(p) = next(&mut sub).await else {
+            panic!()
+        };
+        assert_eq!(p.offset, 5, "live again, no duplicates");
+        assert_eq!(
+            client.call::<test_echo>(json!("ok")).await.unwrap(),
+            json!("ok")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_calls_the_token_provider() {
+        let server = TestServer::start(test_server()).await;
+        let calls = Arc::new(AtomicU32::new(0));
+        let counted = calls.clone();
+        let client = Client::builder(&server.url)
+            .token_provider(move || {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                // The first token is already expired; the second is good.
+                let ttl = if n == 0 { -60 } else { 600 };
+                async move { Ok(token("u1", ttl)) }
+            })
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(client.call::<test_whoami>(()).await.unwrap().user, "u1");
+    }
+
+    #[tokio::test]
+    async fn reconnect_codes_reconnect_and_terminal_codes_stop() {
+        let server = TestServer::start(test_server()).await;
+        let client = Client::builder(&server.url)
+            .token(token("u1", 600))
+            .backoff(Duration::from_millis(10), Duration::from_millis(50))
+            .connect()
+            .await
+            .unwrap();
+        let first_id = client.client_id();
+        server.server.disconnect_all(Disconnect::FORCE_RECONNECT);
+        wait_for(
+            &client,
+            |s| matches!(s, ConnectionState::Connected { client_id } if *client_id != first_id),
+        )
+        .await;
+
+        server.server.disconnect_all(Disconnect::FORCE_DISCONNECT);
+        let state = wait_for(&client, |s| {
+            matches!(s, ConnectionState::Disconnected { .. })
+        })
+        .await;
+        assert_eq!(
+            state,
+            ConnectionState::Disconnected {
+                code: 3503,
+                reason: "force disconnect".into(),
+                terminal: true
+            }
+        );
+        let error = client.call::<test_echo>(json!(1)).await.unwrap_err();
+        assert!(
+            matches!(error, ClientError::Disconnected | ClientError::Timeout(_)),
+            "{error:?}"
+        );
+        assert_eq!(server.server.connection_count(), 0, "it did not come back");
+    }
+}

@@ -1,0 +1,445 @@
+//! The connection task: opens the socket, completes the connect handshake
+//! (with a fresh token when a provider is set), resubscribes every
+//! subscription with recovery, routes replies and pushes, answers pings,
+//! refreshes an expiring token, and reconnects with exponential backoff and
+//! jitter until the server closes with a terminal code or the client is
+//! dropped.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rpc_core::protocol::{Push, Reply, StreamPosition};
+use rpc_core::{RpcError, code};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::client::{ClientBuilder, ClientError, ConnectionState, Shared, Waiter};
+use crate::subscription::SubscriptionEvent;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How one connection ended.
+enum Ended {
+    /// Reconnect (after backoff). `token_expired` asks for a new token.
+    Retry {
+        code: u32,
+        reason: String,
+        token_expired: bool,
+    },
+    /// Stop for good.
+    Terminal { code: u32, reason: String },
+    /// The client was dropped.
+    Dropped,
+}
+
+/// Runs the client's connections until the end.
+pub(crate) async fn supervise(
+    shared: Arc<Shared>,
+    settings: ClientBuilder,
+    mut outgoing: mpsc::UnboundedReceiver<String>,
+    mut stopped: oneshot::Receiver<()>,
+    ready: oneshot::Sender<Result<(), ClientError>>,
+) {
+    let mut ready = Some(ready);
+    let mut token = settings.token.clone();
+    let mut attempt: u32 = 0;
+    loop {
+        let _ = shared.state.send(ConnectionState::Connecting);
+        if let Some(provider) = &settings.token_provider {
+            match provider().await {
+                Ok(fresh) => token = Some(fresh),
+                Err(why) => tracing::warn!(%why, "token provider failed; using the last token"),
+            }
+        }
+        let ended = tokio::select! {
+            _ = &mut stopped => Ended::Dropped,
+            ended = connection(&shared, &settings, token.as_deref(), &mut outgoing, &mut ready, &mut attempt) => ended,
+        };
+        fail_pending(&shared, &mut outgoing);
+        match ended {
+            Ended::Dropped => return,
+            Ended::Terminal { code, reason } => {
+                tracing::info!(code, %reason, "disconnected for good");
+                let error = ClientError::Connect(format!("{reason} (code {code})"));
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Err(error));
+                }
+                let _ = shared.state.send(ConnectionState::Disconnected {
+                    code,
+                    reason,
+                    terminal: true,
+                });
+                return;
+            }
+            Ended::Retry {
+                code,
+                reason,
+                token_expired,
+            } => {
+                let new_token_may_help = token_expired && settings.token_provider.is_some();
+                if !new_token_may_help && let Some(ready) = ready.take() {
+                    // The first attempt failed: report it instead of retrying.
+                    let _ =
+                        ready.send(Err(ClientError::Connect(format!("{reason} (code {code})"))));
+                    return;
+                }
+                let _ = shared.state.send(ConnectionState::Disconnected {
+                    code,
+                    reason,
+                    terminal: false,
+                });
+                if token_expired && settings.token_provider.is_none() {
+                    let _ = shared.state.send(ConnectionState::Disconnected {
+                        code: code::TOKEN_EXPIRED,
+                        reason: "token expired and no token provider".into(),
+                        terminal: true,
+                    });
+                    return;
+                }
+                let delay = if token_expired {
+                    Duration::ZERO
+                } else {
+                    backoff(attempt, settings.min_backoff, settings.max_backoff)
+                };
+                attempt = attempt.saturating_add(1);
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: a random delay up to
+/// `min * 2^attempt`, capped at `max`.
+fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
+    let ceiling = min.saturating_mul(1u32 << attempt.min(16)).min(max);
+    let random = RandomState::new().hash_one(std::time::Instant::now());
+    let fraction = (random % 1000) as f64 / 1000.0;
+    min.max(ceiling.mul_f64(fraction))
+}
+
+/// Calls waiting on a connection that is gone fail at once; commands not
+/// yet written are dropped with them.
+fn fail_pending(shared: &Shared, outgoing: &mut mpsc::UnboundedReceiver<String>) {
+    shared.pending().clear();
+    while outgoing.try_recv().is_ok() {}
+}
+
+/// One connection, from opening the socket to its end.
+async fn connection(
+    shared: &Arc<Shared>,
+    settings: &ClientBuilder,
+    token: Option<&str>,
+    outgoing: &mut mpsc::UnboundedReceiver<String>,
+    ready: &mut Option<oneshot::Sender<Result<(), ClientError>>>,
+    attempt: &mut u32,
+) -> Ended {
+    let retry = |reason: String| Ended::Retry {
+        code: 0,
+        reason,
+        token_expired: false,
+    };
+    let socket = match tokio_tungstenite::connect_async(&settings.url).await {
+        Ok((socket, _)) => socket,
+        Err(error) => return retry(format!("cannot open {}: {error}", settings.url)),
+    };
+    let (mut sink, mut stream) = socket.split();
+
+    // The handshake: connect, with the positions of server-side subscriptions.
+    let id = shared.next_id();
+    let mut connect = json!({ "name": settings.name });
+    if let Some(token) = token {
+        connect["token"] = json!(token);
+    }
+    if let Some(version) = &settings.version {
+        connect["version"] = json!(version);
+    }
+    let server_side: BTreeMap<String, Value> = {
+        let routes = shared.routes();
+        routes
+            .positions
+            .iter()
+            .filter(|(channel, _)| !routes.channels.contains_key(*channel))
+            .map(|(channel, p)| {
+                let recover = json!({"recover": true, "offset": p.offset, "epoch": p.epoch});
+                (channel.clone(), recover)
+            })
+            .collect()
+    };
+    if !server_side.is_empty() {
+        connect["subs"] = json!(server_side);
+    }
+    let frame = json!({ "id": id, "connect": connect }).to_string();
+    if sink.send(Message::text(frame)).await.is_err() {
+        return retry("the connection closed during connect".into());
+    }
+    let reply = match tokio::time::timeout(settings.timeout, connect_reply(&mut stream, id)).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(ended)) => return ended,
+        Err(_) => return retry("no connect reply in time".into()),
+    };
+    if let Some(error) = reply.error {
+        return refused(error);
+    }
+    let Some(result) = reply.connect else {
+        return retry("connect reply without a result".into());
+    };
+
+    {
+        let mut routes = shared.routes();
+        for (channel, sub) in result.subs {
+            if sub.epoch.is_empty() {
+                continue;
+            }
+            let position = StreamPosition {
+                offset: sub.offset,
+                epoch: sub.epoch,
+            };
+            routes.positions.insert(channel.clone(), position);
+            // As the official SDKs: recovered publications are delivered
+            // only when nothing is missing.
+            if sub.recovered {
+                for publication in sub.publications {
+                    routes.route(publication_push(&channel, publication));
+                }
+            }
+        }
+    }
+    let _ = shared.state.send(ConnectionState::Connected {
+        client_id: result.client.clone(),
+    });
+    tracing::debug!(client = %result.client, "connected");
+    *attempt = 0;
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(Ok(()));
+    }
+
+    // Resubscribe every subscription, asking for what was missed.
+    let resubscribe: Vec<(String, Option<StreamPosition>)> = {
+        let routes = shared.routes();
+        routes
+            .channels
+            .keys()
+            .map(|channel| (channel.clone(), routes.positions.get(channel).cloned()))
+            .collect()
+    };
+    for (channel, position) in resubscribe {
+        let id = shared.next_id();
+        let mut request = json!({"channel": channel, "recoverable": true, "positioned": true, "join_leave": true});
+        if let Some(position) = position {
+            request["recover"] = json!(true);
+            request["offset"] = json!(position.offset);
+            request["epoch"] = json!(position.epoch);
+        }
+        shared.pending().insert(id, Waiter::Resubscribe(channel));
+        let frame = json!({ "id": id, "subscribe": request }).to_string();
+        if sink.send(Message::text(frame)).await.is_err() {
+            return retry("the connection closed while resubscribing".into());
+        }
+    }
+
+    let refresh_after = (result.expires && result.ttl > 0)
+        .then(|| Duration::from_secs(u64::from(result.ttl)).mul_f64(0.9));
+    let mut refresh = std::pin::pin!(sleep_opt(refresh_after));
+    loop {
+        tokio::select! {
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+                        if route_line(shared, line) {
+                            // A server ping: answer with the pong.
+                            if sink.send(Message::text("{}")).await.is_err() {
+                                return retry("the connection closed".into());
+                            }
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => return closed(frame.map(|f| (f.code, f.reason.to_string()))),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return retry(format!("connection lost: {error}")),
+                None => return retry("connection lost".into()),
+            },
+            frame = outgoing.recv() => {
+                let Some(mut frame) = frame else { return Ended::Dropped };
+                while let Ok(next) = outgoing.try_recv() {
+                    frame.push('\n');
+                    frame.push_str(&next);
+                }
+                if sink.send(Message::text(frame)).await.is_err() {
+                    return retry("the connection closed".into());
+                }
+            }
+            () = &mut refresh => {
+                refresh.set(sleep_opt(None));
+                let Some(provider) = &settings.token_provider else { continue };
+                match provider().await {
+                    Ok(token) => {
+                        let frame = json!({"id": shared.next_id(), "refresh": {"token": token}});
+                        if sink.send(Message::text(frame.to_string())).await.is_err() {
+                            return retry("the connection closed".into());
+                        }
+                    }
+                    Err(why) => tracing::warn!(%why, "token provider failed; the server will close at expiry"),
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_opt(after: Option<Duration>) {
+    match after {
+        Some(after) => tokio::time::sleep(after).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads until the reply to `id`, skipping anything before it.
+async fn connect_reply(
+    stream: &mut futures_util::stream::SplitStream<Socket>,
+    id: u32,
+) -> Result<Reply, Ended> {
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Text(text)) => {
+                for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+                    if let Ok(reply) = serde_json::from_str::<Reply>(line)
+                        && reply.id == id
+                    {
+                        return Ok(reply);
+                    }
+                }
+            }
+            Ok(Message::Close(frame)) => {
+                return Err(closed(frame.map(|f| (f.code, f.reason.to_string()))));
+            }
+            Ok(_) => {}
+            Err(error) => {
+                return Err(Ended::Retry {
+                    code: 0,
+                    reason: format!("connection lost: {error}"),
+                    token_expired: false,
+                });
+            }
+        }
+    }
+    Err(Ended::Retry {
+        code: 0,
+        reason: "connection lost during connect".into(),
+        token_expired: false,
+    })
+}
+
+/// What a refused connect means, as the SDKs read it: 109 asks for a new
+/// token, a temporary error is retried, anything else is terminal.
+fn refused(error: RpcError) -> Ended {
+    if error.code == code::TOKEN_EXPIRED {
+        Ended::Retry {
+            code: error.code,
+            reason: error.message,
+            token_expired: true,
+        }
+    } else if error.temporary {
+        Ended::Retry {
+            code: error.code,
+            reason: error.message,
+            token_expired: false,
+        }
+    } else {
+        Ended::Terminal {
+            code: error.code,
+            reason: error.message,
+        }
+    }
+}
+
+/// A close from the server: 3500–3999 and 4500–4999 are terminal,
+/// anything else reconnects (shared/protocol.md §9.3).
+fn closed(frame: Option<(CloseCode, String)>) -> Ended {
+    let (code, reason) = frame.map_or((1006, String::new()), |(code, reason)| {
+        (u16::from(code), reason)
+    });
+    let code = u32::from(code);
+    if matches!(code, 3500..=3999 | 4500..=4999) {
+        Ended::Terminal { code, reason }
+    } else {
+        Ended::Retry {
+            code,
+            reason,
+            token_expired: false,
+        }
+    }
+}
+
+fn publication_push(channel: &str, publication: rpc_core::protocol::Publication) -> Push {
+    Push {
+        channel: channel.to_owned(),
+        publication: Some(publication),
+        ..Push::default()
+    }
+}
+
+/// Routes one line; true when it was a server ping.
+fn route_line(shared: &Shared, line: &str) -> bool {
+    let reply: Reply = match serde_json::from_str(line) {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable frame from the server");
+            return false;
+        }
+    };
+    if reply.id > 0 {
+        let waiter = shared.pending().remove(&reply.id);
+        match waiter {
+            Some(Waiter::Reply(tx)) => {
+                let _ = tx.send(reply);
+            }
+            Some(Waiter::Resubscribe(channel)) => resubscribed(shared, &channel, reply),
+            None => {}
+        }
+        return false;
+    }
+    match reply.push {
+        Some(push) => {
+            shared.routes().route(push);
+            false
+        }
+        None => true,
+    }
+}
+
+/// Delivers what a resubscribe recovered, then tells the stream whether
+/// anything was lost.
+fn resubscribed(shared: &Shared, channel: &str, reply: Reply) {
+    let mut routes = shared.routes();
+    let event = match (reply.subscribe, reply.error) {
+        (Some(result), _) => {
+            if !result.epoch.is_empty() {
+                let position = StreamPosition {
+                    offset: result.offset,
+                    epoch: result.epoch,
+                };
+                routes.positions.insert(channel.to_owned(), position);
+            }
+            for publication in result.publications {
+                routes.route(publication_push(channel, publication));
+            }
+            SubscriptionEvent::Resubscribed {
+                recovered: result.recovered,
+            }
+        }
+        (None, Some(error)) => SubscriptionEvent::Unsubscribed {
+            code: error.code,
+            reason: error.message,
+        },
+        (None, None) => return,
+    };
+    routes.notify(channel, event);
+}
