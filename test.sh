@@ -28,6 +28,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
+step "examples"
+cargo run --locked -q -p rpc-client --example quickstart
+
 step "official SDKs against a live server (centrifuge-python, centrifuge-js, centrifuge-go)"
 bash tests/sdk/install.sh
 cargo build --locked -p wsrpc-tests --bin sdk-fixture

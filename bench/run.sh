@@ -83,6 +83,18 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
+# The Rust client's own cost: the same calls on one connection, raw
+# frames against rpc_client::Client, interleaved.
+for round in $(seq 1 "$rounds"); do
+    for f in 1 64; do
+        step "round $round/$rounds: rpc raw 1x$f and rpc-client 1x$f"
+        loadgen rpc --server-bin "$bin/bench-server" --label raw1 \
+            --connections 1 --in-flight "$f" --seconds "$seconds" >>"$results" || true
+        loadgen client --server-bin "$bin/bench-server" \
+            --in-flight "$f" --seconds "$seconds" >>"$results" || true
+    done
+done
+
 step "idle memory: $connections connections subscribed to bench:fan"
 idle=$(loadgen idle --server-bin "$bin/bench-server" --connections "$connections" || true)
 step "fan-out: $connections subscribers, $messages publications of $bytes bytes per round"
@@ -113,6 +125,17 @@ for shape in "1 1" "64 16"; do
     echo "| RPC ${c}×$f, wsrpc (\`bench.add\`) | $w calls/s | $(stat wsrpc "$c" "$f" p50_us) | $(stat wsrpc "$c" "$f" p99_us) | |"
     echo "| RPC ${c}×$f, raw tokio-tungstenite echo | $e calls/s | $(stat echo "$c" "$f" p50_us) | $(stat echo "$c" "$f" p99_us) | |"
     echo "| RPC ${c}×$f, wsrpc / echo | $r | | | ≥ 0.70: $(verdict "$r") |"
+done
+# client_stat F KEY: median of KEY over the rpc-client rounds.
+client_stat() {
+    grep "^RESULT client connections=1 in_flight=$1 " "$results" | field "$2" | median
+}
+for f in 1 64; do
+    raw=$(stat raw1 1 "$f" calls_per_s)
+    via=$(client_stat "$f" calls_per_s)
+    echo "| Rust client 1×$f: raw frames | $raw calls/s | $(stat raw1 1 "$f" p50_us) | $(stat raw1 1 "$f" p99_us) | |"
+    echo "| Rust client 1×$f: \`rpc_client::Client\` | $via calls/s | $(client_stat "$f" p50_us) | $(client_stat "$f" p99_us) | |"
+    echo "| Rust client 1×$f: client / raw | $(ratio "$via" "$raw") | | | |"
 done
 per_conn=$(printf '%s\n' "$idle" | field per_conn_bytes)
 marginal=$(printf '%s\n' "$idle" | field marginal_bytes)

@@ -8,6 +8,10 @@
 //! jitter), resubscribes asking for what it missed, and reports whether
 //! recovery succeeded; terminal close codes stop it.
 //!
+//! A runnable example that starts a server in-process, calls it by marker
+//! and receives a publication: `cargo run -p rpc-client --example
+//! quickstart` (`rpc-client/examples/quickstart.rs`).
+//!
 //! # Features
 //! - `tls`: HTTPS for `ApiClient` (rustls). Off by default.
 

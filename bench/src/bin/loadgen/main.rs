@@ -7,7 +7,9 @@
 //! - `idle`: the server's resident memory per idle connection (connected
 //!   and subscribed to one channel);
 //! - `fanout`: deliveries per second of publications to N subscribers of
-//!   one channel.
+//!   one channel;
+//! - `client`: the same calls through `rpc_client::Client` on one
+//!   connection, so the client's own overhead shows against `rpc`.
 //!
 //! Each prints a human-readable summary and one `RESULT` line of
 //! `key=value` pairs for `bench/run.sh`. With `--server-bin` the server is
@@ -15,6 +17,7 @@
 //! `--token` use one already running.
 
 mod child;
+mod client;
 mod rpc;
 mod subscribers;
 mod ws;
@@ -40,6 +43,9 @@ enum Command {
     Idle(subscribers::IdleArgs),
     /// Fan-out deliveries per second to N subscribers of one channel.
     Fanout(subscribers::FanoutArgs),
+    /// RPC round trips through `rpc_client::Client` (one connection), to
+    /// compare with `rpc --connections 1` and see the client's own cost.
+    Client(client::ClientArgs),
 }
 
 /// Which server to measure.
@@ -100,6 +106,7 @@ async fn main() {
         Command::Rpc(args) => rpc::run(args).await,
         Command::Idle(args) => subscribers::idle(args).await,
         Command::Fanout(args) => subscribers::fanout(args).await,
+        Command::Client(args) => client::run(args).await,
     };
     if let Err(why) = outcome {
         eprintln!("loadgen: {why}");

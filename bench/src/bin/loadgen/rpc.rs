@@ -222,7 +222,7 @@ impl Calls {
 }
 
 /// The `p` quantile of sorted values (nearest rank); 0 when empty.
-fn percentile(sorted: &[u32], p: f64) -> u32 {
+pub(crate) fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
