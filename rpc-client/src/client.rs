@@ -221,6 +221,8 @@ pub(crate) enum Waiter {
     Reply(oneshot::Sender<Reply>),
     /// The connection task's own resubscribe of this channel.
     Resubscribe(String),
+    /// The connection task's own token refresh.
+    Refresh,
 }
 
 #[derive(Debug)]

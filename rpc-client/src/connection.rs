@@ -246,19 +246,22 @@ async fn connection(
         }
     }
 
-    let refresh_after = (result.expires && result.ttl > 0)
-        .then(|| Duration::from_secs(u64::from(result.ttl)).mul_f64(0.9));
-    let mut refresh = std::pin::pin!(sleep_opt(refresh_after));
+    let mut refresh = std::pin::pin!(sleep_opt(refresh_delay(
+        result.expires.then_some(result.ttl)
+    )));
     loop {
         tokio::select! {
             message = stream.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
-                        if route_line(shared, line) {
-                            // A server ping: answer with the pong.
-                            if sink.send(Message::text("{}")).await.is_err() {
-                                return retry("the connection closed".into());
+                        match route_line(shared, line) {
+                            Routed::Done => {}
+                            Routed::Ping => {
+                                if sink.send(Message::text("{}")).await.is_err() {
+                                    return retry("the connection closed".into());
+                                }
                             }
+                            Routed::Refreshed { ttl } => refresh.set(sleep_opt(refresh_delay(ttl))),
                         }
                     }
                 }
@@ -282,7 +285,9 @@ async fn connection(
                 let Some(provider) = &settings.token_provider else { continue };
                 match provider().await {
                     Ok(token) => {
-                        let frame = json!({"id": shared.next_id(), "refresh": {"token": token}});
+                        let id = shared.next_id();
+                        shared.pending().insert(id, Waiter::Refresh);
+                        let frame = json!({"id": id, "refresh": {"token": token}});
                         if sink.send(Message::text(frame.to_string())).await.is_err() {
                             return retry("the connection closed".into());
                         }
@@ -292,6 +297,12 @@ async fn connection(
             }
         }
     }
+}
+
+/// When to refresh a token that expires in `ttl` seconds: a little before.
+fn refresh_delay(ttl: Option<u32>) -> Option<Duration> {
+    ttl.filter(|ttl| *ttl > 0)
+        .map(|ttl| Duration::from_secs(u64::from(ttl)).mul_f64(0.9))
 }
 
 async fn sleep_opt(after: Option<Duration>) {
@@ -386,13 +397,24 @@ fn publication_push(channel: &str, publication: rpc_core::protocol::Publication)
     }
 }
 
-/// Routes one line; true when it was a server ping.
-fn route_line(shared: &Shared, line: &str) -> bool {
+/// What a routed line asks of the connection task.
+enum Routed {
+    Done,
+    /// A server ping: answer with the pong.
+    Ping,
+    /// The token was refreshed; refresh again before `ttl` seconds.
+    Refreshed {
+        ttl: Option<u32>,
+    },
+}
+
+/// Routes one line to its waiter, subscription or handler.
+fn route_line(shared: &Shared, line: &str) -> Routed {
     let reply: Reply = match serde_json::from_str(line) {
         Ok(reply) => reply,
         Err(error) => {
             tracing::warn!(%error, "unreadable frame from the server");
-            return false;
+            return Routed::Done;
         }
     };
     if reply.id > 0 {
@@ -402,16 +424,23 @@ fn route_line(shared: &Shared, line: &str) -> bool {
                 let _ = tx.send(reply);
             }
             Some(Waiter::Resubscribe(channel)) => resubscribed(shared, &channel, reply),
+            Some(Waiter::Refresh) => {
+                if let Some(error) = &reply.error {
+                    tracing::warn!(code = error.code, "token refresh refused");
+                }
+                let ttl = reply.refresh.filter(|r| r.expires).map(|r| r.ttl);
+                return Routed::Refreshed { ttl };
+            }
             None => {}
         }
-        return false;
+        return Routed::Done;
     }
     match reply.push {
         Some(push) => {
             shared.routes().route(push);
-            false
+            Routed::Done
         }
-        None => true,
+        None => Routed::Ping,
     }
 }
 

@@ -439,6 +439,40 @@ mod reconnect {
     }
 
     #[tokio::test]
+    async fn an_expiring_token_is_refreshed_before_the_server_closes() {
+        use rpc_server::Timings;
+        let server = TestServer::start(test_server().timings(Timings {
+            expired_close_delay: Duration::ZERO,
+            ..Timings::default()
+        }))
+        .await;
+        let calls = Arc::new(AtomicU32::new(0));
+        let (refreshed_tx, refreshed) = tokio::sync::watch::channel(0u32);
+        let counted = calls.clone();
+        let client = Client::builder(&server.url)
+            .token_provider(move || {
+                let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                let _ = refreshed_tx.send(n);
+                // Each token lives 2 s; without a refresh the server closes
+                // the connection with 3005 when it expires.
+                async move { Ok(token("u1", 2)) }
+            })
+            .connect()
+            .await
+            .unwrap();
+        let id = client.client_id();
+        let mut refreshed = refreshed;
+        tokio::time::timeout(support::GUARD, refreshed.wait_for(|n| *n >= 2))
+            .await
+            .expect("the provider ran again before expiry")
+            .unwrap();
+        // A call that outlives the first token's expiry is still answered on
+        // the same connection.
+        assert_eq!(client.call::<test_sleep>(2_500).await.unwrap(), 2_500);
+        assert_eq!(client.client_id(), id);
+    }
+
+    #[tokio::test]
     async fn reconnect_codes_reconnect_and_terminal_codes_stop() {
         let server = TestServer::start(test_server()).await;
         let client = Client::builder(&server.url)
