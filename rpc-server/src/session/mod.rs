@@ -142,20 +142,16 @@ impl Session {
                     let written = writer
                         .write(None, &mut self.local, &self.out, &mut closing, timings.write_timeout)
                         .await;
-                    match written {
-                        Ok(()) => {}
-                        Err(WriteFailure::Interrupted) => return self.out.close_reason(),
-                        Err(WriteFailure::Failed) => return None,
+                    if let Err(failure) = written {
+                        return self.write_failed(failure);
                     }
                 }
                 Some(frame) = writer.next() => {
                     let written = writer
                         .write(Some(frame), &mut self.local, &self.out, &mut closing, timings.write_timeout)
                         .await;
-                    match written {
-                        Ok(()) => {}
-                        Err(WriteFailure::Interrupted) => return self.out.close_reason(),
-                        Err(WriteFailure::Failed) => return None,
+                    if let Err(failure) = written {
+                        return self.write_failed(failure);
                     }
                 }
                 () = &mut connect_deadline, if self.connected.is_none() => {
@@ -183,6 +179,15 @@ impl Session {
                     }
                 }
             }
+        }
+    }
+
+    /// How a failed write ends the connection: with the close that
+    /// interrupted it, or silently when the socket itself failed.
+    fn write_failed(&self, failure: WriteFailure) -> Option<Disconnect> {
+        match failure {
+            WriteFailure::Interrupted => self.out.close_reason(),
+            WriteFailure::Failed => None,
         }
     }
 
