@@ -66,6 +66,7 @@ extern crate self as rpc_core;
 pub mod channel;
 mod conn;
 mod error;
+pub mod export;
 pub mod messages;
 mod method;
 pub mod protocol;

@@ -1,0 +1,187 @@
+//! The exporter's model of a router: every method, every reachable named
+//! type, each type feature mapped, and a clear error for what no client can
+//! express.
+
+use std::collections::HashMap;
+
+use rpc_core::export::{ExportError, TypeKind, TypeRef, api_model};
+use rpc_core::{Conn, Router, websocket_rpc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A task.
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct Task {
+    /// The id.
+    pub id: u64,
+    pub small: u8,
+    pub ratio: f32,
+    pub title: String,
+    pub note: Option<String>,
+    #[serde(default)]
+    pub limit: u32,
+    pub tags: Vec<String>,
+    pub counts: HashMap<String, i64>,
+    pub status: Status,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub extra: serde_json::Value,
+    pub pair: (u8, String),
+    pub event: Event,
+}
+
+/// Where a task is.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Done,
+}
+
+/// Something that happened.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Progress.
+    Progress { percent: u8 },
+    /// Finished with a report.
+    Finished(Report),
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    pub rows: u32,
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub struct GetTask {
+    pub id: u64,
+}
+
+/// Get a task.
+#[websocket_rpc("tasks.get")]
+pub async fn get(_conn: &Conn, _p: GetTask) -> Task {
+    unimplemented!()
+}
+
+/// Who am I.
+#[websocket_rpc("users.whoami")]
+pub async fn whoami(_conn: &Conn) -> String {
+    String::new()
+}
+
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Loose {
+    A(u8),
+    B(String),
+}
+
+#[websocket_rpc("bad.untagged")]
+pub async fn untagged(_conn: &Conn) -> Loose {
+    Loose::A(1)
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Huge {
+    pub big: i128,
+}
+
+#[websocket_rpc("bad.huge")]
+pub async fn huge(_conn: &Conn) -> Huge {
+    Huge { big: 1 }
+}
+
+fn good_router() -> Router {
+    Router::builder()
+        .method::<users_whoami>()
+        .method::<tasks_get>()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn methods_are_sorted_with_docs_and_types() {
+    let model = api_model(&good_router()).unwrap();
+    let names: Vec<_> = model.methods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["tasks.get", "users.whoami"]);
+    let get = &model.methods[0];
+    assert_eq!(get.doc, "Get a task.");
+    assert_eq!(get.params, Some(TypeRef::Named("GetTask".into())));
+    assert_eq!(get.result, TypeRef::Named("Task".into()));
+    assert_eq!(model.methods[1].params, None);
+    assert_eq!(model.methods[1].result, TypeRef::String);
+    let types: Vec<_> = model.types.keys().map(String::as_str).collect();
+    assert_eq!(types, ["Event", "GetTask", "Report", "Status", "Task"]);
+}
+
+#[test]
+fn every_field_type_is_mapped() {
+    let model = api_model(&good_router()).unwrap();
+    let task = &model.types["Task"];
+    assert_eq!(task.doc, "A task.");
+    let TypeKind::Struct(fields) = &task.kind else {
+        panic!("{task:?}")
+    };
+    let field = |name: &str| fields.iter().find(|f| f.name == name).unwrap();
+    let int = |bits, signed| TypeRef::Integer { bits, signed };
+    assert_eq!(field("id").ty, int(64, false));
+    assert_eq!(field("id").doc, "The id.");
+    assert_eq!(field("small").ty, int(8, false));
+    assert_eq!(field("ratio").ty, TypeRef::Float { bits: 32 });
+    assert_eq!(
+        field("note").ty,
+        TypeRef::Optional(Box::new(TypeRef::String))
+    );
+    assert!(!field("note").required);
+    assert!(
+        !field("limit").required,
+        "serde defaults are optional on input"
+    );
+    assert!(field("title").required);
+    assert_eq!(field("tags").ty, TypeRef::Array(Box::new(TypeRef::String)));
+    assert_eq!(field("counts").ty, TypeRef::Map(Box::new(int(64, true))));
+    assert_eq!(field("status").ty, TypeRef::Named("Status".into()));
+    assert_eq!(field("created_at").ty, TypeRef::DateTime);
+    assert_eq!(field("extra").ty, TypeRef::Any);
+    assert_eq!(
+        field("pair").ty,
+        TypeRef::Tuple(vec![int(8, false), TypeRef::String])
+    );
+
+    assert_eq!(
+        model.types["Status"].kind,
+        TypeKind::StringEnum(vec!["pending".into(), "done".into()])
+    );
+    let TypeKind::TaggedUnion { tag, variants } = &model.types["Event"].kind else {
+        panic!()
+    };
+    assert_eq!(tag, "type");
+    assert_eq!(variants[0].tag_value, "progress");
+    assert_eq!(variants[0].fields[0].name, "percent");
+    assert_eq!(variants[1].tag_value, "finished");
+    assert_eq!(variants[1].base.as_deref(), Some("Report"));
+}
+
+#[test]
+fn inexpressible_types_are_errors_naming_the_place() {
+    let untagged = Router::builder().method::<bad_untagged>().build().unwrap();
+    let error = api_model(&untagged).unwrap_err();
+    let ExportError::Unsupported { at, reason } = &error;
+    assert_eq!(at, "Loose");
+    assert!(reason.contains("tagged"), "{error}");
+
+    let huge = Router::builder().method::<bad_huge>().build().unwrap();
+    let error = api_model(&huge).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot export Huge.big: an integer of format \"int128\""
+    );
+}
+
+#[test]
+fn the_model_is_deterministic() {
+    assert_eq!(
+        api_model(&good_router()).unwrap(),
+        api_model(&good_router()).unwrap()
+    );
+}
