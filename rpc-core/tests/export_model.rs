@@ -185,3 +185,32 @@ fn the_model_is_deterministic() {
         api_model(&good_router()).unwrap()
     );
 }
+
+#[test]
+fn openrpc_document_describes_every_method_and_type() {
+    let text = rpc_core::export::openrpc(&good_router(), "tasks", "1.0.0").unwrap();
+    assert_eq!(
+        text,
+        rpc_core::export::openrpc(&good_router(), "tasks", "1.0.0").unwrap()
+    );
+    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(document["openrpc"], "1.3.2");
+    let get = &document["methods"][0];
+    assert_eq!(get["name"], "tasks.get");
+    assert_eq!(get["description"], "Get a task.");
+    assert_eq!(
+        get["params"][0]["schema"]["$ref"],
+        "#/components/schemas/GetTask"
+    );
+    assert_eq!(get["result"]["schema"]["$ref"], "#/components/schemas/Task");
+    assert_eq!(document["methods"][1]["params"], serde_json::json!([]));
+    let task = &document["components"]["schemas"]["Task"];
+    assert_eq!(
+        task["properties"]["status"]["$ref"],
+        "#/components/schemas/Status"
+    );
+    assert!(
+        !text.contains("$defs"),
+        "every reference points into components"
+    );
+}

@@ -7,6 +7,9 @@
 //! and field, never a silent "any".
 
 mod model;
+mod openrpc;
+
+pub use openrpc::openrpc;
 
 pub use model::{
     ApiModel, ExportError, Field, MethodModel, TypeDef, TypeKind, TypeRef, Variant, api_model,
