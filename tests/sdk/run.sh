@@ -29,6 +29,9 @@ echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
 echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (node --test) ==="
 (cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs messaging.test.mjs) || failed+=(node)
 
+echo "=== generated TypeScript types (tsc --strict) ==="
+(cd "$SDK/node" && npx --no-install tsc -p tsconfig.golden.json && echo "tsc: rpc-core/tests/golden/types.ts typechecks") || failed+=(tsc)
+
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.
 (cd "$SDK/go" && go test -count=1 -v ./...) || failed+=(go)

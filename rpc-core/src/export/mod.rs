@@ -8,8 +8,10 @@
 
 mod model;
 mod openrpc;
+mod typescript;
 
 pub use openrpc::openrpc;
+pub use typescript::typescript_types;
 
 pub use model::{
     ApiModel, ExportError, Field, MethodModel, TypeDef, TypeKind, TypeRef, Variant, api_model,
