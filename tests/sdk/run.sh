@@ -32,6 +32,10 @@ echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (no
 echo "=== generated TypeScript types (tsc --strict) ==="
 (cd "$SDK/node" && npx --no-install tsc -p tsconfig.golden.json && echo "tsc: rpc-core/tests/golden/types.ts typechecks") || failed+=(tsc)
 
+echo "=== generated Python models (ruff, mypy --strict) ==="
+(cd "$ROOT/rpc-core/tests/golden" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache models.py \
+    && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null models.py) || failed+=(python-models)
+
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.
 (cd "$SDK/go" && go test -count=1 -v ./...) || failed+=(go)

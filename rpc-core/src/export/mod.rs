@@ -8,9 +8,11 @@
 
 mod model;
 mod openrpc;
+mod python;
 mod typescript;
 
 pub use openrpc::openrpc;
+pub use python::python_models;
 pub use typescript::typescript_types;
 
 pub use model::{
