@@ -4,8 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::typescript::HEADER;
-use super::{ApiModel, Field, TypeDef, TypeKind, TypeRef};
+use super::{ApiModel, Field, HEADER, TypeDef, TypeKind, TypeRef};
 
 /// `models.py` for every named type of the model.
 ///
