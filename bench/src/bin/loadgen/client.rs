@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::Target;
-use crate::rpc::percentile;
+use crate::rpc::Summary;
 
 #[derive(clap::Args)]
 pub(crate) struct ClientArgs {
@@ -35,10 +35,12 @@ pub(crate) async fn run(args: ClientArgs) -> Result<(), String> {
         child.stop().await;
     }
     let mut latencies = measured?;
-    let calls = latencies.len();
-    latencies.sort_unstable();
-    let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
-    let rate = calls as f64 / args.seconds as f64;
+    let Summary {
+        calls,
+        rate,
+        p50,
+        p99,
+    } = Summary::of(&mut latencies, args.seconds);
     let (f, s) = (args.in_flight, args.seconds);
     println!(
         "client: 1 conn x {f} in flight, {s} s: {calls} calls, {rate:.0} calls/s, p50 {p50} us, p99 {p99} us"

@@ -54,11 +54,12 @@ pub(crate) async fn run(args: RpcArgs) -> Result<(), String> {
         child.stop().await;
     }
     let mut outcome = measured?;
-    let calls = outcome.latencies_us.len();
-    outcome.latencies_us.sort_unstable();
-    let p50 = percentile(&outcome.latencies_us, 0.50);
-    let p99 = percentile(&outcome.latencies_us, 0.99);
-    let rate = calls as f64 / args.seconds as f64;
+    let Summary {
+        calls,
+        rate,
+        p50,
+        p99,
+    } = Summary::of(&mut outcome.latencies_us, args.seconds);
     let (label, c, f, s) = (&args.label, args.connections, args.in_flight, args.seconds);
     println!(
         "rpc {label}: {c} conn x {f} in flight, {s} s: {calls} calls, {rate:.0} calls/s, \
@@ -222,7 +223,28 @@ impl Calls {
 }
 
 /// The `p` quantile of sorted values (nearest rank); 0 when empty.
-pub(crate) fn percentile(sorted: &[u32], p: f64) -> u32 {
+/// What a run's round-trip times (µs) come to.
+pub(crate) struct Summary {
+    pub(crate) calls: usize,
+    pub(crate) rate: f64,
+    pub(crate) p50: u32,
+    pub(crate) p99: u32,
+}
+
+impl Summary {
+    /// Sorts `latencies` and reads the count, rate and percentiles.
+    pub(crate) fn of(latencies: &mut [u32], seconds: u64) -> Self {
+        latencies.sort_unstable();
+        Self {
+            calls: latencies.len(),
+            rate: latencies.len() as f64 / seconds as f64,
+            p50: percentile(latencies, 0.50),
+            p99: percentile(latencies, 0.99),
+        }
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
