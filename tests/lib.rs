@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+pub mod types_fixture;
+
 use rpc_server::messages::NotificationKind;
 use rpc_server::publish::Notification;
 use rpc_server::{

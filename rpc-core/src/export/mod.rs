@@ -1,10 +1,13 @@
-//! The exporter's first half: a router's methods and the JSON Schemas of
-//! their types, read into one language-neutral model ([`ApiModel`]) that
-//! each client emitter walks. Everything is sorted by name, so the same
-//! handlers always give the same model (and byte-identical clients).
+//! The exporter: a router's methods and the JSON Schemas of their types,
+//! read into one language-neutral model ([`ApiModel`], with the messaging
+//! layer's payload types), which one emitter per target turns into files
+//! ([`generate_clients`]). Everything is sorted by name, so the same
+//! handlers always give byte-identical clients.
 //!
 //! A schema the model cannot express is an [`ExportError`] naming the type
-//! and field, never a silent "any".
+//! and field, never a silent "any". Two Rust types with the same name get
+//! schemars' rule: the second one reached (methods are walked in name
+//! order) is suffixed with a number (`Task2`).
 
 /// The first line of every generated file, in the file's comment syntax
 /// (Go tooling matches exactly this form).
@@ -14,11 +17,18 @@ const HEADER: &str = concat!(
     ". DO NOT EDIT."
 );
 
+mod files;
+mod go;
 mod model;
+mod names;
 mod openrpc;
 mod python;
+mod python_client;
+mod readme;
 mod typescript;
+mod typescript_client;
 
+pub use files::{ClientOptions, GeneratedFile, Target, generate_clients, stale_files, write_files};
 pub use openrpc::openrpc;
 pub use python::python_models;
 pub use typescript::typescript_types;

@@ -135,6 +135,13 @@ pub enum ExportError {
         /// What was found.
         reason: String,
     },
+    /// The router has no methods.
+    #[error(
+        "found no RPC methods. Usually: the crate holding the #[websocket_rpc] handlers is not \
+         linked into this binary (reference one of its items, e.g. `use my_service as _;`), or \
+         the handlers are on a custom router that was not passed to the exporter"
+    )]
+    NoMethods,
 }
 
 fn unsupported(at: &str, reason: impl Into<String>) -> ExportError {
@@ -166,6 +173,10 @@ pub fn api_model(router: &Router) -> Result<ApiModel, ExportError> {
             result,
         });
     }
+    // The messaging layer's payloads, so the code that consumes personal
+    // and task channels is typed too.
+    generator.subschema_for::<crate::messages::PersonalMessage>();
+    generator.subschema_for::<crate::messages::TaskEvent>();
     let mut types = BTreeMap::new();
     for (name, schema) in generator.definitions() {
         types.insert(name.clone(), type_def(name, schema)?);
@@ -198,7 +209,10 @@ fn type_def(name: &str, schema: &Value) -> Result<TypeDef, ExportError> {
                 .collect::<Result<Vec<_>, _>>()?;
             TypeKind::StringEnum(values)
         }
-        Some(o) if o.get("oneOf").is_some() => tagged_union(name, &o["oneOf"])?,
+        Some(o) if o.get("oneOf").is_some() => match unit_variants(&o["oneOf"]) {
+            Some(values) => TypeKind::StringEnum(values),
+            None => tagged_union(name, &o["oneOf"])?,
+        },
         Some(o) if o.get("properties").is_some() => TypeKind::Struct(fields(name, o, None)?),
         _ => TypeKind::Alias(type_ref(schema, name)?),
     };
@@ -242,6 +256,22 @@ fn fields(
     // Declaration order is not in the schema; sorting keeps output stable.
     fields.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(fields)
+}
+
+/// `oneOf` of string constants: a unit enum whose variants carry doc
+/// comments (schemars writes one `const` per variant then).
+fn unit_variants(variants: &Value) -> Option<Vec<String>> {
+    let mut values = Vec::new();
+    for variant in variants.as_array()? {
+        if let Some(constant) = variant.get("const") {
+            values.push(constant.as_str()?.to_owned());
+        } else {
+            for value in variant.get("enum")?.as_array()? {
+                values.push(value.as_str()?.to_owned());
+            }
+        }
+    }
+    Some(values)
 }
 
 /// `oneOf` of objects that each pin one common property with `const`.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ApiModel, Field, HEADER, TypeDef, TypeKind, TypeRef};
+use super::{names, ApiModel, Field, HEADER, TypeDef, TypeKind, TypeRef};
 
 /// `models.py` for every named type of the model.
 ///
@@ -37,7 +37,7 @@ pub fn python_models(model: &ApiModel) -> String {
         if let TypeKind::TaggedUnion { tag, variants } = &def.kind {
             let mut names = Vec::new();
             for variant in variants {
-                let class = format!("{}{}", def.name, pascal(&variant.tag_value));
+                let class = format!("{}{}", def.name, names::pascal(&variant.tag_value));
                 let base = variant.base.as_deref().unwrap_or("BaseModel");
                 let tag_field = (tag.as_str(), variant.tag_value.as_str());
                 write_class(
@@ -249,22 +249,8 @@ fn attribute(wire: &str) -> (String, Option<String>) {
     (attr, alias)
 }
 
-fn pascal(value: &str) -> String {
-    value
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// The Python spelling of a type reference.
-fn py_type(ty: &TypeRef) -> String {
+pub(crate) fn py_type(ty: &TypeRef) -> String {
     match ty {
         TypeRef::String => "str".into(),
         TypeRef::Bool => "bool".into(),
@@ -285,6 +271,6 @@ fn py_type(ty: &TypeRef) -> String {
     }
 }
 
-fn py_string(value: &str) -> String {
+pub(crate) fn py_string(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| format!("{value:?}"))
 }

@@ -17,7 +17,7 @@ pub fn typescript_types(model: &ApiModel) -> String {
     out
 }
 
-fn write_doc(out: &mut String, doc: &str, indent: &str) {
+pub(crate) fn write_doc(out: &mut String, doc: &str, indent: &str) {
     if doc.is_empty() {
         return;
     }
