@@ -31,9 +31,12 @@ cargo test --workspace --locked
 step "examples"
 cargo run --locked -q -p rpc-client --example quickstart
 
-step "official SDKs against a live server (centrifuge-python, centrifuge-js, centrifuge-go)"
+step "official SDKs and the generated clients against a live server (Python, TypeScript, Go)"
+cargo build --locked -p wsrpc-tests --bins
+# Generated first: tests/sdk/go's module refers to the generated Go client.
+target/debug/fixture-clients target/clients/fixture >/dev/null
 bash tests/sdk/install.sh
-cargo build --locked -p wsrpc-tests --bin sdk-fixture
+bash tests/sdk/clients.sh
 WSRPC_FIXTURE="$PWD/target/debug/sdk-fixture" bash tests/sdk/run.sh
 
 step "docs"

@@ -111,7 +111,26 @@ fn methods_are_sorted_with_docs_and_types() {
     assert_eq!(model.methods[1].params, None);
     assert_eq!(model.methods[1].result, TypeRef::String);
     let types: Vec<_> = model.types.keys().map(String::as_str).collect();
-    assert_eq!(types, ["Event", "GetTask", "Report", "Status", "Task"]);
+    // The handlers' types, and the messaging payloads every client gets.
+    assert_eq!(
+        types,
+        [
+            "Event",
+            "GetTask",
+            "NotificationKind",
+            "PersonalMessage",
+            "Report",
+            "Status",
+            "Task",
+            "TaskComplete",
+            "TaskError",
+            "TaskEvent",
+            "TaskUpdate",
+            "UserFile",
+            "UserMessage",
+            "UserNotification"
+        ]
+    );
 }
 
 #[test]
@@ -166,7 +185,9 @@ fn every_field_type_is_mapped() {
 fn inexpressible_types_are_errors_naming_the_place() {
     let untagged = Router::builder().method::<bad_untagged>().build().unwrap();
     let error = api_model(&untagged).unwrap_err();
-    let ExportError::Unsupported { at, reason } = &error;
+    let ExportError::Unsupported { at, reason } = &error else {
+        panic!("expected Unsupported, got {error}");
+    };
     assert_eq!(at, "Loose");
     assert!(reason.contains("tagged"), "{error}");
 

@@ -72,8 +72,12 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
     let spanned_krate = respan(quote!(#krate), output_span);
     // Spanned at the return type: if it is not a valid output, that is where
     // the compiler points.
+    // The variables keep the call-site span: under `macro_rules!` the
+    // return type's span has the macro's hygiene, and they would not match
+    // their declarations below.
+    let (conn_var, raw_var) = (quote!(__rpc_conn), quote!(__rpc_raw));
     let dispatch = quote_spanned! {output_span=>
-        #spanned_krate::__private::#helper_ident(__rpc_conn, __rpc_raw, #decode, |#args| async move {
+        #spanned_krate::__private::#helper_ident(#conn_var, #raw_var, #decode, |#args| async move {
             #body
         })
     };

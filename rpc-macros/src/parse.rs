@@ -81,7 +81,7 @@ impl Parse for RpcAttr {
             errors: Vec::new(),
         };
         for arg in Punctuated::<Expr, Token![,]>::parse_terminated(input)? {
-            match arg {
+            match ungroup(arg) {
                 Expr::Lit(ExprLit {
                     lit: Lit::Str(name),
                     ..
@@ -113,6 +113,15 @@ impl Parse for RpcAttr {
         }
         Ok(attr)
     }
+}
+
+/// A `$name:literal` passed through `macro_rules!` arrives wrapped in an
+/// invisible group; the name inside is what counts.
+fn ungroup(mut expr: Expr) -> Expr {
+    while let Expr::Group(group) = expr {
+        expr = *group.expr;
+    }
+    expr
 }
 
 fn is_crate_keyword(expr: &Expr) -> bool {

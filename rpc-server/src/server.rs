@@ -348,9 +348,23 @@ pub struct ServerBuilder {
     allowed_origins: Vec<String>,
     api_key: Option<String>,
     node_name: Option<String>,
+    client_options: Option<rpc_core::export::ClientOptions>,
 }
 
 impl ServerBuilder {
+    /// How `generate-clients` names the generated packages (npm name, Go
+    /// module); its flags override these.
+    pub fn client_options(mut self, options: rpc_core::export::ClientOptions) -> Self {
+        self.client_options = Some(options);
+        self
+    }
+
+    /// The options set with [`ServerBuilder::client_options`], or the
+    /// defaults.
+    pub fn export_options(&self) -> rpc_core::export::ClientOptions {
+        self.client_options.clone().unwrap_or_default()
+    }
+
     /// The RPC methods to serve (default: every registered handler).
     pub fn router(mut self, router: Router) -> Self {
         self.router = Some(router);
@@ -475,6 +489,18 @@ impl ServerBuilder {
     {
         self.hooks.on_disconnect = Some(Arc::new(move |cx| Box::pin(hook(cx))));
         self
+    }
+
+    /// The router `build` would use: the custom one, else the global
+    /// registry (what `generate-clients` exports).
+    ///
+    /// # Errors
+    /// Duplicate method names in the global registry.
+    pub fn resolved_router(&self) -> Result<Router, BuildError> {
+        match &self.router {
+            Some(router) => Ok(router.clone()),
+            None => Ok(Router::global()?),
+        }
     }
 
     /// Finishes the server.

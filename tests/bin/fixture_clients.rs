@@ -2,8 +2,8 @@
 //! handlers and the type fixture) to the directory given as the only
 //! argument: what the generated-client suites of tests/sdk import.
 
-use rpc_server::export::{ClientOptions, Target, generate_clients, write_files};
 use rpc_server::Router;
+use rpc_server::export::{ClientOptions, Target, generate_clients, write_files};
 
 // Links the handlers into this binary (they register themselves).
 use wsrpc_tests as _;
@@ -22,7 +22,8 @@ fn main() {
         std::process::exit(1);
     };
     let router = Router::global().unwrap_or_else(|error| fail(&error));
-    let files = generate_clients(&router, &Target::ALL, &options).unwrap_or_else(|error| fail(&error));
+    let files =
+        generate_clients(&router, &Target::ALL, &options).unwrap_or_else(|error| fail(&error));
     let dir = std::path::Path::new(&dir);
     write_files(dir, &files).unwrap_or_else(|error| {
         eprintln!("fixture-clients: writing {}: {error}", dir.display());

@@ -18,16 +18,20 @@ if [ ! -x "$ROOT/.venv-sdk/bin/python" ] || [ ! -d "$SDK/node/node_modules" ]; t
   echo "tests/sdk/run.sh: dependencies missing; run tests/sdk/install.sh first" >&2
   exit 2
 fi
+if [ ! -d "$ROOT/target/clients/ts/fixture-client/dist" ]; then
+  echo "tests/sdk/run.sh: generated clients missing; run tests/sdk/clients.sh first" >&2
+  exit 2
+fi
 
 failed=()
 
 echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
-# Collects every test_*.py there: test_centrifuge_python.py, test_cent_api.py and
-# test_messaging.py.
+# Collects every test_*.py there: test_centrifuge_python.py, test_cent_api.py,
+# test_messaging.py, test_generated_models.py and test_generated_client.py.
 (cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
 
 echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (node --test) ==="
-(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs messaging.test.mjs) || failed+=(node)
+(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs messaging.test.mjs generated.test.mjs) || failed+=(node)
 
 echo "=== generated TypeScript types (tsc --strict) ==="
 (cd "$SDK/node" && npx --no-install tsc -p tsconfig.golden.json && echo "tsc: rpc-core/tests/golden/types.ts typechecks") || failed+=(tsc)
@@ -35,6 +39,15 @@ echo "=== generated TypeScript types (tsc --strict) ==="
 echo "=== generated Python models (ruff, mypy --strict) ==="
 (cd "$ROOT/rpc-core/tests/golden" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache models.py \
     && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null models.py) || failed+=(python-models)
+
+echo "=== generated Python client (ruff, mypy --strict) ==="
+(cd "$ROOT/target/clients/py" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache fixture_client \
+    && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null fixture_client) || failed+=(python-client)
+
+echo "=== generated Go client (gofmt -l, go vet) ==="
+(cd "$ROOT/target/clients/fixture/go" && unformatted=$(gofmt -l .) && [ -z "$unformatted" ] \
+    && GOFLAGS=-mod=mod go vet ./... && echo "gofmt, go vet: target/clients/fixture/go is clean") \
+    || { echo "gofmt -l: ${unformatted:-}"; failed+=(go-client); }
 
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.

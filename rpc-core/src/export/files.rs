@@ -22,7 +22,12 @@ pub enum Target {
 
 impl Target {
     /// Every target, in output order.
-    pub const ALL: [Target; 4] = [Target::Python, Target::TypeScript, Target::Go, Target::OpenRpc];
+    pub const ALL: [Target; 4] = [
+        Target::Python,
+        Target::TypeScript,
+        Target::Go,
+        Target::OpenRpc,
+    ];
 
     /// The target's directory (or file) under the output directory.
     pub fn path(self) -> &'static str {

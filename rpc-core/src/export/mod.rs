@@ -6,8 +6,9 @@
 //!
 //! A schema the model cannot express is an [`ExportError`] naming the type
 //! and field, never a silent "any". Two Rust types with the same name get
-//! schemars' rule: the second one reached (methods are walked in name
-//! order) is suffixed with a number (`Task2`).
+//! schemars' rule: the second one reached is suffixed with a number
+//! (`Task2`). The messaging payloads (`PersonalMessage`, `TaskEvent` and
+//! their parts) are reached first, then the methods in name order.
 
 /// The first line of every generated file, in the file's comment syntax
 /// (Go tooling matches exactly this form).

@@ -158,6 +158,11 @@ fn unsupported(at: &str, reason: impl Into<String>) -> ExportError {
 /// it and the field.
 pub fn api_model(router: &Router) -> Result<ApiModel, ExportError> {
     let mut generator = SchemaGenerator::default();
+    // The messaging layer's payloads, so the code that consumes personal
+    // and task channels is typed too. First, so they keep their names: a
+    // service type with the same name gets a suffix (`TaskUpdate2`).
+    generator.subschema_for::<crate::messages::PersonalMessage>();
+    generator.subschema_for::<crate::messages::TaskEvent>();
     let mut methods = Vec::with_capacity(router.len());
     for registration in router.methods() {
         let at = registration.method;
@@ -173,10 +178,6 @@ pub fn api_model(router: &Router) -> Result<ApiModel, ExportError> {
             result,
         });
     }
-    // The messaging layer's payloads, so the code that consumes personal
-    // and task channels is typed too.
-    generator.subschema_for::<crate::messages::PersonalMessage>();
-    generator.subschema_for::<crate::messages::TaskEvent>();
     let mut types = BTreeMap::new();
     for (name, schema) in generator.definitions() {
         types.insert(name.clone(), type_def(name, schema)?);

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{names, ApiModel, Field, HEADER, TypeDef, TypeKind, TypeRef};
+use super::{ApiModel, Field, HEADER, TypeDef, TypeKind, TypeRef, names};
 
 /// `models.py` for every named type of the model.
 ///
@@ -37,7 +37,7 @@ pub fn python_models(model: &ApiModel) -> String {
         if let TypeKind::TaggedUnion { tag, variants } = &def.kind {
             let mut names = Vec::new();
             for variant in variants {
-                let class = format!("{}{}", def.name, names::pascal(&variant.tag_value));
+                let class = variant_class(&def.name, &variant.tag_value);
                 let base = variant.base.as_deref().unwrap_or("BaseModel");
                 let tag_field = (tag.as_str(), variant.tag_value.as_str());
                 write_class(
@@ -79,6 +79,29 @@ pub fn python_models(model: &ApiModel) -> String {
         "# {HEADER}\n\nfrom __future__ import annotations\n{}{out}",
         imports(&out)
     )
+}
+
+/// The class of one variant of a tagged union: `Event` + `moved` →
+/// `EventMoved`.
+fn variant_class(union: &str, tag_value: &str) -> String {
+    format!("{union}{}", names::pascal(tag_value))
+}
+
+/// Every name `models.py` defines: the types and the variant classes.
+pub(crate) fn model_names(model: &ApiModel) -> Vec<String> {
+    let mut out = Vec::new();
+    for def in model.types.values() {
+        out.push(def.name.clone());
+        if let TypeKind::TaggedUnion { variants, .. } = &def.kind {
+            out.extend(
+                variants
+                    .iter()
+                    .map(|v| variant_class(&def.name, &v.tag_value)),
+            );
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Imports of exactly the names the body uses (ruff flags unused ones).
@@ -228,6 +251,23 @@ fn attribute(wire: &str) -> (String, Option<String>) {
         "with",
         "yield",
         "model_config",
+        // Names the annotations use: a field called `int` would shadow the
+        // type in its class body.
+        "int",
+        "str",
+        "float",
+        "bool",
+        "list",
+        "dict",
+        "tuple",
+        "datetime",
+        "UUID",
+        "Any",
+        "Literal",
+        "Annotated",
+        "Field",
+        "BaseModel",
+        "ConfigDict",
     ];
     let mut attr: String = wire
         .chars()

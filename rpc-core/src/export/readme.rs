@@ -72,8 +72,15 @@ pub(crate) fn typescript(model: &ApiModel, options: &ClientOptions) -> String {
         "\n## Install\n\n```sh\nnpm install\nnpm run build   # tsc: dist/ with .js and .d.ts\n```\n\nOr copy the `.ts` files into your project and add the `centrifuge` package. In Node 20 pass a WebSocket implementation: `new CentrifugoRPCClient(url, token, userId, { websocket: WebSocket })` with `WebSocket` from the `ws` package; browsers have their own.\n",
     );
     let example = first(model).map(|m| {
-        let args = if m.params.is_some() { "{ /* ... */ }" } else { "" };
-        format!("const result = await api.{}({args});\n", names::camel(&m.name))
+        let args = if m.params.is_some() {
+            "{ /* ... */ }"
+        } else {
+            ""
+        };
+        format!(
+            "const result = await api.{}({args});\n",
+            names::camel(&m.name)
+        )
     });
     let _ = write!(
         out,

@@ -28,8 +28,15 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
         ),
         GeneratedFile::new("typescript/package.json", package_json(options)),
         GeneratedFile::new("typescript/README.md", readme::typescript(model, options)),
-        GeneratedFile::new("typescript/rpc-client.ts", format!("// {HEADER}\n\n{RUNTIME}")),
-        GeneratedFile::new("typescript/tsconfig.json", TSCONFIG),
+        GeneratedFile::new(
+            "typescript/rpc-client.ts",
+            format!("// {HEADER}\n\n{RUNTIME}"),
+        ),
+        // tsc reads tsconfig.json as JSON with comments.
+        GeneratedFile::new(
+            "typescript/tsconfig.json",
+            format!("// {HEADER}\n{TSCONFIG}"),
+        ),
         GeneratedFile::new("typescript/types.ts", typescript_types(model)),
     ]
 }
@@ -83,7 +90,11 @@ fn client(model: &ApiModel) -> String {
     used.sort_unstable();
     let mut out = format!("// {HEADER}\n\n");
     out.push_str("import { CentrifugoRPCClient, TypedSubscription } from \"./rpc-client.js\";\n");
-    let _ = writeln!(out, "import type {{ {} }} from \"./types.js\";", used.join(", "));
+    let _ = writeln!(
+        out,
+        "import type {{ {} }} from \"./types.js\";",
+        used.join(", ")
+    );
     out.push_str(CLIENT_CLASS);
     out.push_str(&body);
     out.push_str(SUBSCRIPTIONS);

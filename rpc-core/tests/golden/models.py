@@ -38,6 +38,104 @@ class Task(BaseModel):
     title: str
 
 
+class TaskComplete(BaseModel):
+    """`{"type":"task_complete",…}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    message: str
+    """A closing message."""
+    result: Any
+    """What the task produced."""
+    status: str
+    """Always `completed`."""
+    task_id: str
+    """The task."""
+
+
+class TaskError(BaseModel):
+    """`{"type":"task_error",…}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    error: str
+    """What went wrong."""
+    message: str
+    """A message for the user."""
+    task_id: str
+    """The task."""
+
+
+class TaskUpdate(BaseModel):
+    """`{"type":"task_update",…}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    data: Any
+    """Extra data for the application."""
+    message: str
+    """What it is doing."""
+    progress: int
+    """Percent done, 0 to 100."""
+    status: str
+    """Its status, `processing` unless said otherwise."""
+    task_id: str
+    """The task."""
+
+
+class UserFile(BaseModel):
+    """`{"type":"user.file",…}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    data: Any
+    """Extra data for the application."""
+    file_name: str
+    """Its name."""
+    file_size: int | None = None
+    """Its size in bytes, when known."""
+    file_url: str
+    """Where to download it."""
+    message: str
+    """The text shown with it."""
+    timestamp: datetime
+    """When it was sent (UTC)."""
+    username: str
+    """The recipient."""
+
+
+class UserMessage(BaseModel):
+    """`{"type":"user.message",…}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    data: Any
+    """Extra data for the application."""
+    message: str
+    """The text."""
+    timestamp: datetime
+    """When it was sent (UTC)."""
+    username: str
+    """The recipient."""
+
+
+class UserNotification(BaseModel):
+    """`{"type":"user.notification",…}`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    data: Any
+    """Extra data for the application."""
+    message: str
+    """The text."""
+    notification_type: NotificationKind
+    """How to show it."""
+    timestamp: datetime
+    """When it was sent (UTC)."""
+    title: str
+    """A short title."""
+    username: str
+    """The recipient."""
+
+
+# How a notification is shown.
+NotificationKind = Literal["success", "error", "info", "warning"]
+
+
 # Where a task is.
 Status = Literal["pending", "done"]
 
@@ -61,8 +159,70 @@ class EventFinished(Report):
 Event = Annotated[EventProgress | EventFinished, Field(discriminator="type")]
 
 
+class PersonalMessageUserMessage(UserMessage):
+    """A text message."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["user.message"] = Field(default="user.message")
+
+
+class PersonalMessageUserNotification(UserNotification):
+    """A typed notification (success, error, info, warning)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["user.notification"] = Field(default="user.notification")
+
+
+class PersonalMessageUserFile(UserFile):
+    """A file ready for download."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["user.file"] = Field(default="user.file")
+
+
+# What arrives on a user's personal channel, tagged by `type`.
+PersonalMessage = Annotated[PersonalMessageUserMessage | PersonalMessageUserNotification | PersonalMessageUserFile, Field(discriminator="type")]
+
+
+class TaskEventTaskUpdate(TaskUpdate):
+    """Progress."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["task_update"] = Field(default="task_update")
+
+
+class TaskEventTaskComplete(TaskComplete):
+    """Done."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["task_complete"] = Field(default="task_complete")
+
+
+class TaskEventTaskError(TaskError):
+    """Failed."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    type: Literal["task_error"] = Field(default="task_error")
+
+
+# What arrives on a task channel, tagged by `type`.
+TaskEvent = Annotated[TaskEventTaskUpdate | TaskEventTaskComplete | TaskEventTaskError, Field(discriminator="type")]
+
+
 GetTask.model_rebuild()
 Report.model_rebuild()
 Task.model_rebuild()
+TaskComplete.model_rebuild()
+TaskError.model_rebuild()
+TaskUpdate.model_rebuild()
+UserFile.model_rebuild()
+UserMessage.model_rebuild()
+UserNotification.model_rebuild()
 EventProgress.model_rebuild()
 EventFinished.model_rebuild()
+PersonalMessageUserMessage.model_rebuild()
+PersonalMessageUserNotification.model_rebuild()
+PersonalMessageUserFile.model_rebuild()
+TaskEventTaskUpdate.model_rebuild()
+TaskEventTaskComplete.model_rebuild()
+TaskEventTaskError.model_rebuild()

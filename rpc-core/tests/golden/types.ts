@@ -11,6 +11,18 @@ export interface GetTask {
   id: number;
 }
 
+/** How a notification is shown. */
+export type NotificationKind = "success" | "error" | "info" | "warning";
+
+/** What arrives on a user's personal channel, tagged by `type`. */
+export type PersonalMessage =
+  /** A text message. */
+  | ({ type: "user.message" } & UserMessage)
+  /** A typed notification (success, error, info, warning). */
+  | ({ type: "user.notification" } & UserNotification)
+  /** A file ready for download. */
+  | ({ type: "user.file" } & UserFile);
+
 export interface Report {
   rows: number;
 }
@@ -34,4 +46,95 @@ export interface Task {
   status: Status;
   tags: string[];
   title: string;
+}
+
+/** `{"type":"task_complete",…}`. */
+export interface TaskComplete {
+  /** A closing message. */
+  message: string;
+  /** What the task produced. */
+  result: unknown;
+  /** Always `completed`. */
+  status: string;
+  /** The task. */
+  task_id: string;
+}
+
+/** `{"type":"task_error",…}`. */
+export interface TaskError {
+  /** What went wrong. */
+  error: string;
+  /** A message for the user. */
+  message: string;
+  /** The task. */
+  task_id: string;
+}
+
+/** What arrives on a task channel, tagged by `type`. */
+export type TaskEvent =
+  /** Progress. */
+  | ({ type: "task_update" } & TaskUpdate)
+  /** Done. */
+  | ({ type: "task_complete" } & TaskComplete)
+  /** Failed. */
+  | ({ type: "task_error" } & TaskError);
+
+/** `{"type":"task_update",…}`. */
+export interface TaskUpdate {
+  /** Extra data for the application. */
+  data: unknown;
+  /** What it is doing. */
+  message: string;
+  /** Percent done, 0 to 100. */
+  progress: number;
+  /** Its status, `processing` unless said otherwise. */
+  status: string;
+  /** The task. */
+  task_id: string;
+}
+
+/** `{"type":"user.file",…}`. */
+export interface UserFile {
+  /** Extra data for the application. */
+  data: unknown;
+  /** Its name. */
+  file_name: string;
+  /** Its size in bytes, when known. */
+  file_size?: number | null;
+  /** Where to download it. */
+  file_url: string;
+  /** The text shown with it. */
+  message: string;
+  /** When it was sent (UTC). */
+  timestamp: string;
+  /** The recipient. */
+  username: string;
+}
+
+/** `{"type":"user.message",…}`. */
+export interface UserMessage {
+  /** Extra data for the application. */
+  data: unknown;
+  /** The text. */
+  message: string;
+  /** When it was sent (UTC). */
+  timestamp: string;
+  /** The recipient. */
+  username: string;
+}
+
+/** `{"type":"user.notification",…}`. */
+export interface UserNotification {
+  /** Extra data for the application. */
+  data: unknown;
+  /** The text. */
+  message: string;
+  /** How to show it. */
+  notification_type: NotificationKind;
+  /** When it was sent (UTC). */
+  timestamp: string;
+  /** A short title. */
+  title: string;
+  /** The recipient. */
+  username: string;
 }

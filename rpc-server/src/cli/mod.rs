@@ -16,6 +16,7 @@
 
 mod commands;
 mod config;
+mod generate;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,10 @@ pub use config::FileConfig;
 /// (namespaces, state, hooks) to the server that `serve` builds.
 pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
     let cli = Cli::parse();
+    // Needs no runtime: it only reads the registry and writes files.
+    if let Command::GenerateClients(args) = cli.command {
+        return generate::run(&args, configure(crate::Server::builder()));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,6 +50,7 @@ pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
             Command::Publish(args) => commands::publish(args).await,
             Command::Token(args) => commands::token(&args),
             Command::CheckUser(args) => commands::check_user(args).await,
+            Command::GenerateClients(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match outcome {
@@ -76,6 +82,48 @@ enum Command {
     Token(TokenArgs),
     /// Whether a user is connected now, and on how many connections.
     CheckUser(CheckUserArgs),
+    /// Write typed Python, TypeScript and Go clients of this service's RPC
+    /// methods (and an OpenRPC document).
+    GenerateClients(GenerateArgs),
+}
+
+/// `generate-clients`' options.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Directory the clients go to (`python/`, `typescript/`, `go/`).
+    #[arg(short, long, default_value = "./clients")]
+    pub output: std::path::PathBuf,
+    /// The Python package (pydantic models, client over centrifuge-python).
+    #[arg(long)]
+    pub python: bool,
+    /// The TypeScript package (types, client over the centrifuge npm package).
+    #[arg(long)]
+    pub typescript: bool,
+    /// The Go package (types, client over centrifuge-go).
+    #[arg(long)]
+    pub go: bool,
+    /// The OpenRPC document (`openrpc.json`), for other languages.
+    #[arg(long)]
+    pub openrpc: bool,
+    /// All of the above.
+    #[arg(long)]
+    pub all: bool,
+    /// The API's name: npm package, Go package, OpenRPC title (default: the
+    /// service's, else `wsrpc-client`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The API's version (package.json, OpenRPC).
+    #[arg(long)]
+    pub api_version: Option<String>,
+    /// The Go module path (default `example.com/<name>`).
+    #[arg(long)]
+    pub go_module: Option<String>,
+    /// List every file, written or not.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Write nothing; fail, naming the files, if those on disk differ.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `serve`'s options.

@@ -85,7 +85,7 @@ export class CentrifugoRPCClient {
   readonly personalChannel: string;
   private readonly sdk: Centrifuge;
   private readonly timeoutMs: number;
-  private readonly serverSide = new Map<string, Set<TypedSubscription<unknown>>>();
+  private readonly serverSideSubs = new Map<string, Set<TypedSubscription<unknown>>>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private lastDisconnect: { code: number; reason: string } | null = null;
 
@@ -106,7 +106,7 @@ export class CentrifugoRPCClient {
     if (options.getToken !== undefined) sdkOptions.getToken = options.getToken;
     this.sdk = new Centrifuge(url, sdkOptions);
     this.sdk.on("publication", (ctx) => {
-      for (const sub of this.serverSide.get(ctx.channel) ?? []) sub.deliver(ctx.data);
+      for (const sub of this.serverSideSubs.get(ctx.channel) ?? []) sub.deliver(ctx.data);
     });
     this.sdk.on("disconnected", (ctx) => {
       this.lastDisconnect = { code: ctx.code, reason: ctx.reason };
@@ -136,9 +136,14 @@ export class CentrifugoRPCClient {
     try {
       await this.sdk.ready(this.timeoutMs);
     } catch (error) {
-      const refused = this.lastDisconnect;
-      throw refused ? new RPCError(refused.code, refused.reason) : rpcError(error);
+      throw this.refusal() ?? rpcError(error);
     }
+  }
+
+  /** Why the server closed the connection last, as an error. */
+  private refusal(): RPCError | null {
+    const refused = this.lastDisconnect;
+    return refused ? new RPCError(refused.code, refused.reason) : null;
   }
 
   /** Closes the connection; no reconnect follows. */
@@ -163,17 +168,18 @@ export class CentrifugoRPCClient {
   async subscribe<T>(channel: string): Promise<TypedSubscription<T>> {
     const sdk = this.sdk.newSubscription(channel, { recoverable: true, positioned: true });
     const typed = new TypedSubscription<T>(channel, sdk);
-    let refused: RPCError | null = null;
+    // Set by the unsubscribed event when the server refuses the subscription.
+    const refusal: { error: RPCError | null } = { error: null };
     sdk.on("publication", (ctx) => typed.deliver(ctx.data));
     sdk.on("unsubscribed", (ctx) => {
-      refused = new RPCError(ctx.code, ctx.reason);
+      refusal.error = new RPCError(ctx.code, ctx.reason);
     });
     sdk.subscribe();
     try {
       await sdk.ready(this.timeoutMs);
     } catch (error) {
       this.sdk.removeSubscription(sdk);
-      throw refused ?? rpcError(error);
+      throw refusal.error ?? rpcError(error);
     }
     return typed;
   }
@@ -184,10 +190,10 @@ export class CentrifugoRPCClient {
    */
   serverSide<T>(channel: string): TypedSubscription<T> {
     const typed = new TypedSubscription<T>(channel, null);
-    let subs = this.serverSide.get(channel);
+    let subs = this.serverSideSubs.get(channel);
     if (!subs) {
       subs = new Set();
-      this.serverSide.set(channel, subs);
+      this.serverSideSubs.set(channel, subs);
     }
     subs.add(typed as TypedSubscription<unknown>);
     return typed;

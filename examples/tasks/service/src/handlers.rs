@@ -1,0 +1,186 @@
+//! The RPC methods. Each checks its params (a bad request names the
+//! field), acts on the caller's own tasks only, and returns a typed result.
+
+use std::time::Duration;
+
+use rpc_core::messages::NotificationKind;
+use rpc_core::publish::Notification;
+use rpc_core::{Conn, PublisherExt, RpcError, websocket_rpc};
+use serde_json::json;
+
+use crate::models::*;
+use crate::store::TaskStore;
+use crate::task_channel;
+
+const MAX_STEPS: u32 = 1000;
+const MAX_LIMIT: u32 = 1000;
+const MAX_STEP_MS: u64 = 10_000;
+
+fn check_limit(limit: u32) -> Result<usize, RpcError> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit as usize)
+    } else {
+        Err(RpcError::bad_request(format!(
+            "limit: must be between 1 and {MAX_LIMIT}"
+        )))
+    }
+}
+
+/// Creates a pending task owned by the caller.
+///
+/// Errors: 107 (bad request) for an empty title or steps outside 1..=1000.
+#[websocket_rpc("tasks.create")]
+pub async fn create(conn: &Conn, params: CreateTaskParams) -> Result<Task, RpcError> {
+    let title = params.title.trim();
+    if title.is_empty() {
+        return Err(RpcError::bad_request("title: must not be empty"));
+    }
+    if !(1..=MAX_STEPS).contains(&params.steps) {
+        return Err(RpcError::bad_request(format!(
+            "steps: must be between 1 and {MAX_STEPS}"
+        )));
+    }
+    Ok(conn
+        .state::<TaskStore>()?
+        .create(conn.user_id(), title, params.steps))
+}
+
+/// One of the caller's tasks.
+///
+/// Errors: 404 "task not found" when it does not exist or is someone else's.
+#[websocket_rpc("tasks.get")]
+pub async fn get(conn: &Conn, params: TaskRef) -> Result<Task, RpcError> {
+    conn.state::<TaskStore>()?
+        .get(conn.user_id(), params.task_id)
+}
+
+/// The caller's tasks, newest first.
+#[websocket_rpc("tasks.list")]
+pub async fn list(conn: &Conn, params: ListTasksParams) -> Result<TaskList, RpcError> {
+    let limit = check_limit(params.limit)?;
+    let store = conn.state::<TaskStore>()?;
+    Ok(TaskList {
+        tasks: store.list(conn.user_id(), params.status, limit),
+    })
+}
+
+/// How many of the caller's newest tasks there are, and how many completed.
+///
+/// Errors: 103 (permission denied) for another user's stats.
+#[websocket_rpc("tasks.get_stats")]
+pub async fn get_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats, RpcError> {
+    let limit = check_limit(params.limit)?;
+    let caller = conn.user_id();
+    if params.user_id != caller {
+        return Err(RpcError::permission_denied(
+            "user_id: you may only read your own stats",
+        ));
+    }
+    Ok(conn.state::<TaskStore>()?.stats(caller, limit))
+}
+
+/// Starts the task in the background: it publishes a `task_update` per step
+/// on the returned channel (only the owner may subscribe), then
+/// `task_complete`, and sends the owner a success notification. With
+/// `fail_at`, the run stops at that percent with `task_error` instead.
+///
+/// Errors: 404 "task not found"; 409 "task is already running".
+#[websocket_rpc("tasks.run")]
+pub async fn run(conn: &Conn, params: RunTaskParams) -> Result<TaskRun, RpcError> {
+    if params.step_ms > MAX_STEP_MS {
+        return Err(RpcError::bad_request(format!(
+            "step_ms: must be at most {MAX_STEP_MS}"
+        )));
+    }
+    conn.publisher()?;
+    let store = conn.state::<TaskStore>()?;
+    let task = store.start(conn.user_id(), params.task_id)?;
+    let channel = task_channel(&task.id, &task.owner);
+    tokio::spawn(run_steps(
+        conn.clone(),
+        task,
+        channel.clone(),
+        Duration::from_millis(params.step_ms),
+        params.fail_at,
+    ));
+    Ok(TaskRun {
+        task_id: params.task_id,
+        channel,
+    })
+}
+
+/// The background half of `tasks.run`.
+async fn run_steps(conn: Conn, task: Task, channel: String, step: Duration, fail_at: Option<u8>) {
+    let (Ok(store), Ok(publisher)) = (conn.state::<TaskStore>(), conn.publisher()) else {
+        return;
+    };
+    let notifier = publisher.task(&task.id.to_string(), &channel);
+    for done in 1..=task.steps {
+        tokio::time::sleep(step).await;
+        let progress = u8::try_from(done * 100 / task.steps).unwrap_or(100);
+        if fail_at.is_some_and(|at| progress >= at) {
+            store.update(task.id, TaskStatus::Failed, progress);
+            let failed = notifier.error("failed_on_purpose", "The run failed (fail_at)");
+            if let Err(error) = failed.await {
+                tracing::warn!(task = %task.id, %error, "task error not published");
+            }
+            return;
+        }
+        store.update(task.id, TaskStatus::Running, progress);
+        let message = format!("step {done} of {}", task.steps);
+        if let Err(error) = notifier.update("running", &message, progress, None).await {
+            tracing::warn!(task = %task.id, %error, "task update not published");
+        }
+    }
+    store.update(task.id, TaskStatus::Completed, 100);
+    let result = json!({"title": task.title, "steps": task.steps});
+    if let Err(error) = notifier.complete("Task completed", Some(result)).await {
+        tracing::warn!(task = %task.id, %error, "task completion not published");
+    }
+    let notification = Notification {
+        message: format!("“{}” is done", task.title),
+        kind: NotificationKind::Success,
+        title: "Task completed".into(),
+        data: Some(json!({"task_id": task.id})),
+    };
+    if let Err(error) = publisher.send_notification(&task.owner, notification).await {
+        tracing::warn!(task = %task.id, %error, "completion notification not sent");
+    }
+}
+
+/// Sends `to_user` a notification on their personal channel.
+///
+/// Errors: 107 for an empty recipient or message.
+#[websocket_rpc("notifications.send")]
+pub async fn send(conn: &Conn, params: SendNotificationParams) -> Result<Delivery, RpcError> {
+    if params.to_user.trim().is_empty() {
+        return Err(RpcError::bad_request("to_user: must not be empty"));
+    }
+    if params.message.trim().is_empty() {
+        return Err(RpcError::bad_request("message: must not be empty"));
+    }
+    let notification = Notification {
+        message: params.message,
+        kind: params.notification_type,
+        title: params.title.unwrap_or_default(),
+        data: Some(json!({"from": conn.user_id()})),
+    };
+    let delivery = conn
+        .publisher()?
+        .send_notification(&params.to_user, notification)
+        .await?;
+    Ok(Delivery {
+        delivered: delivery.delivered,
+    })
+}
+
+/// Who the caller is, and on how many connections.
+#[websocket_rpc("users.whoami")]
+pub async fn whoami(conn: &Conn) -> Result<WhoAmI, RpcError> {
+    let connections = conn.publisher()?.user_connections(conn.user_id()).await?;
+    Ok(WhoAmI {
+        user_id: conn.user_id().to_owned(),
+        client_id: conn.client_id().to_owned(),
+        connections: u32::try_from(connections).unwrap_or(u32::MAX),
+    })
+}

@@ -1,0 +1,109 @@
+//! The tasks, in memory. One lock, held only to read or change a map entry
+//! (never across an await), so handlers never wait on each other for long.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use rpc_core::RpcError;
+use uuid::Uuid;
+
+use crate::codes;
+use crate::models::{Task, TaskStats, TaskStatus};
+
+/// Every task of the service, by id.
+#[derive(Debug, Default)]
+pub struct TaskStore {
+    tasks: Mutex<HashMap<Uuid, Task>>,
+}
+
+fn not_found() -> RpcError {
+    RpcError::application(codes::TASK_NOT_FOUND, "task not found")
+}
+
+impl TaskStore {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<Uuid, Task>) -> R) -> R {
+        // A panic while holding the lock leaves the map consistent (each
+        // change is one assignment), so a poisoned lock is still usable.
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut tasks)
+    }
+
+    /// A new pending task of `owner`.
+    pub fn create(&self, owner: &str, title: &str, steps: u32) -> Task {
+        let task = Task {
+            id: Uuid::new_v4(),
+            title: title.to_owned(),
+            owner: owner.to_owned(),
+            status: TaskStatus::Pending,
+            progress: 0,
+            steps,
+            created_at: Utc::now(),
+        };
+        self.with(|tasks| tasks.insert(task.id, task.clone()));
+        task
+    }
+
+    /// `owner`'s task `id`; someone else's is "not found" too, so ids
+    /// reveal nothing.
+    pub fn get(&self, owner: &str, id: Uuid) -> Result<Task, RpcError> {
+        self.with(|tasks| tasks.get(&id).filter(|t| t.owner == owner).cloned())
+            .ok_or_else(not_found)
+    }
+
+    /// `owner`'s tasks, newest first, optionally only those in `status`.
+    pub fn list(&self, owner: &str, status: Option<TaskStatus>, limit: usize) -> Vec<Task> {
+        let mut mine: Vec<Task> = self.with(|tasks| {
+            tasks
+                .values()
+                .filter(|t| t.owner == owner && status.is_none_or(|s| t.status == s))
+                .cloned()
+                .collect()
+        });
+        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        mine.truncate(limit);
+        mine
+    }
+
+    /// Counts over `owner`'s `limit` newest tasks.
+    pub fn stats(&self, owner: &str, limit: usize) -> TaskStats {
+        let counted = self.list(owner, None, limit);
+        let completed = counted
+            .iter()
+            .filter(|t| t.status == TaskStatus::Completed)
+            .count();
+        TaskStats {
+            total: u32::try_from(counted.len()).unwrap_or(u32::MAX),
+            completed: u32::try_from(completed).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Marks `owner`'s task running from 0%; an error if it already is.
+    pub fn start(&self, owner: &str, id: Uuid) -> Result<Task, RpcError> {
+        self.with(|tasks| {
+            let task = tasks
+                .get_mut(&id)
+                .filter(|t| t.owner == owner)
+                .ok_or_else(not_found)?;
+            if task.status == TaskStatus::Running {
+                return Err(RpcError::application(
+                    codes::TASK_RUNNING,
+                    "task is already running",
+                ));
+            }
+            task.status = TaskStatus::Running;
+            task.progress = 0;
+            Ok(task.clone())
+        })
+    }
+
+    /// Records progress, or the end of a run.
+    pub fn update(&self, id: Uuid, status: TaskStatus, progress: u8) {
+        self.with(|tasks| {
+            if let Some(task) = tasks.get_mut(&id) {
+                task.status = status;
+                task.progress = progress;
+            }
+        });
+    }
+}

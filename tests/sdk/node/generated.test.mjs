@@ -1,0 +1,101 @@
+// The generated TypeScript client of the fixture server (fixture-clients writes it to
+// target/clients/fixture/typescript; run.sh copies it to target/clients/ts/fixture-client,
+// runs `npm install` and `npm run build` there, as its README says): typed calls, typed
+// errors, the type-fixture round trip and typed task and personal subscriptions.
+// Run with `node --test generated.test.mjs`.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import WebSocket from 'ws';
+import { Queue, REPO, USER, within, withFixture } from './helpers.mjs';
+
+const generated = await import(
+  pathToFileURL(path.join(REPO, 'target/clients/ts/fixture-client/dist/index.js')).href
+);
+const { APIClient, CentrifugoRPCClient, RPCError } = generated;
+
+async function connectedApi(fx, user = USER) {
+  const rpc = new CentrifugoRPCClient(fx.url, await fx.token(user), user, { websocket: WebSocket });
+  const api = new APIClient(rpc);
+  await within(rpc.connect(), 'generated client connect');
+  fx.clients.push(rpc);
+  return { api, rpc };
+}
+
+/** A Queue fed by a typed subscription's listener. */
+function queueOf(subscription, name) {
+  const queue = new Queue(name);
+  subscription.on((value) => queue.push(value));
+  return queue;
+}
+
+test('a call resolves with the typed result', () => withFixture(async (fx) => {
+  const { api } = await connectedApi(fx);
+  const me = await within(api.testWhoami(), 'test.whoami');
+  assert.equal(me.user, USER);
+  assert.ok(me.client);
+  assert.equal(await within(api.testSleep(5), 'test.sleep'), 5);
+}));
+
+test('an error reply rejects with RPCError carrying code and message', () => withFixture(async (fx) => {
+  const { api } = await connectedApi(fx);
+  await assert.rejects(within(api.testFail(), 'test.fail'), (error) => {
+    assert.ok(error instanceof RPCError);
+    assert.deepEqual({ code: error.code, message: error.message }, { code: 1001, message: 'custom app error' });
+    return true;
+  });
+}));
+
+test('a bad token rejects connect with code 3500', () => withFixture(async (fx) => {
+  const token = await fx.token(USER, 3600, { bad_signature: true });
+  const rpc = new CentrifugoRPCClient(fx.url, token, USER, { websocket: WebSocket });
+  fx.clients.push(rpc);
+  await assert.rejects(within(rpc.connect(), 'refused connect'), (error) => {
+    assert.ok(error instanceof RPCError);
+    assert.equal(error.code, 3500);
+    return true;
+  });
+}));
+
+test('the type fixture round-trips through the generated types', () => withFixture(async (fx) => {
+  // Rust serialises the sample; it is parsed, serialised again, and parsed back by
+  // Rust to an equal value (types.check compares).
+  const { api } = await connectedApi(fx);
+  const sample = await within(api.typesSample(), 'types.sample');
+  assert.deepEqual(sample.events[0], { kind: 'moved', x: 1, y: -2 });
+  assert.equal(sample.class, 'first');
+  assert.equal(sample.revision, 42);
+  const again = JSON.parse(JSON.stringify(sample));
+  assert.equal(await within(api.typesCheck(again), 'types.check'), true);
+}));
+
+test('a typed task subscription sees task_update then task_complete', () => withFixture(async (fx) => {
+  const { api } = await connectedApi(fx);
+  const channel = 'news:task-7';
+  const events = queueOf(await within(api.subscribeTask(channel), 'subscribeTask'), 'task events');
+  const steps = [50, 100].map((p) => ({ update: { message: `step ${p}`, progress: p } }));
+  steps.push({ complete: { message: 'done', result: { rows: 3 } } });
+  await fx.cmd({ cmd: 'messaging', via: 'server', action: 'task', task_id: 't7', channel, steps });
+  const got = [await events.next(), await events.next(), await events.next()];
+  assert.deepEqual(got.map((e) => [e.type, e.progress ?? null]), [
+    ['task_update', 50], ['task_update', 100], ['task_complete', null],
+  ]);
+  assert.deepEqual(got[2].result, { rows: 3 });
+}));
+
+test('typed personal messages arrive on the personal channel', () => withFixture(async (fx) => {
+  const rpc = new CentrifugoRPCClient(fx.url, await fx.token(USER), USER, { websocket: WebSocket });
+  fx.clients.push(rpc);
+  const api = new APIClient(rpc);
+  const personal = queueOf(api.personalMessages(), 'personal messages');
+  await within(rpc.connect(), 'connect');
+  await fx.cmd({
+    cmd: 'messaging', via: 'server', action: 'send_notification', user: USER,
+    message: 'saved', kind: 'success', title: 'Report',
+  });
+  const note = await personal.next();
+  assert.deepEqual([note.type, note.notification_type, note.title, note.message],
+    ['user.notification', 'success', 'Report', 'saved']);
+}));
