@@ -22,6 +22,11 @@ require_rust_components
 step "format"
 cargo fmt --all -- --check
 
+step "the tasks example's committed clients are current (generate-clients --check)"
+# Before anything builds tasks-clients, whose build script would rewrite them.
+cargo build --locked -q -p tasks
+target/debug/tasks generate-clients --all --check --output examples/tasks/clients/generated
+
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -32,7 +37,7 @@ step "examples"
 cargo run --locked -q -p rpc-client --example quickstart
 
 step "official SDKs and the generated clients against a live server (Python, TypeScript, Go)"
-cargo build --locked -p wsrpc-tests --bins
+cargo build --locked -p wsrpc-tests --bins -p tasks
 # Generated first: tests/sdk/go's module refers to the generated Go client.
 target/debug/fixture-clients target/clients/fixture >/dev/null
 bash tests/sdk/install.sh

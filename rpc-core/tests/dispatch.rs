@@ -330,3 +330,28 @@ async fn handlers_stay_plain_functions() {
     assert_eq!(stats.total, 3);
     assert_eq!(whoami(&conn).await, "u7/client-1");
 }
+
+/// Handlers declared by a `macro_rules!` macro, with the method name passed
+/// as a `$name:literal` and the types as `$ty:ident`.
+macro_rules! doubling_handler {
+    ($name:literal, $handler:ident, $output:ident) => {
+        #[derive(Serialize, JsonSchema)]
+        pub struct $output {
+            doubled: u64,
+        }
+
+        /// Doubles its param.
+        #[websocket_rpc($name)]
+        pub async fn $handler(_conn: &Conn, value: u64) -> $output {
+            $output { doubled: value * 2 }
+        }
+    };
+}
+
+doubling_handler!("macro.double", double, Doubled);
+
+#[tokio::test]
+async fn handlers_declared_by_macro_rules_dispatch() {
+    let result = call(&conn("u1"), "macro.double", raw(json!(21))).await;
+    assert_eq!(result.unwrap(), json!({"doubled": 42}));
+}

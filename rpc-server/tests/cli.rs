@@ -309,3 +309,18 @@ fn now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+#[tokio::test]
+async fn generate_clients_without_methods_explains_why() {
+    // The standalone binary links no handlers: the usual mistake, shown as
+    // the error a service author would see.
+    let out = wsrpc(&["generate-clients", "--all", "--output", "/nonexistent"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: found no RPC methods."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not linked"), "{stderr}");
+    assert!(stderr.contains("custom router"), "{stderr}");
+}

@@ -27,7 +27,8 @@ failed=()
 
 echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
 # Collects every test_*.py there: test_centrifuge_python.py, test_cent_api.py,
-# test_messaging.py, test_generated_models.py and test_generated_client.py.
+# test_messaging.py, test_generated_models.py, test_generated_client.py and
+# test_tasks_example.py (the tasks example's server, $WSRPC_TASKS or target/debug/tasks).
 (cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
 
 echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (node --test) ==="
@@ -40,14 +41,18 @@ echo "=== generated Python models (ruff, mypy --strict) ==="
 (cd "$ROOT/rpc-core/tests/golden" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache models.py \
     && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null models.py) || failed+=(python-models)
 
-echo "=== generated Python client (ruff, mypy --strict) ==="
-(cd "$ROOT/target/clients/py" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache fixture_client \
-    && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null fixture_client) || failed+=(python-client)
+echo "=== generated Python clients (ruff, mypy --strict) ==="
+(cd "$ROOT/target/clients/py" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache fixture_client tasks_client \
+    && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null fixture_client \
+    && "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental --cache-dir=/dev/null tasks_client) \
+    || failed+=(python-clients)
 
-echo "=== generated Go client (gofmt -l, go vet) ==="
-(cd "$ROOT/target/clients/fixture/go" && unformatted=$(gofmt -l .) && [ -z "$unformatted" ] \
-    && GOFLAGS=-mod=mod go vet ./... && echo "gofmt, go vet: target/clients/fixture/go is clean") \
-    || { echo "gofmt -l: ${unformatted:-}"; failed+=(go-client); }
+echo "=== generated Go clients (gofmt -l, go vet) ==="
+for dir in "$ROOT/target/clients/fixture/go" "$ROOT/examples/tasks/clients/generated/go"; do
+  (cd "$dir" && unformatted=$(gofmt -l .) && [ -z "$unformatted" ] \
+      && GOFLAGS=-mod=mod go vet ./... && echo "gofmt, go vet: $dir is clean") \
+      || { echo "gofmt -l in $dir: ${unformatted:-}"; failed+=(go-clients); }
+done
 
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.

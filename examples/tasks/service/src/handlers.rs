@@ -10,7 +10,6 @@ use serde_json::json;
 
 use crate::models::*;
 use crate::store::TaskStore;
-use crate::task_channel;
 
 const MAX_STEPS: u32 = 1000;
 const MAX_LIMIT: u32 = 1000;
@@ -95,7 +94,7 @@ pub async fn run(conn: &Conn, params: RunTaskParams) -> Result<TaskRun, RpcError
     conn.publisher()?;
     let store = conn.state::<TaskStore>()?;
     let task = store.start(conn.user_id(), params.task_id)?;
-    let channel = task_channel(&task.id, &task.owner);
+    let channel = task.channel.clone();
     tokio::spawn(run_steps(
         conn.clone(),
         task,

@@ -35,6 +35,9 @@ pub struct Task {
     pub progress: u8,
     /// How many steps a run takes.
     pub steps: u32,
+    /// Where runs publish progress (`tasks:<id>#<owner>`); subscribe before
+    /// `tasks.run` to see every step.
+    pub channel: String,
     /// When it was created (UTC).
     pub created_at: DateTime<Utc>,
 }

@@ -8,8 +8,8 @@ use chrono::Utc;
 use rpc_core::RpcError;
 use uuid::Uuid;
 
-use crate::codes;
 use crate::models::{Task, TaskStats, TaskStatus};
+use crate::{codes, task_channel};
 
 /// Every task of the service, by id.
 #[derive(Debug, Default)]
@@ -31,8 +31,10 @@ impl TaskStore {
 
     /// A new pending task of `owner`.
     pub fn create(&self, owner: &str, title: &str, steps: u32) -> Task {
+        let id = Uuid::new_v4();
         let task = Task {
-            id: Uuid::new_v4(),
+            id,
+            channel: task_channel(&id, owner),
             title: title.to_owned(),
             owner: owner.to_owned(),
             status: TaskStatus::Pending,

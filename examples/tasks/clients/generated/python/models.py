@@ -67,6 +67,8 @@ class Task(BaseModel):
     """A task."""
 
     model_config = ConfigDict(populate_by_name=True)
+    channel: str
+    """Where runs publish progress (`tasks:<id>#<owner>`); subscribe before `tasks.run` to see every step."""
     created_at: datetime
     """When it was created (UTC)."""
     id: UUID

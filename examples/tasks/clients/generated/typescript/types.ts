@@ -61,6 +61,11 @@ export interface SendNotificationParams {
 
 /** A task. */
 export interface Task {
+  /**
+   * Where runs publish progress (`tasks:<id>#<owner>`); subscribe before
+   * `tasks.run` to see every step.
+   */
+  channel: string;
   /** When it was created (UTC). */
   created_at: string;
   /** Its id. */
