@@ -44,6 +44,9 @@ bash tests/sdk/install.sh
 bash tests/sdk/clients.sh
 WSRPC_FIXTURE="$PWD/target/debug/sdk-fixture" bash tests/sdk/run.sh
 
+step "the tasks page in headless Chromium (bundle current, tsc, browser test)"
+bash examples/tasks/web/check.sh
+
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 

@@ -49,6 +49,9 @@ pub(crate) struct Inner {
     pub(crate) broker: Arc<dyn Broker>,
     pub(crate) hub: Arc<Hub>,
     pub(crate) allowed_origins: Vec<String>,
+    /// The service's own HTTP routes (a page, a webhook), served beside
+    /// the WebSocket endpoint.
+    pub(crate) routes: axum::Router,
     pub(crate) version: String,
     /// The HTTP API's key; the API is off without one.
     pub(crate) api_key: Option<String>,
@@ -101,6 +104,7 @@ impl Server {
             .route(WEBSOCKET_PATH, self.websocket_route())
             .route("/health", get(health))
             .merge(crate::api::routes(self))
+            .merge(self.inner.routes.clone())
     }
 
     /// The WebSocket endpoint alone, to mount at a path of your choice:
@@ -349,9 +353,19 @@ pub struct ServerBuilder {
     api_key: Option<String>,
     node_name: Option<String>,
     client_options: Option<rpc_core::export::ClientOptions>,
+    routes: axum::Router,
 }
 
 impl ServerBuilder {
+    /// HTTP routes of the service itself (a page, a webhook), served by
+    /// [`Server::listen`] and included in [`Server::axum_router`]. Each call
+    /// adds to the previous ones; a path the server uses is a panic at
+    /// build time, as axum's merge reports it.
+    pub fn routes(mut self, routes: axum::Router) -> Self {
+        self.routes = std::mem::take(&mut self.routes).merge(routes);
+        self
+    }
+
     /// How `generate-clients` names the generated packages (npm name, Go
     /// module); its flags override these.
     pub fn client_options(mut self, options: rpc_core::export::ClientOptions) -> Self {
@@ -542,6 +556,7 @@ impl ServerBuilder {
                 broker,
                 hub,
                 allowed_origins: self.allowed_origins,
+                routes: self.routes,
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 api_key: self.api_key,
                 idempotency: crate::api::IdempotencyCache::default(),

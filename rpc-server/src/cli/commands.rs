@@ -8,7 +8,7 @@ use rpc_core::channel::Channel;
 use rpc_core::code;
 use serde_json::{Value, json};
 
-use super::{CheckUserArgs, FileConfig, PublishArgs, ServeArgs, TokenArgs};
+use super::{CheckUserArgs, FileConfig, NotifyArgs, NotifyKind, PublishArgs, ServeArgs, TokenArgs};
 use crate::{Server, ServerBuilder};
 
 pub(super) async fn serve(
@@ -16,9 +16,18 @@ pub(super) async fn serve(
     configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
 ) -> Result<(), String> {
     init_logging(&args.log)?;
+    let mut args = args;
+    if args.dev {
+        args.secret.get_or_insert_with(super::dev::generated_secret);
+        args.api_key
+            .get_or_insert_with(super::dev::generated_secret);
+    }
     let mut builder = Server::builder().allow_anonymous(args.allow_anonymous);
     if let Some(secret) = &args.secret {
         builder = builder.hmac_secret(secret);
+        if args.dev {
+            builder = builder.routes(super::dev::token_route(secret.clone()));
+        }
     }
     if let Some(key) = &args.api_key {
         builder = builder.api_key(key);
@@ -49,10 +58,44 @@ pub(super) async fn serve(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if args.dev {
+        print_dev_banner(&args, addr)?;
+    }
     listening
         .serve()
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// What a newcomer needs to try the server: the generated secrets, a
+/// token, the page, and a command for a second terminal.
+fn print_dev_banner(args: &ServeArgs, addr: std::net::SocketAddr) -> Result<(), String> {
+    let (Some(secret), Some(key)) = (&args.secret, &args.api_key) else {
+        return Ok(());
+    };
+    let user = super::dev::DEV_USER;
+    let token = super::dev::token(secret, user)?;
+    let program = std::env::args()
+        .next()
+        .and_then(|p| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "wsrpc".into());
+    println!();
+    println!(
+        "Development mode (never in production): tokens for any user at GET /dev/token?user=NAME"
+    );
+    println!("  secret:  {secret}");
+    println!("  API key: {key}");
+    println!("  token for {user}: {token}");
+    println!("  page:    http://{addr}/?user={user}");
+    println!("In a second terminal, send {user} a notification:");
+    println!(
+        "  {program} notify --user {user} --message \"Hello from the CLI\" --type success --api-url http://{addr}/api --api-key {key}"
+    );
+    Ok(())
 }
 
 fn init_logging(level: &str) -> Result<(), String> {
@@ -180,6 +223,40 @@ pub(super) async fn check_user(args: CheckUserArgs) -> Result<(), String> {
         0 => println!("user {} is not connected", args.user),
         1 => println!("user {} is connected on 1 connection", args.user),
         n => println!("user {} is connected on {n} connections", args.user),
+    }
+    Ok(())
+}
+
+pub(super) async fn notify(args: NotifyArgs) -> Result<(), String> {
+    use rpc_core::PublisherExt;
+    use rpc_core::messages::NotificationKind;
+    if args.user.trim().is_empty() {
+        return Err("--user must not be empty".to_owned());
+    }
+    let kind = match args.kind {
+        NotifyKind::Success => NotificationKind::Success,
+        NotifyKind::Error => NotificationKind::Error,
+        NotifyKind::Info => NotificationKind::Info,
+        NotifyKind::Warning => NotificationKind::Warning,
+    };
+    let notification = rpc_core::publish::Notification {
+        message: args.message,
+        kind,
+        title: args.title,
+        data: None,
+    };
+    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let delivery = client
+        .send_notification(&args.user, notification)
+        .await
+        .map_err(|e| explain(ApiError::Rpc(e), ""))?;
+    if delivery.delivered {
+        println!("Notification sent to {} (delivered)", args.user);
+    } else {
+        println!(
+            "Notification sent to {} (not connected now; kept in their channel's history)",
+            args.user
+        );
     }
     Ok(())
 }

@@ -16,6 +16,7 @@
 
 mod commands;
 mod config;
+mod dev;
 mod generate;
 
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
             Command::Publish(args) => commands::publish(args).await,
             Command::Token(args) => commands::token(&args),
             Command::CheckUser(args) => commands::check_user(args).await,
+            Command::Notify(args) => commands::notify(args).await,
             Command::GenerateClients(_) => unreachable!("handled before the runtime starts"),
         }
     });
@@ -82,6 +84,8 @@ enum Command {
     Token(TokenArgs),
     /// Whether a user is connected now, and on how many connections.
     CheckUser(CheckUserArgs),
+    /// Send a user a notification on their personal channel.
+    Notify(NotifyArgs),
     /// Write typed Python, TypeScript and Go clients of this service's RPC
     /// methods (and an OpenRPC document).
     GenerateClients(GenerateArgs),
@@ -147,6 +151,11 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WSRPC_LOG", default_value = "info")]
     pub log: String,
+    /// Development mode: generate a secret and an API key when none are
+    /// given, print a token, serve `GET /dev/token?user=NAME`. Never in
+    /// production.
+    #[arg(long, env = "WSRPC_DEV")]
+    pub dev: bool,
 }
 
 /// Where the HTTP API is and its key.
@@ -200,6 +209,39 @@ pub struct TokenArgs {
     /// The HS256 secret.
     #[arg(long, env = "WSRPC_SECRET", hide_env_values = true)]
     pub secret: String,
+}
+
+/// How a notification is shown.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum NotifyKind {
+    /// Green.
+    Success,
+    /// Red.
+    Error,
+    /// Blue.
+    Info,
+    /// Orange.
+    Warning,
+}
+
+/// `notify`'s options.
+#[derive(Args, Debug)]
+pub struct NotifyArgs {
+    /// The recipient's user id.
+    #[arg(short, long)]
+    pub user: String,
+    /// The text.
+    #[arg(short, long)]
+    pub message: String,
+    /// How it is shown.
+    #[arg(short = 't', long = "type", value_enum, default_value = "info")]
+    pub kind: NotifyKind,
+    /// A short title.
+    #[arg(long, default_value = "")]
+    pub title: String,
+    /// Where the HTTP API is.
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 /// `check-user`'s options.

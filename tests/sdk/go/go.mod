@@ -2,7 +2,10 @@ module wsrpc/tests/sdk/go
 
 go 1.25.0
 
-require github.com/centrifugal/centrifuge-go v0.12.1
+require (
+	example.com/fixtureclient v0.0.0
+	github.com/centrifugal/centrifuge-go v0.12.1
+)
 
 require (
 	github.com/centrifugal/protocol v0.21.0 // indirect
@@ -18,3 +21,5 @@ require (
 	golang.org/x/sys v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
+
+replace example.com/fixtureclient => ../../../target/clients/fixture/go

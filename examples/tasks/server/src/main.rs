@@ -1,6 +1,9 @@
 //! The tasks example's server: `tasks serve`, `tasks publish`, `tasks
-//! token`, `tasks generate-clients`, … (wsrpc's standard command line) with
-//! the tasks handlers and their channels.
+//! notify`, `tasks token`, `tasks generate-clients`, … (wsrpc's standard
+//! command line) with the tasks handlers, their channels and the browser
+//! page at `/`.
+
+mod page;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +41,7 @@ fn configure(server: ServerBuilder) -> ServerBuilder {
         .personal_channels("personal")
         .state(AppState::new().with(TaskStore::default()))
         .client_options(tasks_service::client_options())
+        .routes(page::routes())
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,39 @@
+//! The browser page at `/`, built by examples/tasks/web (`npm run build`)
+//! and embedded at compile time, so the binary serves it with no files
+//! beside it.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const INDEX: &str = include_str!("../../web/dist/index.html");
+const APP: &str = include_str!("../../web/dist/app.js");
+const STYLE: &str = include_str!("../../web/dist/style.css");
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            // Always the binary's own version; never a stale cached one.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
+/// `GET /`, `/app.js` and `/style.css`.
+pub fn routes() -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP) }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
+}

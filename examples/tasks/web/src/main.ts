@@ -1,0 +1,106 @@
+// The tasks page: one connection through the generated TypeScript client
+// (RPC, typed task channels, typed personal messages); the DOM is updated
+// by small functions in view.ts.
+
+import { APIClient, CentrifugoRPCClient, RPCError } from "../../clients/generated/typescript/index.js";
+import type { PersonalMessage, Task, TaskEvent } from "../../clients/generated/typescript/index.js";
+import { connectionIndicator, fileDialog, problem, taskList, toast } from "./view.js";
+
+/** Milliseconds between a run's progress steps. */
+const STEP_MS = 150;
+
+/** The user and token: `?token=` (with `?user=`, else the token's `sub`),
+ * or in development mode a token from `GET /dev/token`. */
+async function credentials(): Promise<{ user: string; token: string }> {
+  const query = new URLSearchParams(location.search);
+  const token = query.get("token");
+  if (token) {
+    return { user: query.get("user") ?? subject(token), token };
+  }
+  const user = query.get("user") ?? "alice";
+  const reply = await fetch(`/dev/token?user=${encodeURIComponent(user)}`);
+  if (!reply.ok) {
+    throw new Error("No token: open this page as /?token=<JWT> (or run the server with --dev).");
+  }
+  const body = (await reply.json()) as { token: string };
+  return { user, token: body.token };
+}
+
+/** The `sub` claim of a JWT, read without verifying (the server does). */
+function subject(token: string): string {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return (JSON.parse(atob(payload)) as { sub?: string }).sub ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof RPCError) return `${error.message} (code ${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function onPersonal(message: PersonalMessage): void {
+  switch (message.type) {
+    case "user.message":
+      toast("message", "Message", message.message);
+      break;
+    case "user.notification":
+      toast(message.notification_type, message.title, message.message);
+      break;
+    case "user.file":
+      fileDialog(message);
+      break;
+  }
+}
+
+function onTaskEvent(event: TaskEvent): void {
+  switch (event.type) {
+    case "task_update":
+      taskList.progress(event.task_id, event.progress, "running");
+      break;
+    case "task_complete":
+      taskList.progress(event.task_id, 100, "completed");
+      break;
+    case "task_error":
+      taskList.progress(event.task_id, null, "failed", event.message);
+      break;
+  }
+}
+
+async function createAndRun(api: APIClient, title: string, steps: number): Promise<void> {
+  const task: Task = await api.tasksCreate({ title, steps });
+  taskList.add(task);
+  // Subscribed before the run starts, so no step is missed.
+  const events = await api.subscribeTask(task.channel);
+  events.on(onTaskEvent);
+  await api.tasksRun({ task_id: task.id, step_ms: STEP_MS });
+}
+
+async function main(): Promise<void> {
+  const { user, token } = await credentials();
+  document.getElementById("user")!.textContent = user;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const rpc = new CentrifugoRPCClient(`${scheme}://${location.host}/connection/websocket`, token, user);
+  const api = new APIClient(rpc);
+  connectionIndicator(rpc);
+  api.personalMessages().on(onPersonal);
+  await rpc.connect();
+  const { tasks } = await api.tasksList({ limit: 20 });
+  for (const task of tasks.reverse()) taskList.add(task);
+
+  const form = document.getElementById("create-task") as HTMLFormElement;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const title = String(data.get("title") ?? "");
+    const steps = Number(data.get("steps") ?? 10);
+    createAndRun(api, title, steps).then(
+      () => form.reset(),
+      (error: unknown) => toast("error", "Could not run the task", describe(error)),
+    );
+  });
+}
+
+main().catch((error: unknown) => problem(describe(error)));

@@ -1,0 +1,170 @@
+// The tasks page in headless Chromium (Debian's `chromium`, driven by
+// playwright-core) against a real `tasks serve --dev` process: a task's bar
+// reaches 100% and shows completed; a notification from the CLI and one sent
+// by a second user through `notifications.send` appear as toasts with their
+// text and colour; a `user.file` opens the dialog whose Download opens the
+// file in a new tab; after the server is killed and restarted the indicator
+// shows reconnecting then connected, and a task run afterwards still updates.
+// Saves target/screenshots/tasks-page.png. Waits are on page state; the
+// timeouts are hang guards only.
+//
+// Needs: target/debug/tasks ($WSRPC_TASKS), the generated TypeScript client
+// built at target/clients/ts/tasks-client (tests/sdk/clients.sh), Chromium
+// ($CHROMIUM, default /usr/bin/chromium).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const TASKS = process.env.WSRPC_TASKS || path.join(REPO, 'target/debug/tasks');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SECRET = 'page-test-secret';
+const API_KEY = 'page-test-api-key';
+const GUARD_MS = 15_000;
+
+const { APIClient, CentrifugoRPCClient } = await import(
+  pathToFileURL(path.join(REPO, 'target/clients/ts/tasks-client/dist/index.js')).href
+);
+
+/** Starts `tasks serve --dev` on `bind`; resolves once it listens. */
+async function startServer(bind = '127.0.0.1:0') {
+  const proc = spawn(TASKS, ['serve', '--dev', '--bind', bind, '--secret', SECRET,
+    '--api-key', API_KEY, '--log', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout });
+  const address = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('tasks serve did not start')), GUARD_MS);
+    proc.once('exit', (code) => reject(new Error(`tasks serve exited with ${code}`)));
+    lines.on('line', (line) => {
+      const found = line.match(/^wsrpc listening on ws:\/\/(\S+?)\//);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+  });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  return { proc, address, exited };
+}
+
+/** Runs the tasks CLI against `address`'s HTTP API. */
+async function cli(address, ...args) {
+  const { stdout } = await promisify(execFile)(TASKS, [...args,
+    '--api-url', `http://${address}/api`, '--api-key', API_KEY]);
+  return stdout;
+}
+
+async function colour(locator) {
+  return locator.evaluate((node) => getComputedStyle(node).backgroundColor);
+}
+
+test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () => {
+  let server = await startServer();
+  const { address } = server;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const bob = new CentrifugoRPCClient(`ws://${address}/connection/websocket`,
+    await fetch(`http://${address}/dev/token?user=bob`).then((r) => r.json()).then((b) => b.token),
+    'bob', { websocket: WebSocket });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => console.error('page error:', error));
+    await page.goto(`http://${address}/?user=alice`);
+    const indicator = page.locator('#connection');
+    await page.locator('#connection[data-state="connected"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await page.locator('#user').textContent(), 'alice');
+
+    // Create and run a task: its bar moves to 100% and it shows completed.
+    const runTask = async (title) => {
+      await page.fill('input[name="title"]', title);
+      await page.fill('input[name="steps"]', '4');
+      await page.click('button[type="submit"]');
+      const task = page.locator('.task', { hasText: title });
+      await task.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: GUARD_MS });
+      assert.equal(await task.getAttribute('data-progress'), '100');
+      assert.equal(await task.locator('.fill').evaluate((n) => n.style.width), '100%');
+      assert.equal(await task.locator('.status').textContent(), 'completed');
+    };
+    await runTask('Quarterly report');
+    // The run's own success notification.
+    const done = page.locator('.toast[data-kind="success"]', { hasText: 'is done' });
+    await done.waitFor({ timeout: GUARD_MS });
+
+    // A notification from the CLI: a green toast with its text.
+    assert.match(await cli(address, 'notify', '--user', 'alice', '--message', 'Hello from the CLI',
+      '--type', 'success', '--title', 'CLI'), /delivered/);
+    const fromCli = page.locator('.toast', { hasText: 'Hello from the CLI' });
+    await fromCli.waitFor({ timeout: GUARD_MS });
+    assert.equal(await fromCli.getAttribute('data-kind'), 'success');
+    assert.equal(await colour(fromCli), 'rgb(22, 163, 74)');
+
+    // notifications.send by a second user (the generated client, in Node):
+    // an orange warning toast.
+    const bobApi = new APIClient(bob);
+    await bob.connect();
+    const sent = await bobApi.notificationsSend({
+      to_user: 'alice', message: 'Lunch at noon?', notification_type: 'warning', title: 'From bob',
+    });
+    assert.equal(sent.delivered, true);
+    const fromBob = page.locator('.toast', { hasText: 'Lunch at noon?' });
+    await fromBob.waitFor({ timeout: GUARD_MS });
+    assert.equal(await fromBob.getAttribute('data-kind'), 'warning');
+    assert.equal(await colour(fromBob), 'rgb(234, 88, 12)');
+    assert.match(await fromBob.textContent(), /From bob/);
+
+    // A long run, caught mid-way for the screenshot.
+    await page.fill('input[name="title"]', 'Nightly export');
+    await page.fill('input[name="steps"]', '100');
+    await page.click('button[type="submit"]');
+    const nightly = page.locator('.task', { hasText: 'Nightly export' });
+    await nightly.locator('xpath=self::*[@data-status="running" and number(@data-progress) >= 5]')
+      .waitFor({ timeout: GUARD_MS });
+    mkdirSync(path.join(REPO, 'target/screenshots'), { recursive: true });
+    await page.screenshot({ path: path.join(REPO, 'target/screenshots/tasks-page.png') });
+
+    // A user.file from the CLI's publish: the dialog with name and size; its
+    // Download opens the file in a new tab.
+    const fileUrl = `http://${address}/health`;
+    const file = {
+      type: 'user.file', username: 'alice', file_url: fileUrl, file_name: 'report.csv',
+      file_size: 2048, message: 'Your export is ready', data: {}, timestamp: new Date().toISOString(),
+    };
+    await cli(address, 'publish', '--channel', 'personal:#alice', '--data', JSON.stringify(file));
+    const dialog = page.locator('#file-dialog[open]');
+    await dialog.waitFor({ timeout: GUARD_MS });
+    assert.equal(await dialog.locator('.file-name').textContent(), 'report.csv');
+    assert.equal(await dialog.locator('.file-size').textContent(), '(2.0 KB)');
+    assert.equal(await dialog.locator('.file-message').textContent(), 'Your export is ready');
+    const [download] = await Promise.all([
+      context.waitForEvent('page', { timeout: GUARD_MS }),
+      dialog.locator('.download').click(),
+    ]);
+    await download.waitForLoadState();
+    assert.equal(download.url(), fileUrl);
+    assert.match(await download.content(), /ok/i);
+    await download.close();
+    await page.locator('#file-dialog:not([open])').waitFor({ state: 'attached', timeout: GUARD_MS });
+
+    // Kill the server: the page shows reconnecting; restart it on the same
+    // port: connected again, and a new task still updates.
+    bob.disconnect();
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    await page.locator('#connection[data-state="reconnecting"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await indicator.textContent(), 'reconnecting…');
+    server = await startServer(address);
+    await page.locator('#connection[data-state="connected"]').waitFor({ timeout: GUARD_MS });
+    await runTask('After the restart');
+  } finally {
+    bob.disconnect();
+    await browser.close();
+    server.proc.kill('SIGKILL');
+  }
+});

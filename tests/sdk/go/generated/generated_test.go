@@ -1,0 +1,242 @@
+// End-to-end tests of the generated Go client (example.com/fixtureclient,
+// written to target/clients/fixture/go by `target/debug/fixture-clients
+// target/clients/fixture`) against the sdk-fixture server: typed calls, the
+// typed error, a refused connection, and the type fixture's round trip.
+package generated_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	api "example.com/fixtureclient"
+)
+
+const (
+	timeout = 10 * time.Second // hang guard for every wait
+	user    = "u1"
+)
+
+func fixturePath() string {
+	if p := os.Getenv("WSRPC_FIXTURE"); p != "" {
+		return p
+	}
+	// go test runs in the package directory: tests/sdk/go/generated.
+	p, _ := filepath.Abs(filepath.Join("..", "..", "..", "..", "target", "debug", "sdk-fixture"))
+	return p
+}
+
+// fixture is one sdk-fixture process: `READY <port>` on stdout, then one
+// JSON command per stdin line, answered by `OK <json>` or `ERR <message>`.
+type fixture struct {
+	t     *testing.T
+	stdin io.WriteCloser
+	lines chan string
+	url   string
+}
+
+func startFixture(t *testing.T) *fixture {
+	t.Helper()
+	cmd := exec.Command(fixturePath())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start fixture %s: %v", fixturePath(), err)
+	}
+	f := &fixture{t: t, stdin: stdin, lines: make(chan string, 16)}
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			f.lines <- scanner.Text()
+		}
+		close(f.lines)
+	}()
+	t.Cleanup(func() {
+		_, _ = stdin.Write([]byte(`{"cmd":"quit"}` + "\n"))
+		_ = stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	var port int
+	if _, err := fmt.Sscanf(f.nextLine("the READY line"), "READY %d", &port); err != nil {
+		t.Fatalf("unexpected first fixture line: %v", err)
+	}
+	f.url = fmt.Sprintf("ws://127.0.0.1:%d/connection/websocket", port)
+	return f
+}
+
+func (f *fixture) nextLine(what string) string {
+	f.t.Helper()
+	select {
+	case line, ok := <-f.lines:
+		if !ok {
+			f.t.Fatalf("fixture exited while waiting for %s", what)
+		}
+		return line
+	case <-time.After(timeout):
+		f.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	}
+	panic("unreachable")
+}
+
+// token mints a connection token for user; badSignature spoils it.
+func (f *fixture) token(badSignature bool) string {
+	f.t.Helper()
+	command, _ := json.Marshal(map[string]any{"cmd": "token", "user": user, "exp_in": 3600, "bad_signature": badSignature})
+	if _, err := f.stdin.Write(append(command, '\n')); err != nil {
+		f.t.Fatal(err)
+	}
+	answer := f.nextLine("the token")
+	var token string
+	if !strings.HasPrefix(answer, "OK ") || json.Unmarshal([]byte(answer[3:]), &token) != nil {
+		f.t.Fatalf("token command answered %q", answer)
+	}
+	return token
+}
+
+func ctxTimeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// connected returns a generated client connected with a valid token.
+func connected(t *testing.T, f *fixture) *api.APIClient {
+	t.Helper()
+	client := api.NewAPIClient(f.url, f.token(false), user)
+	t.Cleanup(client.Close)
+	if err := client.Connect(ctxTimeout(t)); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	return client
+}
+
+// Typed calls: a struct result, and an error reply as *RPCError.
+func TestCallsAndTypedError(t *testing.T) {
+	f := startFixture(t)
+	client := connected(t, f)
+
+	who, err := client.TestWhoami(ctxTimeout(t))
+	if err != nil {
+		t.Fatalf("TestWhoami: %v", err)
+	}
+	if who.User != user || who.Client == "" {
+		t.Fatalf("TestWhoami: %+v", who)
+	}
+
+	err = client.TestFail(ctxTimeout(t))
+	var rpcErr *api.RPCError
+	if !errors.As(err, &rpcErr) {
+		t.Fatalf("TestFail: got %v (%T), want *RPCError", err, err)
+	}
+	if rpcErr.Code != 1001 || rpcErr.Message != "custom app error" {
+		t.Fatalf("TestFail: got %d %q", rpcErr.Code, rpcErr.Message)
+	}
+
+	// Primitive params and results, by value.
+	slept, err := client.TestSleep(ctxTimeout(t), 1)
+	if err != nil || slept != 1 {
+		t.Fatalf("TestSleep: %d, %v", slept, err)
+	}
+
+	// Connect again after Disconnect, and once more while connected.
+	client.Disconnect()
+	for i := 0; i < 2; i++ {
+		if err := client.Connect(ctxTimeout(t)); err != nil {
+			t.Fatalf("Connect after Disconnect (%d): %v", i, err)
+		}
+	}
+	if _, err := client.TestWhoami(ctxTimeout(t)); err != nil {
+		t.Fatalf("TestWhoami after reconnecting: %v", err)
+	}
+}
+
+// The type fixture: what types.sample sends decodes into the generated
+// types, encodes back, and types.check finds it equal to the original.
+func TestTypesRoundTrip(t *testing.T) {
+	f := startFixture(t)
+	client := connected(t, f)
+
+	sample, err := client.TypesSample(ctxTimeout(t))
+	if err != nil {
+		t.Fatalf("TypesSample: %v", err)
+	}
+	// A few values, to show the decoding is typed, not just carried.
+	if sample.Status != api.StatusInProgress || sample.Pair.V0 != 3 || sample.Pair.V1 != "three" {
+		t.Fatalf("status %q, pair %+v", sample.Status, sample.Pair)
+	}
+	if len(sample.Events) != 3 {
+		t.Fatalf("events %+v", sample.Events)
+	}
+	if moved, ok := sample.Events[0].Value.(api.EventMoved); !ok || moved.X != 1 || moved.Y != -2 {
+		t.Fatalf("events[0] %#v", sample.Events[0].Value)
+	}
+	if renamed, ok := sample.Events[1].Value.(api.EventRenamed); !ok || renamed.Name != "four" {
+		t.Fatalf("events[1] %#v", sample.Events[1].Value)
+	}
+	if _, ok := sample.Events[2].Value.(api.EventCleared); !ok {
+		t.Fatalf("events[2] %#v", sample.Events[2].Value)
+	}
+	if sample.Nothing != nil || sample.Author != nil || sample.Maybe == nil || *sample.Maybe != "here" {
+		t.Fatalf("optional fields: nothing %v, author %v, maybe %v", sample.Nothing, sample.Author, sample.Maybe)
+	}
+	if want := time.Date(2026, 11, 22, 10, 30, 0, 123_000_000, time.UTC); !sample.When.Equal(want) {
+		t.Fatalf("when %s, want %s", sample.When, want)
+	}
+
+	same, err := client.TypesCheck(ctxTimeout(t), *sample)
+	if err != nil {
+		t.Fatalf("TypesCheck: %v", err)
+	}
+	if !same {
+		t.Fatal("TypesCheck returned false")
+	}
+
+	// A changed value is told apart (the check really compares).
+	sample.Events[0] = api.Event{Value: api.EventMoved{X: 1, Y: 2}}
+	_, err = client.TypesCheck(ctxTimeout(t), *sample)
+	var rpcErr *api.RPCError
+	if !errors.As(err, &rpcErr) || rpcErr.Code != 107 {
+		t.Fatalf("TypesCheck of a changed value: got %v, want error 107", err)
+	}
+}
+
+// A bad token: Connect fails with the server's disconnect code, 3500.
+func TestBadTokenIsRefused(t *testing.T) {
+	f := startFixture(t)
+	client := api.NewAPIClient(f.url, f.token(true), user)
+	t.Cleanup(client.Close)
+	err := client.Connect(ctxTimeout(t))
+	if err == nil {
+		t.Fatal("Connect with a bad token succeeded")
+	}
+	var connectErr *api.ConnectError
+	if !errors.As(err, &connectErr) || connectErr.Code != 3500 {
+		t.Fatalf("Connect: got %v (%T), want *ConnectError 3500", err, err)
+	}
+	if !strings.Contains(err.Error(), "3500") {
+		t.Fatalf("error %q does not name code 3500", err)
+	}
+}
