@@ -101,3 +101,28 @@ pub(crate) fn typescript(model: &ApiModel, options: &ClientOptions) -> String {
     }));
     out
 }
+
+/// `go/README.md`.
+pub(crate) fn go(model: &ApiModel, options: &ClientOptions) -> String {
+    let module = options.go_module();
+    let package = options.go_package();
+    let mut out = header("Go client", options);
+    let _ = write!(
+        out,
+        "\n## Install\n\nThis directory is the Go module `{module}` (package `{package}`), over the official `centrifuge-go` SDK v0.12.1; it needs Go 1.25 or newer. `go.mod` lists every dependency; fetch them, which writes `go.sum`:\n\n```sh\ngo mod tidy\n```\n\nTo use it from your own module without publishing it, point the module path at this directory:\n\n```sh\ngo mod edit -require={module}@v0.0.0 -replace={module}=./path/to/this/directory\ngo mod tidy\n```\n\n(Published under its module path, `go get {module}` does it.)\n"
+    );
+    let example = super::go::example_call(model, &package);
+    let _ = write!(
+        out,
+        "\n## Use\n\n```go\nimport (\n\t\"context\"\n\t\"errors\"\n\t\"log\"\n\t\"time\"\n\n\t\"{module}\"\n)\n\nfunc main() {{\n\tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)\n\tdefer cancel()\n\tclient := {package}.NewAPIClient(\"ws://127.0.0.1:8000/connection/websocket\", token, userID)\n\tif err := client.Connect(ctx); err != nil {{\n\t\tlog.Fatal(err) // a *{package}.ConnectError when refused (3500: invalid token)\n\t}}\n\tdefer client.Close()\n{}}}\n```\n\nAn error reply is an `*RPCError` (`Code`, `Message`, `Temporary`): test for it with `errors.As`. A refused connection is a `*ConnectError` with the server's disconnect code; give `Connect` a context with a deadline, as the SDK keeps retrying a server it cannot reach. `client.RPC.SDK()` is the `centrifuge-go` client underneath, for subscriptions.\n",
+        example.unwrap_or_default()
+    );
+    out.push_str(
+        "\n## Types\n\n`types.go` has one Go type per type of the API:\n\n- Structs: fields named after the wire name in PascalCase (`task_id` → `TaskId`), the wire name in the `json` tag. A field that may be absent has `omitempty`, and is a pointer unless nil already means absent (slices, maps, `json.RawMessage`): nil leaves it to the server. Required lists and maps must not be nil (nil is sent as `null`).\n- `Option<T>`: `*T`, nil for `null`.\n- Unit enums: `type Status string` and a constant per value (`StatusDone`).\n- Tagged enums: a struct whose one field, `Value`, holds a variant struct: `Event{Value: EventMoved{X: 1, Y: 2}}`, read with a type switch on `e.Value`. Newtype variants embed their struct; unit variants are empty structs. On the wire the variant's fields sit beside the tag.\n- Tuples: `Tuple2[A, B]` with fields `V0` and `V1`, a JSON array on the wire.\n- `serde_json::Value`: `json.RawMessage`, the JSON as it came; decode it with `json.Unmarshal`.\n- Date-times: `time.Time`. UUIDs: `string`. `Vec<u8>`: `Uint8List[uint8]`, a JSON array of numbers (not base64).\n- Results: structs and tagged enums as pointers, everything else by value; methods whose result is `()` return only an `error`.\n",
+    );
+    let signatures = super::go::signatures(model);
+    out.push_str(&methods(model, |m| {
+        signatures.get(&m.name).cloned().unwrap_or_default()
+    }));
+    out
+}

@@ -14,7 +14,14 @@ use crate::{codes, task_channel};
 /// Every task of the service, by id.
 #[derive(Debug, Default)]
 pub struct TaskStore {
-    tasks: Mutex<HashMap<Uuid, Task>>,
+    tasks: Mutex<Tasks>,
+}
+
+/// The map and the creation counter that orders it (timestamps can tie).
+#[derive(Debug, Default)]
+struct Tasks {
+    by_id: HashMap<Uuid, (u64, Task)>,
+    created: u64,
 }
 
 fn not_found() -> RpcError {
@@ -22,7 +29,7 @@ fn not_found() -> RpcError {
 }
 
 impl TaskStore {
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<Uuid, Task>) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Tasks) -> R) -> R {
         // A panic while holding the lock leaves the map consistent (each
         // change is one assignment), so a poisoned lock is still usable.
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
@@ -42,29 +49,35 @@ impl TaskStore {
             steps,
             created_at: Utc::now(),
         };
-        self.with(|tasks| tasks.insert(task.id, task.clone()));
+        self.with(|tasks| {
+            tasks.created += 1;
+            tasks.by_id.insert(id, (tasks.created, task.clone()));
+        });
         task
     }
 
     /// `owner`'s task `id`; someone else's is "not found" too, so ids
     /// reveal nothing.
     pub fn get(&self, owner: &str, id: Uuid) -> Result<Task, RpcError> {
-        self.with(|tasks| tasks.get(&id).filter(|t| t.owner == owner).cloned())
-            .ok_or_else(not_found)
+        self.with(|tasks| {
+            let (_, task) = tasks.by_id.get(&id)?;
+            (task.owner == owner).then(|| task.clone())
+        })
+        .ok_or_else(not_found)
     }
 
     /// `owner`'s tasks, newest first, optionally only those in `status`.
     pub fn list(&self, owner: &str, status: Option<TaskStatus>, limit: usize) -> Vec<Task> {
-        let mut mine: Vec<Task> = self.with(|tasks| {
+        let mut mine: Vec<(u64, Task)> = self.with(|tasks| {
             tasks
+                .by_id
                 .values()
-                .filter(|t| t.owner == owner && status.is_none_or(|s| t.status == s))
+                .filter(|(_, t)| t.owner == owner && status.is_none_or(|s| t.status == s))
                 .cloned()
                 .collect()
         });
-        mine.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        mine.truncate(limit);
-        mine
+        mine.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
+        mine.into_iter().take(limit).map(|(_, task)| task).collect()
     }
 
     /// Counts over `owner`'s `limit` newest tasks.
@@ -84,7 +97,9 @@ impl TaskStore {
     pub fn start(&self, owner: &str, id: Uuid) -> Result<Task, RpcError> {
         self.with(|tasks| {
             let task = tasks
+                .by_id
                 .get_mut(&id)
+                .map(|(_, task)| task)
                 .filter(|t| t.owner == owner)
                 .ok_or_else(not_found)?;
             if task.status == TaskStatus::Running {
@@ -102,7 +117,7 @@ impl TaskStore {
     /// Records progress, or the end of a run.
     pub fn update(&self, id: Uuid, status: TaskStatus, progress: u8) {
         self.with(|tasks| {
-            if let Some(task) = tasks.get_mut(&id) {
+            if let Some((_, task)) = tasks.by_id.get_mut(&id) {
                 task.status = status;
                 task.progress = progress;
             }

@@ -1,0 +1,86 @@
+//! `tasks serve --dev` with nothing else: it makes up a secret and an API
+//! key, prints a token that connects, the page's address and a command for
+//! a second terminal, and mints tokens at `GET /dev/token`.
+
+use std::process::Stdio;
+
+use rpc_client::Client;
+use serde_json::Value;
+use tasks_service::users_whoami;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// The value after `label` on the banner line that has it.
+fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|line| line.trim_start().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in {lines:#?}"))
+        .trim()
+}
+
+#[tokio::test]
+async fn dev_mode_prints_what_a_newcomer_needs() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tasks"))
+        .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
+        .env_remove("WSRPC_SECRET")
+        .env_remove("WSRPC_API_KEY")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut lines = Vec::new();
+    while let Some(line) = reader.next_line().await.unwrap() {
+        let last = line.trim_start().starts_with("tasks notify");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    let page = after(&lines, "page:");
+    let address = page
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix("/?user=alice"))
+        .unwrap_or_else(|| panic!("page line {page:?}"));
+    assert!(after(&lines, "secret:").starts_with("dev-"));
+    let key = after(&lines, "API key:");
+    assert!(
+        lines.last().unwrap().contains(&format!("--api-key {key}")),
+        "{lines:#?}"
+    );
+
+    let url = format!("ws://{address}/connection/websocket");
+    let token = after(&lines, "token for alice:").to_owned();
+    let alice = Client::builder(&url).token(token).connect().await.unwrap();
+    let me = alice.call::<users_whoami>(()).await.unwrap();
+    assert_eq!(me.user_id, "alice");
+
+    let minted: Value =
+        serde_json::from_str(&http_get(address, "/dev/token?user=bob").await).unwrap();
+    assert_eq!(minted["user"], "bob");
+    let bob = Client::builder(&url)
+        .token(minted["token"].as_str().unwrap().to_owned())
+        .connect()
+        .await
+        .unwrap();
+    let me = bob.call::<users_whoami>(()).await.unwrap();
+    assert_eq!(me.user_id, "bob");
+    server.kill().await.unwrap();
+}
+
+/// A bare HTTP/1.0 GET; the body.
+async fn http_get(address: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    body.to_owned()
+}

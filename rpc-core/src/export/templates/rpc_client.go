@@ -1,0 +1,258 @@
+package wsrpc
+
+// The connection to a wsrpc server, over the official centrifuge-go SDK.
+//
+// CentrifugoRPCClient connects with a token and calls methods by name; an
+// error reply comes back as an *RPCError carrying its code and message. The
+// SDK reconnects by itself; calls made while it does wait for it.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/centrifugal/centrifuge-go"
+)
+
+// RPCError is an error reply of the server. Code is the protocol's (100
+// internal, 103 permission denied, 104 method not found, 107 bad request,
+// ...) or the application's (400 to 1999); Temporary says whether the same
+// call may succeed if retried. Get it with errors.As(err, &rpcErr), rpcErr
+// being an *RPCError.
+type RPCError struct {
+	Code      uint32
+	Message   string
+	Temporary bool
+}
+
+func (e *RPCError) Error() string {
+	return fmt.Sprintf("%s (code %d)", e.Message, e.Code)
+}
+
+// ConnectError says the server refused the connection: Code is its
+// disconnect code (3500 for an invalid token), Reason its explanation.
+type ConnectError struct {
+	Code   uint32
+	Reason string
+}
+
+func (e *ConnectError) Error() string {
+	return fmt.Sprintf("cannot connect: %s (code %d)", e.Reason, e.Code)
+}
+
+// disconnectCalled is centrifuge-go's disconnect code for Disconnect and
+// Close.
+const disconnectCalled = 0
+
+// CentrifugoRPCClient is one connection to a wsrpc server.
+type CentrifugoRPCClient struct {
+	// UserID is the user the token was minted for.
+	UserID string
+
+	sdk     *centrifuge.Client
+	mu      sync.Mutex
+	waiting chan error // the pending Connect's, until it is answered
+	lastErr error      // the SDK's last error, for a Connect that times out
+}
+
+// NewCentrifugoRPCClient makes a client of the server at url (the WebSocket
+// endpoint, ws://host:8000/connection/websocket) that authenticates with
+// token, a connection JWT whose sub is userID. Nothing is sent before
+// Connect.
+func NewCentrifugoRPCClient(url, token, userID string) *CentrifugoRPCClient {
+	c := &CentrifugoRPCClient{
+		UserID: userID,
+		sdk:    centrifuge.NewJsonClient(url, centrifuge.Config{Token: token}),
+	}
+	c.sdk.OnConnected(func(centrifuge.ConnectedEvent) {
+		c.answer(nil)
+	})
+	// A refusal (an invalid token, 3500) ends in disconnected. The event
+	// of Disconnect comes later, maybe after the next Connect began, so
+	// Disconnect answers a pending Connect itself.
+	c.sdk.OnDisconnected(func(e centrifuge.DisconnectedEvent) {
+		if e.Code != disconnectCalled {
+			c.answer(&ConnectError{Code: e.Code, Reason: e.Reason})
+		}
+	})
+	c.sdk.OnError(func(e centrifuge.ErrorEvent) {
+		c.mu.Lock()
+		c.lastErr = e.Error
+		c.mu.Unlock()
+	})
+	return c
+}
+
+// SDK is the centrifuge-go client underneath, for what this package does
+// not wrap (subscriptions). Leave its OnConnected, OnDisconnected and
+// OnError handlers alone: Connect relies on them.
+func (c *CentrifugoRPCClient) SDK() *centrifuge.Client {
+	return c.sdk
+}
+
+// errDisconnectCalled answers a Connect that Disconnect or Close cut short.
+var errDisconnectCalled = errors.New("cannot connect: disconnected while connecting")
+
+// answer ends the pending Connect, if there is one.
+func (c *CentrifugoRPCClient) answer(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting != nil {
+		c.waiting <- err
+		c.waiting = nil
+	}
+}
+
+// Connect connects and waits until the server accepted the connection. A
+// refusal is a *ConnectError with the server's disconnect code. When ctx
+// ends first (say the server cannot be reached) the SDK stops retrying and
+// Connect returns ctx's error together with the SDK's last one.
+func (c *CentrifugoRPCClient) Connect(ctx context.Context) error {
+	done := make(chan error, 1)
+	c.mu.Lock()
+	c.waiting = done
+	c.lastErr = nil
+	c.mu.Unlock()
+	if err := c.sdk.Connect(); errors.Is(err, centrifuge.ErrClientClosed) {
+		c.answer(err)
+	} else if err != nil {
+		// The first dial failed; the SDK keeps trying until ctx ends.
+		c.mu.Lock()
+		c.lastErr = err
+		c.mu.Unlock()
+	} else if c.sdk.State() == centrifuge.StateConnected {
+		c.answer(nil) // connected before: no event follows
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		c.mu.Lock()
+		c.waiting = nil
+		last := c.lastErr
+		c.mu.Unlock()
+		_ = c.sdk.Disconnect()
+		if last != nil {
+			return fmt.Errorf("cannot connect: %w (last error: %v)", ctx.Err(), last)
+		}
+		return fmt.Errorf("cannot connect: %w", ctx.Err())
+	}
+}
+
+// Disconnect closes the connection; no reconnect follows until Connect.
+func (c *CentrifugoRPCClient) Disconnect() {
+	c.answer(errDisconnectCalled)
+	_ = c.sdk.Disconnect()
+}
+
+// Close disconnects and releases the client; it cannot connect again.
+func (c *CentrifugoRPCClient) Close() {
+	c.answer(errDisconnectCalled)
+	c.sdk.Close()
+}
+
+// Call calls method with params (encoded as JSON) and decodes the result
+// into result, a pointer (nil to ignore the result). An error reply is an
+// *RPCError.
+func (c *CentrifugoRPCClient) Call(ctx context.Context, method string, params, result any) error {
+	data, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("%s: encoding params: %w", method, err)
+	}
+	reply, err := c.sdk.RPC(ctx, method, data)
+	if err != nil {
+		var sdkErr *centrifuge.Error
+		if errors.As(err, &sdkErr) {
+			return &RPCError{Code: sdkErr.Code, Message: sdkErr.Message, Temporary: sdkErr.Temporary}
+		}
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	if result == nil {
+		return nil
+	}
+	if err := json.Unmarshal(reply.Data, result); err != nil {
+		return fmt.Errorf("%s: decoding result: %w", method, err)
+	}
+	return nil
+}
+
+// call calls method and decodes its result as a T; the zero T on error.
+func call[T any](ctx context.Context, rpc *CentrifugoRPCClient, method string, params any) (T, error) {
+	var result T
+	if err := rpc.Call(ctx, method, params, &result); err != nil {
+		var zero T
+		return zero, err
+	}
+	return result, nil
+}
+
+// The JSON of tagged unions: an object whose tag field names the variant,
+// beside the variant's own fields.
+
+// marshalTagged writes variant's JSON object with the tag field first.
+func marshalTagged(tag, value string, variant any) ([]byte, error) {
+	body, err := json.Marshal(variant)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return nil, fmt.Errorf("variant %q is not a JSON object: %s", value, body)
+	}
+	head, err := json.Marshal(map[string]string{tag: value})
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 2 {
+		return head, nil
+	}
+	head[len(head)-1] = ','
+	return append(head, body[1:]...), nil
+}
+
+// unmarshalTag reads the tag field of a union's JSON object.
+func unmarshalTag(data []byte, tag, union string) (string, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return "", fmt.Errorf("%s: %w", union, err)
+	}
+	raw, ok := fields[tag]
+	if !ok {
+		return "", fmt.Errorf("%s: no %q field", union, tag)
+	}
+	var value string
+	if err := json.Unmarshal(raw, &value); err != nil {
+		return "", fmt.Errorf("%s: field %q: %w", union, tag, err)
+	}
+	return value, nil
+}
+
+// unmarshalVariant decodes a union's JSON object as its variant T.
+func unmarshalVariant[T any](data []byte) (T, error) {
+	var variant T
+	err := json.Unmarshal(data, &variant)
+	return variant, err
+}
+
+// unknownTag is the error for a tag value no variant has.
+func unknownTag(union, tag, value string) error {
+	return fmt.Errorf("%s: unknown %s %q", union, tag, value)
+}
+
+// errNoVariant is the error for marshalling a union without a variant.
+func errNoVariant(union string) error {
+	return errors.New(union + ": Value is nil (no variant)")
+}
+
+// unmarshalTuple splits a JSON array of exactly n items.
+func unmarshalTuple(data []byte, n int) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(data, &items); err != nil {
+		return nil, err
+	}
+	if len(items) != n {
+		return nil, fmt.Errorf("want a JSON array of %d items, got %d", n, len(items))
+	}
+	return items, nil
+}
