@@ -39,6 +39,7 @@ impl Go<'_> {
         out.push_str(&imports(&packages));
         out.push_str(CLIENT);
         out.push_str(&body);
+        out.push_str(&self.subscriptions());
         out
     }
 
@@ -72,9 +73,32 @@ impl Go<'_> {
         }
         out.push_str("}\n");
     }
+
+    /// The typed helpers for the messaging layer's channels.
+    fn subscriptions(&self) -> String {
+        let task_event = &self.types["TaskEvent"];
+        let personal = &self.types["PersonalMessage"];
+        format!(
+            "
+// SubscribeTask subscribes to a task channel (with recovery) and calls
+// handle with each {task_event}: task_update, then task_complete or task_error;
+// err is set for a publication that is not one.
+func (c *APIClient) SubscribeTask(ctx context.Context, channel string, handle func(event {task_event}, err error)) (*Subscription[{task_event}], error) {{
+\treturn subscribe(ctx, c.RPC, channel, handle)
+}}
+
+// OnPersonalMessage calls handle with each {personal} on the user's
+// personal channel (messages, notifications, files); err is set for a
+// publication that is not one. Set it before Connect to see everything.
+func (c *APIClient) OnPersonalMessage(handle func(message {personal}, err error)) {{
+\tonServerSide(c.RPC, c.RPC.PersonalChannel, handle)
+}}
+"
+        )
+    }
 }
 
-pub(super) const CLIENT: &str = "
+const CLIENT: &str = "
 // APIClient calls the API's methods over one connection. An error reply is
 // an *RPCError: get it with errors.As.
 type APIClient struct {

@@ -15,10 +15,18 @@ pub(super) const RESERVED: &[&str] = &[
     "NewAPIClient",
     "NewCentrifugoRPCClient",
     "RPCError",
+    "Subscription",
 ];
 
 /// `APIClient`'s own members: RPC methods never take them.
-pub(super) const CLIENT_MEMBERS: &[&str] = &["Close", "Connect", "Disconnect", "RPC"];
+pub(super) const CLIENT_MEMBERS: &[&str] = &[
+    "Close",
+    "Connect",
+    "Disconnect",
+    "OnPersonalMessage",
+    "RPC",
+    "SubscribeTask",
+];
 
 /// Identifiers handed out once each: `claim` gives the wanted name, or the
 /// first free of `wanted2`, `wanted3`, ...

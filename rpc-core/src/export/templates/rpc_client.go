@@ -50,11 +50,15 @@ const disconnectCalled = 0
 type CentrifugoRPCClient struct {
 	// UserID is the user the token was minted for.
 	UserID string
+	// PersonalChannel is the user's personal channel, personal:#<UserID>
+	// unless the server names it otherwise.
+	PersonalChannel string
 
-	sdk     *centrifuge.Client
-	mu      sync.Mutex
-	waiting chan error // the pending Connect's, until it is answered
-	lastErr error      // the SDK's last error, for a Connect that times out
+	sdk        *centrifuge.Client
+	mu         sync.Mutex
+	waiting    chan error                // the pending Connect's, until it is answered
+	lastErr    error                     // the SDK's last error, for a Connect that times out
+	serverSide map[string][]func([]byte) // publication handlers by server-side channel
 }
 
 // NewCentrifugoRPCClient makes a client of the server at url (the WebSocket
@@ -63,9 +67,19 @@ type CentrifugoRPCClient struct {
 // Connect.
 func NewCentrifugoRPCClient(url, token, userID string) *CentrifugoRPCClient {
 	c := &CentrifugoRPCClient{
-		UserID: userID,
-		sdk:    centrifuge.NewJsonClient(url, centrifuge.Config{Token: token}),
+		UserID:          userID,
+		PersonalChannel: "personal:#" + userID,
+		sdk:             centrifuge.NewJsonClient(url, centrifuge.Config{Token: token}),
+		serverSide:      map[string][]func([]byte){},
 	}
+	c.sdk.OnPublication(func(e centrifuge.ServerPublicationEvent) {
+		c.mu.Lock()
+		handlers := c.serverSide[e.Channel]
+		c.mu.Unlock()
+		for _, handle := range handlers {
+			handle(e.Data)
+		}
+	})
 	c.sdk.OnConnected(func(centrifuge.ConnectedEvent) {
 		c.answer(nil)
 	})
@@ -86,8 +100,8 @@ func NewCentrifugoRPCClient(url, token, userID string) *CentrifugoRPCClient {
 }
 
 // SDK is the centrifuge-go client underneath, for what this package does
-// not wrap (subscriptions). Leave its OnConnected, OnDisconnected and
-// OnError handlers alone: Connect relies on them.
+// not wrap. Leave its OnConnected, OnDisconnected, OnError and
+// OnPublication handlers alone: Connect and the subscriptions rely on them.
 func (c *CentrifugoRPCClient) SDK() *centrifuge.Client {
 	return c.sdk
 }
@@ -176,6 +190,79 @@ func (c *CentrifugoRPCClient) Call(ctx context.Context, method string, params, r
 		return fmt.Errorf("%s: decoding result: %w", method, err)
 	}
 	return nil
+}
+
+// Subscription is a subscription to one channel whose publications are
+// decoded as T.
+type Subscription[T any] struct {
+	sdk *centrifuge.Subscription
+}
+
+// Unsubscribe leaves the channel.
+func (s *Subscription[T]) Unsubscribe() error {
+	return s.sdk.Unsubscribe()
+}
+
+// subscribe subscribes to channel, with recovery so that a reconnect loses
+// nothing, waits until the server confirmed it (a refusal is an
+// *RPCError), and calls handle with each publication decoded as a T (err
+// set, value zero, for one that does not decode).
+func subscribe[T any](ctx context.Context, rpc *CentrifugoRPCClient, channel string, handle func(value T, err error)) (*Subscription[T], error) {
+	sub, err := rpc.sdk.NewSubscription(channel, centrifuge.SubscriptionConfig{Recoverable: true, Positioned: true})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe %s: %w", channel, err)
+	}
+	sub.OnPublication(func(e centrifuge.PublicationEvent) {
+		handle(decode[T](e.Data))
+	})
+	answered := make(chan error, 1)
+	sub.OnSubscribed(func(centrifuge.SubscribedEvent) {
+		select {
+		case answered <- nil:
+		default:
+		}
+	})
+	sub.OnUnsubscribed(func(e centrifuge.UnsubscribedEvent) {
+		select {
+		case answered <- &RPCError{Code: e.Code, Message: e.Reason}:
+		default:
+		}
+	})
+	if err := sub.Subscribe(); err != nil {
+		_ = rpc.sdk.RemoveSubscription(sub)
+		return nil, fmt.Errorf("subscribe %s: %w", channel, err)
+	}
+	select {
+	case err := <-answered:
+		if err != nil {
+			_ = rpc.sdk.RemoveSubscription(sub)
+			return nil, err
+		}
+		return &Subscription[T]{sdk: sub}, nil
+	case <-ctx.Done():
+		_ = sub.Unsubscribe()
+		_ = rpc.sdk.RemoveSubscription(sub)
+		return nil, fmt.Errorf("subscribe %s: %w", channel, ctx.Err())
+	}
+}
+
+// onServerSide calls handle with each publication of channel, a channel
+// the server subscribed this connection to, decoded as a T.
+func onServerSide[T any](rpc *CentrifugoRPCClient, channel string, handle func(value T, err error)) {
+	rpc.mu.Lock()
+	defer rpc.mu.Unlock()
+	rpc.serverSide[channel] = append(rpc.serverSide[channel], func(data []byte) {
+		handle(decode[T](data))
+	})
+}
+
+func decode[T any](data []byte) (T, error) {
+	var value T
+	if err := json.Unmarshal(data, &value); err != nil {
+		var zero T
+		return zero, fmt.Errorf("decoding a publication: %w", err)
+	}
+	return value, nil
 }
 
 // call calls method and decodes its result as a T; the zero T on error.

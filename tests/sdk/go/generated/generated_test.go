@@ -1,7 +1,8 @@
 // End-to-end tests of the generated Go client (example.com/fixtureclient,
 // written to target/clients/fixture/go by `target/debug/fixture-clients
 // target/clients/fixture`) against the sdk-fixture server: typed calls, the
-// typed error, a refused connection, and the type fixture's round trip.
+// typed error, a refused connection, the type fixture's round trip, and
+// typed task and personal-channel subscriptions.
 package generated_test
 
 import (
@@ -101,19 +102,43 @@ func (f *fixture) nextLine(what string) string {
 	panic("unreachable")
 }
 
+// cmd sends one fixture command and decodes the JSON after `OK ` into
+// result (nil to ignore it); an `ERR` answer fails the test.
+func (f *fixture) cmd(command map[string]any, result any) {
+	f.t.Helper()
+	line, _ := json.Marshal(command)
+	if _, err := f.stdin.Write(append(line, '\n')); err != nil {
+		f.t.Fatal(err)
+	}
+	answer := f.nextLine(fmt.Sprintf("the answer to %s", line))
+	if !strings.HasPrefix(answer, "OK ") {
+		f.t.Fatalf("fixture command %s answered %q", line, answer)
+	}
+	if result != nil {
+		if err := json.Unmarshal([]byte(answer[3:]), result); err != nil {
+			f.t.Fatalf("fixture answer %q: %v", answer, err)
+		}
+	}
+}
+
 // token mints a connection token for user; badSignature spoils it.
 func (f *fixture) token(badSignature bool) string {
 	f.t.Helper()
-	command, _ := json.Marshal(map[string]any{"cmd": "token", "user": user, "exp_in": 3600, "bad_signature": badSignature})
-	if _, err := f.stdin.Write(append(command, '\n')); err != nil {
-		f.t.Fatal(err)
-	}
-	answer := f.nextLine("the token")
 	var token string
-	if !strings.HasPrefix(answer, "OK ") || json.Unmarshal([]byte(answer[3:]), &token) != nil {
-		f.t.Fatalf("token command answered %q", answer)
-	}
+	f.cmd(map[string]any{"cmd": "token", "user": user, "exp_in": 3600, "bad_signature": badSignature}, &token)
 	return token
+}
+
+// next receives from ch, failing the test after the hang guard.
+func next[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case value := <-ch:
+		return value
+	case <-time.After(timeout):
+		t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	}
+	panic("unreachable")
 }
 
 func ctxTimeout(t *testing.T) context.Context {
@@ -238,5 +263,73 @@ func TestBadTokenIsRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "3500") {
 		t.Fatalf("error %q does not name code 3500", err)
+	}
+}
+
+// SubscribeTask: task_update and task_complete arrive as typed variants, in
+// order.
+func TestTypedTaskSubscription(t *testing.T) {
+	f := startFixture(t)
+	client := connected(t, f)
+	events := make(chan api.TaskEvent, 8)
+	channel := "news:task-7"
+	sub, err := client.SubscribeTask(ctxTimeout(t), channel, func(event api.TaskEvent, err error) {
+		if err != nil {
+			t.Errorf("a publication did not decode: %v", err)
+			return
+		}
+		events <- event
+	})
+	if err != nil {
+		t.Fatalf("SubscribeTask: %v", err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	f.cmd(map[string]any{"cmd": "messaging", "via": "server", "action": "task", "task_id": "t7", "channel": channel,
+		"steps": []any{
+			map[string]any{"update": map[string]any{"message": "half", "progress": 50}},
+			map[string]any{"complete": map[string]any{"message": "done", "result": map[string]any{"rows": 3}}},
+		}}, nil)
+	update, ok := next(t, events, "task_update").Value.(api.TaskEventTaskUpdate)
+	if !ok || update.Progress != 50 || update.TaskId != "t7" || update.Message != "half" {
+		t.Fatalf("first event: %#v", update)
+	}
+	done, ok := next(t, events, "task_complete").Value.(api.TaskEventTaskComplete)
+	if !ok || done.Message != "done" || string(done.Result) != `{"rows":3}` {
+		t.Fatalf("second event: %#v (result %s)", done, done.Result)
+	}
+}
+
+// A subscription the server refuses is an *RPCError with its code.
+func TestRefusedSubscriptionIsTyped(t *testing.T) {
+	f := startFixture(t)
+	client := connected(t, f)
+	_, err := client.SubscribeTask(ctxTimeout(t), "chat:#someone-else", func(api.TaskEvent, error) {})
+	var rpcErr *api.RPCError
+	if !errors.As(err, &rpcErr) || rpcErr.Code != 103 {
+		t.Fatalf("SubscribeTask to another user's channel: got %v, want *RPCError 103", err)
+	}
+}
+
+// OnPersonalMessage: a notification sent to the user arrives typed.
+func TestTypedPersonalMessages(t *testing.T) {
+	f := startFixture(t)
+	client := api.NewAPIClient(f.url, f.token(false), user)
+	t.Cleanup(client.Close)
+	messages := make(chan api.PersonalMessage, 4)
+	client.OnPersonalMessage(func(message api.PersonalMessage, err error) {
+		if err != nil {
+			t.Errorf("a personal message did not decode: %v", err)
+			return
+		}
+		messages <- message
+	})
+	if err := client.Connect(ctxTimeout(t)); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	f.cmd(map[string]any{"cmd": "messaging", "via": "server", "action": "send_notification", "user": user,
+		"message": "saved", "kind": "success", "title": "Report"}, nil)
+	note, ok := next(t, messages, "user.notification").Value.(api.PersonalMessageUserNotification)
+	if !ok || note.NotificationType != api.NotificationKindSuccess || note.Title != "Report" || note.Message != "saved" {
+		t.Fatalf("personal message: %#v", note)
 	}
 }

@@ -100,3 +100,17 @@ func (c *APIClient) TasksRun(ctx context.Context, params RunTaskParams) (*TaskRu
 func (c *APIClient) UsersWhoami(ctx context.Context) (*WhoAmI, error) {
 	return call[*WhoAmI](ctx, c.RPC, "users.whoami", struct{}{})
 }
+
+// SubscribeTask subscribes to a task channel (with recovery) and calls
+// handle with each TaskEvent: task_update, then task_complete or task_error;
+// err is set for a publication that is not one.
+func (c *APIClient) SubscribeTask(ctx context.Context, channel string, handle func(event TaskEvent, err error)) (*Subscription[TaskEvent], error) {
+	return subscribe(ctx, c.RPC, channel, handle)
+}
+
+// OnPersonalMessage calls handle with each PersonalMessage on the user's
+// personal channel (messages, notifications, files); err is set for a
+// publication that is not one. Set it before Connect to see everything.
+func (c *APIClient) OnPersonalMessage(handle func(message PersonalMessage, err error)) {
+	onServerSide(c.RPC, c.RPC.PersonalChannel, handle)
+}
