@@ -324,3 +324,107 @@ async fn generate_clients_without_methods_explains_why() {
     assert!(stderr.contains("not linked"), "{stderr}");
     assert!(stderr.contains("custom router"), "{stderr}");
 }
+
+/// A server with personal channels, and a connected client of user 42.
+async fn server_with_user_42() -> (Running, rpc_client::Client) {
+    let server = Server::builder()
+        .hmac_secret("cli-secret")
+        .api_key(KEY)
+        .namespace("personal", NamespaceOptions::default())
+        .personal_channels("personal")
+        .build()
+        .unwrap();
+    let listening = server.listen("127.0.0.1:0").await.unwrap();
+    let addr = listening.local_addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(listening.serve_with_shutdown(async move {
+        let _ = stopped.await;
+    }));
+    let token =
+        rpc_server::auth::mint_hmac_token(b"cli-secret", &json!({"sub": "42", "exp": now() + 600}))
+            .unwrap();
+    let client = rpc_client::Client::builder(format!("ws://{addr}/connection/websocket"))
+        .token(token)
+        .connect()
+        .await
+        .unwrap();
+    let running = Running {
+        api_url: format!("http://{addr}/api"),
+        _stop: stop,
+    };
+    (running, client)
+}
+
+#[tokio::test]
+async fn notify_and_send_file_reach_the_personal_channel() {
+    let (server, _client) = server_with_user_42().await;
+    let api = ["--api-url", server.api_url.as_str(), "--api-key", KEY];
+    let notify = [
+        [
+            "notify",
+            "--user",
+            "42",
+            "--message",
+            "hi",
+            "--type",
+            "warning",
+        ]
+        .as_slice(),
+        &api,
+    ]
+    .concat();
+    let out = wsrpc(&notify).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Notification sent to 42 (delivered)");
+
+    let file = [
+        [
+            "send-file",
+            "--user",
+            "42",
+            "--url",
+            "https://example.com/r.csv",
+            "--size",
+            "10",
+        ]
+        .as_slice(),
+        &api,
+    ]
+    .concat();
+    let out = wsrpc(&file).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "File notice sent to 42 (delivered)");
+
+    let absent = [
+        ["notify", "--user", "7", "--message", "hi"].as_slice(),
+        &api,
+    ]
+    .concat();
+    let out = wsrpc(&absent).await;
+    assert_eq!(
+        text(&out.stdout),
+        "Notification sent to 7 (not connected now)"
+    );
+
+    let bad_type = [
+        [
+            "notify",
+            "--user",
+            "7",
+            "--message",
+            "hi",
+            "--type",
+            "purple",
+        ]
+        .as_slice(),
+        &api,
+    ]
+    .concat();
+    let out = wsrpc(&bad_type).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("possible values: success, error, info, warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -8,7 +8,10 @@ use rpc_core::channel::Channel;
 use rpc_core::code;
 use serde_json::{Value, json};
 
-use super::{CheckUserArgs, FileConfig, NotifyArgs, NotifyKind, PublishArgs, ServeArgs, TokenArgs};
+use super::{
+    CheckUserArgs, FileConfig, NotifyArgs, NotifyKind, PublishArgs, SendFileArgs, ServeArgs,
+    TokenArgs,
+};
 use crate::{Server, ServerBuilder};
 
 pub(super) async fn serve(
@@ -250,15 +253,38 @@ pub(super) async fn notify(args: NotifyArgs) -> Result<(), String> {
         .send_notification(&args.user, notification)
         .await
         .map_err(|e| explain(ApiError::Rpc(e), ""))?;
-    if delivery.delivered {
-        println!("Notification sent to {} (delivered)", args.user);
-    } else {
-        println!(
-            "Notification sent to {} (not connected now; kept in their channel's history)",
-            args.user
-        );
-    }
+    report("Notification", &args.user, delivery.delivered);
     Ok(())
+}
+
+pub(super) async fn send_file(args: SendFileArgs) -> Result<(), String> {
+    use rpc_core::PublisherExt;
+    if args.user.trim().is_empty() {
+        return Err("--user must not be empty".to_owned());
+    }
+    let file = rpc_core::publish::FileNotice {
+        file_url: args.url,
+        file_name: args.name,
+        message: args.message,
+        file_size: args.size,
+        data: None,
+    };
+    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let delivery = client
+        .send_file(&args.user, file)
+        .await
+        .map_err(|e| explain(ApiError::Rpc(e), ""))?;
+    report("File notice", &args.user, delivery.delivered);
+    Ok(())
+}
+
+/// One line on whether a personal message reached a connected client.
+fn report(what: &str, user: &str, delivered: bool) {
+    if delivered {
+        println!("{what} sent to {user} (delivered)");
+    } else {
+        println!("{what} sent to {user} (not connected now)");
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
             Command::Token(args) => commands::token(&args),
             Command::CheckUser(args) => commands::check_user(args).await,
             Command::Notify(args) => commands::notify(args).await,
+            Command::SendFile(args) => commands::send_file(args).await,
             Command::GenerateClients(_) => unreachable!("handled before the runtime starts"),
         }
     });
@@ -86,6 +87,8 @@ enum Command {
     CheckUser(CheckUserArgs),
     /// Send a user a notification on their personal channel.
     Notify(NotifyArgs),
+    /// Tell a user a file is ready for download, on their personal channel.
+    SendFile(SendFileArgs),
     /// Write typed Python, TypeScript and Go clients of this service's RPC
     /// methods (and an OpenRPC document).
     GenerateClients(GenerateArgs),
@@ -239,6 +242,29 @@ pub struct NotifyArgs {
     /// A short title.
     #[arg(long, default_value = "")]
     pub title: String,
+    /// Where the HTTP API is.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `send-file`'s options.
+#[derive(Args, Debug)]
+pub struct SendFileArgs {
+    /// The recipient's user id.
+    #[arg(short, long)]
+    pub user: String,
+    /// Where to download the file.
+    #[arg(long)]
+    pub url: String,
+    /// Its name (default: the URL's last path segment).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Its size in bytes.
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// The text shown with it (default "File ready for download").
+    #[arg(short, long)]
+    pub message: Option<String>,
     /// Where the HTTP API is.
     #[command(flatten)]
     pub api: ApiArgs,

@@ -75,9 +75,14 @@ impl Go<'_> {
     }
 
     /// The typed helpers for the messaging layer's channels.
+    /// (A model made by `api_model` always has both payload types.)
     fn subscriptions(&self) -> String {
-        let task_event = &self.types["TaskEvent"];
-        let personal = &self.types["PersonalMessage"];
+        let (Some(task_event), Some(personal)) = (
+            self.types.get("TaskEvent"),
+            self.types.get("PersonalMessage"),
+        ) else {
+            return String::new();
+        };
         format!(
             "
 // SubscribeTask subscribes to a task channel (with recovery) and calls
