@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::FutureExt;
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use rpc_core::protocol::Disconnect;
@@ -130,7 +131,6 @@ fn push_line(batch: &mut String, frame: &str) {
 pub(crate) struct Writer {
     sink: SplitSink<WebSocket, Message>,
     queue: OutboundQueue,
-    batch: String,
     /// A write was cut short: the stream ends mid-frame, so no close
     /// frame may follow.
     cut: bool,
@@ -149,7 +149,6 @@ impl Writer {
         Self {
             sink,
             queue,
-            batch: String::new(),
             cut: false,
         }
     }
@@ -181,42 +180,53 @@ impl Writer {
                 Message::Text(frame.into_string().into())
             }
             (_, queued) => {
-                self.batch.clear();
+                // Sized for what is at hand (the message takes the string,
+                // so it is new each time): one allocation, no regrowth,
+                // unless more frames are queued meanwhile.
+                let known: usize = local.iter().map(|f| f.len() + 1).sum::<usize>() + taken;
+                let mut batch = String::with_capacity(known + 256);
                 for frame in local.drain(..) {
-                    push_line(&mut self.batch, &frame);
+                    push_line(&mut batch, &frame);
                 }
                 if let Some(frame) = queued {
-                    push_line(&mut self.batch, frame.as_str());
+                    push_line(&mut batch, frame.as_str());
                 }
-                while self.batch.len() < MAX_BATCH_BYTES {
+                while batch.len() < MAX_BATCH_BYTES {
                     let Ok(frame) = self.queue.rx.try_recv() else {
                         break;
                     };
                     taken += frame.as_str().len();
-                    push_line(&mut self.batch, frame.as_str());
+                    push_line(&mut batch, frame.as_str());
                 }
-                Message::Text(std::mem::take(&mut self.batch).into())
+                Message::Text(batch.into())
             }
         };
         outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
-        tokio::select! {
-            biased;
-            () = interrupt => {
-                self.cut = true;
-                Err(WriteFailure::Interrupted)
-            }
-            result = tokio::time::timeout(write_timeout, self.sink.send(message)) => match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, "write failed");
-                    Err(WriteFailure::Failed)
-                }
-                Err(_elapsed) => {
-                    tracing::debug!("write timed out; dropping the socket");
+        let mut send = self.sink.send(message);
+        // Usually the socket takes it at once: no timer for that (it would
+        // be one timer registration per batch on the hot path).
+        let sent = match (&mut send).now_or_never() {
+            Some(sent) => Ok(sent),
+            None => tokio::select! {
+                biased;
+                () = interrupt => {
                     self.cut = true;
-                    Err(WriteFailure::Failed)
+                    return Err(WriteFailure::Interrupted);
                 }
+                result = tokio::time::timeout(write_timeout, send) => result,
             },
+        };
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "write failed");
+                Err(WriteFailure::Failed)
+            }
+            Err(_elapsed) => {
+                tracing::debug!("write timed out; dropping the socket");
+                self.cut = true;
+                Err(WriteFailure::Failed)
+            }
         }
     }
 

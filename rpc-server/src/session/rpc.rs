@@ -23,11 +23,10 @@ impl Session {
         }
         let connected = self.connected();
         let params = request.data.filter(|d| d.get() != "null");
-        let mut call = Box::pin(
-            inner
-                .router
-                .call(connected.conn.clone(), &request.method, params),
-        );
+        // `Call` is Unpin and owns everything: no box to poll or move it.
+        let mut call = inner
+            .router
+            .call(connected.conn.clone(), &request.method, params);
         let span = tracing::debug_span!("rpc", method = %request.method, user = connected.handle.user(), id);
         // Most handlers finish on their first poll: answer those here,
         // without a task, a timer and a cross-thread wake-up. Anything that
