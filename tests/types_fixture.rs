@@ -50,6 +50,8 @@ pub struct Everything {
     pub sorted: BTreeMap<String, Item>,
     pub status: Status,
     pub events: Vec<Event>,
+    pub shapes: Vec<Shape>,
+    pub moves: Vec<Move>,
     pub any: Value,
     pub when: DateTime<Utc>,
     pub id: Uuid,
@@ -95,6 +97,38 @@ pub enum Event {
     Cleared,
 }
 
+/// An externally tagged enum (serde's default): unit variants are strings,
+/// the others one-key objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// A struct variant.
+    Circle {
+        radius: f64,
+    },
+    /// A newtype variant.
+    Square(u32),
+    /// A newtype variant around a struct.
+    Labelled(Item),
+    /// A tuple variant.
+    Line(i32, i32),
+    /// A unit variant.
+    Empty,
+    Unknown,
+}
+
+/// An adjacently tagged enum: the tag and the content side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", content = "args")]
+pub enum Move {
+    /// A struct variant.
+    Jump { height: u8 },
+    /// A newtype variant.
+    Walk(u16),
+    /// A unit variant.
+    Stop,
+}
+
 /// A newtype.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UserId(pub String);
@@ -137,6 +171,15 @@ pub fn sample() -> Everything {
             Event::Renamed(item("four")),
             Event::Cleared,
         ],
+        shapes: vec![
+            Shape::Circle { radius: 1.5 },
+            Shape::Square(4),
+            Shape::Labelled(item("five")),
+            Shape::Line(-1, 2),
+            Shape::Empty,
+            Shape::Unknown,
+        ],
+        moves: vec![Move::Jump { height: 3 }, Move::Walk(10), Move::Stop],
         any: json!({"nested": [1, "two", null, {"three": 3.5}]}),
         when: DateTime::parse_from_rfc3339("2026-11-22T10:30:00.123Z")
             .expect("a valid timestamp")

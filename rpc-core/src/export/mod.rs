@@ -26,6 +26,7 @@ mod openrpc;
 mod python;
 mod python_client;
 mod readme;
+mod schema;
 mod typescript;
 mod typescript_client;
 
@@ -35,5 +36,6 @@ pub use python::python_models;
 pub use typescript::typescript_types;
 
 pub use model::{
-    ApiModel, ExportError, Field, MethodModel, TypeDef, TypeKind, TypeRef, Variant, api_model,
+    ApiModel, ExportError, ExternalVariant, Field, MethodModel, TypeDef, TypeKind, TypeRef,
+    Variant, api_model,
 };

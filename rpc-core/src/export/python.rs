@@ -4,13 +4,13 @@
 
 use std::fmt::Write as _;
 
-use super::{ApiModel, Field, HEADER, TypeDef, TypeKind, TypeRef, names};
+use super::{ApiModel, ExternalVariant, Field, HEADER, TypeDef, TypeKind, TypeRef, names};
 
 /// `models.py` for every named type of the model.
 ///
 /// Order matters at import time: structs first (their annotations are
 /// lazy), then enums, then tagged unions (whose variant classes may
-/// subclass a struct), then aliases; every model is rebuilt at the end so
+/// subclass a struct), then externally tagged ones, then aliases; every model is rebuilt at the end so
 /// forward references resolve.
 pub fn python_models(model: &ApiModel) -> String {
     let mut out = String::new();
@@ -21,7 +21,15 @@ pub fn python_models(model: &ApiModel) -> String {
         .filter(|d| matches!(d.kind, TypeKind::Struct(_)))
     {
         if let TypeKind::Struct(fields) = &def.kind {
-            write_class(&mut out, &def.name, "BaseModel", &def.doc, None, fields);
+            write_class(
+                &mut out,
+                &def.name,
+                "BaseModel",
+                &def.doc,
+                None,
+                fields,
+                false,
+            );
             classes.push(def.name.clone());
         }
     }
@@ -47,6 +55,7 @@ pub fn python_models(model: &ApiModel) -> String {
                     &variant.doc,
                     Some(tag_field),
                     &variant.fields,
+                    false,
                 );
                 classes.push(class.clone());
                 names.push(class);
@@ -60,6 +69,11 @@ pub fn python_models(model: &ApiModel) -> String {
                 names.join(" | "),
                 py_string(tag)
             );
+        }
+    }
+    for def in &defs {
+        if let TypeKind::ExternalUnion(variants) = &def.kind {
+            write_external_union(&mut out, def, variants, &mut classes);
         }
     }
     for def in &defs {
@@ -81,6 +95,43 @@ pub fn python_models(model: &ApiModel) -> String {
     )
 }
 
+/// An externally tagged enum: its unit variants as a `Literal`, each data
+/// variant as a closed model with the variant's name as its one field.
+fn write_external_union(
+    out: &mut String,
+    def: &TypeDef,
+    variants: &[ExternalVariant],
+    classes: &mut Vec<String>,
+) {
+    let mut members = Vec::new();
+    let units: Vec<String> = variants
+        .iter()
+        .filter(|v| v.payload.is_none())
+        .map(|v| py_string(&v.name))
+        .collect();
+    if !units.is_empty() {
+        members.push(format!("Literal[{}]", units.join(", ")));
+    }
+    for variant in variants {
+        let Some(payload) = &variant.payload else {
+            continue;
+        };
+        let class = variant_class(&def.name, &variant.name);
+        let field = Field {
+            name: variant.name.clone(),
+            doc: String::new(),
+            ty: payload.clone(),
+            required: true,
+        };
+        write_class(out, &class, "BaseModel", &variant.doc, None, &[field], true);
+        classes.push(class.clone());
+        members.push(class);
+    }
+    out.push_str("\n\n");
+    write_doc_comment(out, &def.doc);
+    let _ = writeln!(out, "{} = {}", def.name, members.join(" | "));
+}
+
 /// The class of one variant of a tagged union: `Event` + `moved` →
 /// `EventMoved`.
 fn variant_class(union: &str, tag_value: &str) -> String {
@@ -97,6 +148,14 @@ pub(crate) fn model_names(model: &ApiModel) -> Vec<String> {
                 variants
                     .iter()
                     .map(|v| variant_class(&def.name, &v.tag_value)),
+            );
+        }
+        if let TypeKind::ExternalUnion(variants) = &def.kind {
+            out.extend(
+                variants
+                    .iter()
+                    .filter(|v| v.payload.is_some())
+                    .map(|v| variant_class(&def.name, &v.name)),
             );
         }
     }
@@ -149,6 +208,8 @@ fn write_doc_comment(out: &mut String, doc: &str) {
     }
 }
 
+/// A pydantic class; `closed` forbids extra keys (what tells the one-key
+/// wrappers of an externally tagged enum apart).
 fn write_class(
     out: &mut String,
     name: &str,
@@ -156,6 +217,7 @@ fn write_class(
     doc: &str,
     tag: Option<(&str, &str)>,
     fields: &[Field],
+    closed: bool,
 ) {
     let _ = write!(out, "\n\nclass {name}({base}):\n");
     if !doc.is_empty() {
@@ -170,7 +232,11 @@ fn write_class(
             let _ = write!(out, "    \"\"\"{doc}\"\"\"\n\n");
         }
     }
-    out.push_str("    model_config = ConfigDict(populate_by_name=True)\n");
+    if closed {
+        out.push_str("    model_config = ConfigDict(extra=\"forbid\", populate_by_name=True)\n");
+    } else {
+        out.push_str("    model_config = ConfigDict(populate_by_name=True)\n");
+    }
     if let Some((tag, value)) = tag {
         let (attr, alias) = attribute(tag);
         let alias = alias

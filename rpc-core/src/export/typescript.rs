@@ -1,6 +1,6 @@
 //! TypeScript types (`types.ts`) from the model: interfaces for structs,
 //! string-literal unions for unit enums, discriminated unions for tagged
-//! enums. Integers and floats are `number`; date-times and UUIDs are ISO
+//! enums, unions of strings and one-key objects for externally tagged ones. Integers and floats are `number`; date-times and UUIDs are ISO
 //! strings; `Option<T>` fields are `field?: T | null`.
 
 use std::fmt::Write as _;
@@ -57,6 +57,18 @@ fn write_def(out: &mut String, def: &TypeDef) {
                 let end = if i + 1 == variants.len() { ";" } else { "" };
                 write_doc(out, &variant.doc, "  ");
                 let _ = writeln!(out, "  | {}{end}", variant_type(tag, variant));
+            }
+        }
+        TypeKind::ExternalUnion(variants) => {
+            let _ = writeln!(out, "export type {name} =");
+            for (i, variant) in variants.iter().enumerate() {
+                let end = if i + 1 == variants.len() { ";" } else { "" };
+                write_doc(out, &variant.doc, "  ");
+                let member = match &variant.payload {
+                    None => string_literal(&variant.name),
+                    Some(ty) => format!("{{ {}: {} }}", property_name(&variant.name), ts_type(ty)),
+                };
+                let _ = writeln!(out, "  | {member}{end}");
             }
         }
         TypeKind::Alias(ty) => {

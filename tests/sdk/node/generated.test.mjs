@@ -67,6 +67,11 @@ test('the type fixture round-trips through the generated types', () => withFixtu
   assert.deepEqual(sample.events[0], { kind: 'moved', x: 1, y: -2 });
   assert.equal(sample.class, 'first');
   assert.equal(sample.revision, 42);
+  assert.deepEqual(sample.shapes, [
+    { circle: { radius: 1.5 } }, { square: 4 }, { labelled: { name: 'five', tags: ['a', 'b'] } },
+    { line: [-1, 2] }, 'empty', 'unknown',
+  ]);
+  assert.deepEqual(sample.moves, [{ op: 'Jump', args: { height: 3 } }, { op: 'Walk', args: 10 }, { op: 'Stop' }]);
   const again = JSON.parse(JSON.stringify(sample));
   assert.equal(await within(api.typesCheck(again), 'types.check'), true);
 }));

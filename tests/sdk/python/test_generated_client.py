@@ -18,7 +18,10 @@ from fixture_client import (  # noqa: E402 (after the path is set)
     ConnectError,
     Everything,
     EventMoved,
+    MoveJump,
     PersonalMessageUserNotification,
+    ShapeCircle,
+    ShapeLine,
     RPCError,
     TaskEventTaskComplete,
     TaskEventTaskUpdate,
@@ -76,6 +79,12 @@ async def test_type_fixture_round_trips_through_the_generated_models(fx):
         assert sample.when.year == 2026 and sample.when.microsecond == 123000
         assert sample.pair == (3, "three")
         assert sample.revision == 42  # flattened from Meta
+        # Externally tagged: one-key objects and plain strings.
+        assert isinstance(sample.shapes[0], ShapeCircle) and sample.shapes[0].circle.radius == 1.5
+        assert isinstance(sample.shapes[3], ShapeLine) and sample.shapes[3].line == (-1, 2)
+        assert sample.shapes[4:] == ["empty", "unknown"]
+        # Adjacently tagged: tag and content side by side.
+        assert isinstance(sample.moves[0], MoveJump) and sample.moves[0].args.height == 3
         assert await within(api.types_check(sample), "types.check") is True
     finally:
         await rpc.disconnect()

@@ -149,6 +149,17 @@ impl<'a> Go<'a> {
                     };
                     unions.insert(def.name.as_str(), union);
                 }
+                TypeKind::ExternalUnion(variants) => {
+                    let union = Union {
+                        interface: scope.claim(&format!("{go}Variant")),
+                        tag_method: tag_method(go),
+                        variants: variants
+                            .iter()
+                            .map(|v| scope.claim(&format!("{go}{}", names::pascal(&v.name))))
+                            .collect(),
+                    };
+                    unions.insert(def.name.as_str(), union);
+                }
                 TypeKind::StringEnum(values) => {
                     let names = values
                         .iter()
@@ -264,7 +275,7 @@ impl<'a> Go<'a> {
             | TypeRef::Tuple(_) => true,
             TypeRef::Array(item) => is_byte(self.model, item),
             TypeRef::Named(name) => match self.kind(name) {
-                Some(TypeKind::TaggedUnion { .. }) => true,
+                Some(TypeKind::TaggedUnion { .. } | TypeKind::ExternalUnion(_)) => true,
                 Some(TypeKind::Alias(inner)) => depth < 16 && self.needs_go_alias(inner, depth + 1),
                 _ => false,
             },
@@ -280,7 +291,11 @@ impl<'a> Go<'a> {
             (_, TypeRef::Named(name))
                 if matches!(
                     self.kind(name),
-                    Some(TypeKind::Struct(_) | TypeKind::TaggedUnion { .. })
+                    Some(
+                        TypeKind::Struct(_)
+                            | TypeKind::TaggedUnion { .. }
+                            | TypeKind::ExternalUnion(_)
+                    )
                 ) =>
             {
                 Some(format!("*{}", self.ty(ty)))
@@ -354,6 +369,9 @@ pub(super) fn def_refs(def: &TypeDef) -> Vec<&TypeRef> {
             .flat_map(|v| &v.fields)
             .map(|f| &f.ty)
             .collect(),
+        TypeKind::ExternalUnion(variants) => {
+            variants.iter().filter_map(|v| v.payload.as_ref()).collect()
+        }
         TypeKind::Alias(ty) => vec![ty],
         TypeKind::StringEnum(_) => Vec::new(),
     }

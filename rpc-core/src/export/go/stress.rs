@@ -2,7 +2,8 @@
 //! directory to write its Go files there, for `gofmt -l` and `go vet`.
 
 use super::super::{
-    ApiModel, ClientOptions, Field, MethodModel, TypeDef, TypeKind, TypeRef, Variant,
+    ApiModel, ClientOptions, ExternalVariant, Field, MethodModel, TypeDef, TypeKind, TypeRef,
+    Variant,
 };
 use super::files;
 use super::plan::Go;
@@ -200,6 +201,32 @@ fn model() -> ApiModel {
             TypeKind::Alias(TypeRef::Tuple(vec![byte.clone(), byte])),
         ),
         def("UnionAlias", "", TypeKind::Alias(named("Shape"))),
+        def(
+            "Ext",
+            "Externally tagged.",
+            TypeKind::ExternalUnion(vec![
+                ExternalVariant {
+                    name: "a-b".into(),
+                    doc: String::new(),
+                    payload: None,
+                },
+                ExternalVariant {
+                    name: "item".into(),
+                    doc: "Holds an item.".into(),
+                    payload: Some(named("Item")),
+                },
+                ExternalVariant {
+                    name: "pair".into(),
+                    doc: String::new(),
+                    payload: Some(TypeRef::Tuple(vec![TypeRef::Bool, named("Shape")])),
+                },
+                ExternalVariant {
+                    name: "when".into(),
+                    doc: String::new(),
+                    payload: Some(TypeRef::Optional(Box::new(TypeRef::DateTime))),
+                },
+            ]),
+        ),
         def(
             "ListAlias",
             "",

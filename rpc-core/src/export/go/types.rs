@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::super::{Field, HEADER, TypeDef, TypeKind, TypeRef, Variant};
+use super::super::{ExternalVariant, Field, HEADER, TypeDef, TypeKind, TypeRef, Variant};
 use super::doc::{comment, doc_lines, write_doc};
 use super::layout::{align, wrap};
 use super::plan::{Go, Scope, def_refs, exported, go_string, imports, mentions};
@@ -53,6 +53,7 @@ impl Go<'_> {
                 self.write_constants(out, def, name, values);
             }
             TypeKind::TaggedUnion { tag, variants } => self.write_union(out, def, tag, variants),
+            TypeKind::ExternalUnion(variants) => self.write_external_union(out, def, variants),
             TypeKind::Alias(inner) => {
                 write_doc(out, &def.doc, "");
                 let alias = if self.needs_go_alias(inner, 0) {
@@ -116,6 +117,122 @@ impl Go<'_> {
             let _ = writeln!(out, "\t{line}");
         }
         out.push_str(")\n");
+    }
+
+    /// An externally tagged enum: the same wrapper and sealed interface as
+    /// a tagged union; a data variant holds its payload in `Value`.
+    pub(super) fn write_external_union(
+        &self,
+        out: &mut String,
+        def: &TypeDef,
+        variants: &[ExternalVariant],
+    ) {
+        let name = &self.types[def.name.as_str()];
+        let union = &self.unions[def.name.as_str()];
+        let list = match union.variants.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        };
+        let note = wrap(&format!(
+            "Value is one of {list}. In JSON a variant without data is its name as a string; any other is an object whose one key is the variant's name."
+        ));
+        let doc = if def.doc.is_empty() {
+            note
+        } else {
+            format!("{}\n\n{note}", def.doc)
+        };
+        write_doc(out, &doc, "");
+        write_struct(out, name, &[vec!["Value".into(), union.interface.clone()]]);
+        out.push('\n');
+        write_doc(
+            out,
+            &wrap(&format!(
+                "{} is a variant of {name}: {list}.",
+                union.interface
+            )),
+            "",
+        );
+        let _ = write!(
+            out,
+            "type {} interface {{\n\t{}() string\n}}\n",
+            union.interface, union.tag_method
+        );
+        for (variant, go) in variants.iter().zip(&union.variants) {
+            out.push('\n');
+            write_doc(out, &variant.doc, "");
+            match &variant.payload {
+                Some(payload) => write_struct(out, go, &[vec!["Value".into(), self.ty(payload)]]),
+                None => write_struct(out, go, &[]),
+            }
+            let _ = write!(
+                out,
+                "\nfunc ({go}) {}() string {{\n\treturn {}\n}}\n",
+                union.tag_method,
+                go_string(&variant.name)
+            );
+        }
+        let _ = write!(
+            out,
+            "
+// MarshalJSON writes a variant without data as its name, any other as an
+// object whose one key is its name.
+func (u {name}) MarshalJSON() ([]byte, error) {{
+\tswitch v := u.Value.(type) {{
+\tcase nil:
+\t\treturn nil, errNoVariant(\"{name}\")
+"
+        );
+        for (variant, go) in variants.iter().zip(&union.variants) {
+            if variant.payload.is_some() {
+                let _ = write!(
+                    out,
+                    "\tcase {go}:\n\t\treturn marshalExternal({}, v.Value)\n",
+                    go_string(&variant.name)
+                );
+            }
+        }
+        let _ = write!(
+            out,
+            "\tdefault:
+\t\treturn marshalUnit(v.{}())
+\t}}
+}}
+
+// UnmarshalJSON reads a variant's name (the string, or the object's one
+// key), then its data.
+func (u *{name}) UnmarshalJSON(data []byte) error {{
+\tif string(data) == \"null\" {{
+\t\treturn nil
+\t}}
+\ttag, payload, err := unmarshalExternal(data, \"{name}\")
+\tif err != nil {{
+\t\treturn err
+\t}}
+\tswitch tag {{
+",
+            union.tag_method
+        );
+        for (variant, go) in variants.iter().zip(&union.variants) {
+            let wire = go_string(&variant.name);
+            if variant.payload.is_some() {
+                let _ = write!(
+                    out,
+                    "\tcase {wire}:\n\t\tvar value {go}\n\t\tif err := unmarshalPayload(payload, &value.Value, \"{name}\", tag); err != nil {{\n\t\t\treturn err\n\t\t}}\n\t\tu.Value = value\n"
+                );
+            } else {
+                let _ = write!(out, "\tcase {wire}:\n\t\tu.Value = {go}{{}}\n");
+            }
+        }
+        let _ = write!(
+            out,
+            "\tdefault:
+\t\treturn unknownTag(\"{name}\", \"variant\", tag)
+\t}}
+\treturn nil
+}}
+"
+        );
     }
 
     pub(super) fn write_union(

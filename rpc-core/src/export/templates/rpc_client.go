@@ -322,6 +322,50 @@ func unmarshalVariant[T any](data []byte) (T, error) {
 	return variant, err
 }
 
+// The JSON of externally tagged enums: a variant without data is its name
+// as a string, any other an object whose one key is its name.
+
+// marshalExternal writes {"<tag>": payload}.
+func marshalExternal(tag string, payload any) ([]byte, error) {
+	return json.Marshal(map[string]any{tag: payload})
+}
+
+// marshalUnit writes a variant without data: its name as a JSON string.
+func marshalUnit(tag string) ([]byte, error) {
+	return json.Marshal(tag)
+}
+
+// unmarshalExternal reads a variant's name: the string itself (payload
+// nil), or the one key of an object (payload its value).
+func unmarshalExternal(data []byte, union string) (string, json.RawMessage, error) {
+	var name string
+	if err := json.Unmarshal(data, &name); err == nil {
+		return name, nil, nil
+	}
+	var object map[string]json.RawMessage
+	if err := json.Unmarshal(data, &object); err != nil {
+		return "", nil, fmt.Errorf("%s: %w", union, err)
+	}
+	if len(object) != 1 {
+		return "", nil, fmt.Errorf("%s: want a string or an object with one key, got %d keys", union, len(object))
+	}
+	for key, value := range object {
+		return key, value, nil
+	}
+	return "", nil, nil
+}
+
+// unmarshalPayload decodes the data of a variant that has some.
+func unmarshalPayload(payload json.RawMessage, into any, union, tag string) error {
+	if payload == nil {
+		return fmt.Errorf("%s: variant %q needs a value", union, tag)
+	}
+	if err := json.Unmarshal(payload, into); err != nil {
+		return fmt.Errorf("%s: variant %q: %w", union, tag, err)
+	}
+	return nil
+}
+
 // unknownTag is the error for a tag value no variant has.
 func unknownTag(union, tag, value string) error {
 	return fmt.Errorf("%s: unknown %s %q", union, tag, value)

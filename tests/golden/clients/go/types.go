@@ -103,11 +103,13 @@ type Everything struct {
 	Long int64 `json:"long"`
 	// Present.
 	Maybe *string `json:"maybe,omitempty"`
+	Moves []Move  `json:"moves"`
 	// Absent (`null` on the wire).
 	Nothing  *int32                `json:"nothing,omitempty"`
 	Owner    UserId                `json:"owner"`
 	Pair     Tuple2[uint8, string] `json:"pair"`
 	Revision uint32                `json:"revision"`
+	Shapes   []Shape               `json:"shapes"`
 	Short    int16                 `json:"short"`
 	Single   float32               `json:"single"`
 	// An unsigned byte.
@@ -126,6 +128,83 @@ type Everything struct {
 type Item struct {
 	Name string   `json:"name"`
 	Tags []string `json:"tags"`
+}
+
+// An adjacently tagged enum: the tag and the content side by side.
+//
+// Value is one of MoveJump, MoveWalk or MoveStop. In JSON the variant's fields
+// sit beside the "op" field that names it.
+type Move struct {
+	Value MoveVariant
+}
+
+// MoveVariant is a variant of Move: MoveJump, MoveWalk or MoveStop.
+type MoveVariant interface {
+	moveTag() string
+}
+
+// A struct variant.
+type MoveJump struct {
+	Args MoveJumpArgs `json:"args"`
+}
+
+func (MoveJump) moveTag() string {
+	return "Jump"
+}
+
+// A newtype variant.
+type MoveWalk struct {
+	Args uint16 `json:"args"`
+}
+
+func (MoveWalk) moveTag() string {
+	return "Walk"
+}
+
+// A unit variant.
+type MoveStop struct{}
+
+func (MoveStop) moveTag() string {
+	return "Stop"
+}
+
+// MarshalJSON writes the variant's fields beside its "op" tag.
+func (u Move) MarshalJSON() ([]byte, error) {
+	if u.Value == nil {
+		return nil, errNoVariant("Move")
+	}
+	return marshalTagged("op", u.Value.moveTag(), u.Value)
+}
+
+// UnmarshalJSON reads the "op" tag, then the variant it names.
+func (u *Move) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	tag, err := unmarshalTag(data, "op", "Move")
+	if err != nil {
+		return err
+	}
+	var value MoveVariant
+	switch tag {
+	case "Jump":
+		value, err = unmarshalVariant[MoveJump](data)
+	case "Walk":
+		value, err = unmarshalVariant[MoveWalk](data)
+	case "Stop":
+		value, err = unmarshalVariant[MoveStop](data)
+	default:
+		return unknownTag("Move", "op", tag)
+	}
+	if err != nil {
+		return err
+	}
+	u.Value = value
+	return nil
+}
+
+type MoveJumpArgs struct {
+	Height uint8 `json:"height"`
 }
 
 // How a notification is shown.
@@ -215,6 +294,139 @@ func (u *PersonalMessage) UnmarshalJSON(data []byte) error {
 	}
 	u.Value = value
 	return nil
+}
+
+// An externally tagged enum (serde's default): unit variants are strings,
+// the others one-key objects.
+//
+// Value is one of ShapeUnknown, ShapeCircle, ShapeSquare, ShapeLabelled,
+// ShapeLine or ShapeEmpty. In JSON a variant without data is its name as a
+// string; any other is an object whose one key is the variant's name.
+type Shape struct {
+	Value ShapeVariant
+}
+
+// ShapeVariant is a variant of Shape: ShapeUnknown, ShapeCircle, ShapeSquare,
+// ShapeLabelled, ShapeLine or ShapeEmpty.
+type ShapeVariant interface {
+	shapeTag() string
+}
+
+type ShapeUnknown struct{}
+
+func (ShapeUnknown) shapeTag() string {
+	return "unknown"
+}
+
+// A struct variant.
+type ShapeCircle struct {
+	Value ShapeCircleFields
+}
+
+func (ShapeCircle) shapeTag() string {
+	return "circle"
+}
+
+// A newtype variant.
+type ShapeSquare struct {
+	Value uint32
+}
+
+func (ShapeSquare) shapeTag() string {
+	return "square"
+}
+
+// A newtype variant around a struct.
+type ShapeLabelled struct {
+	Value Item
+}
+
+func (ShapeLabelled) shapeTag() string {
+	return "labelled"
+}
+
+// A tuple variant.
+type ShapeLine struct {
+	Value Tuple2[int32, int32]
+}
+
+func (ShapeLine) shapeTag() string {
+	return "line"
+}
+
+// A unit variant.
+type ShapeEmpty struct{}
+
+func (ShapeEmpty) shapeTag() string {
+	return "empty"
+}
+
+// MarshalJSON writes a variant without data as its name, any other as an
+// object whose one key is its name.
+func (u Shape) MarshalJSON() ([]byte, error) {
+	switch v := u.Value.(type) {
+	case nil:
+		return nil, errNoVariant("Shape")
+	case ShapeCircle:
+		return marshalExternal("circle", v.Value)
+	case ShapeSquare:
+		return marshalExternal("square", v.Value)
+	case ShapeLabelled:
+		return marshalExternal("labelled", v.Value)
+	case ShapeLine:
+		return marshalExternal("line", v.Value)
+	default:
+		return marshalUnit(v.shapeTag())
+	}
+}
+
+// UnmarshalJSON reads a variant's name (the string, or the object's one
+// key), then its data.
+func (u *Shape) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	tag, payload, err := unmarshalExternal(data, "Shape")
+	if err != nil {
+		return err
+	}
+	switch tag {
+	case "unknown":
+		u.Value = ShapeUnknown{}
+	case "circle":
+		var value ShapeCircle
+		if err := unmarshalPayload(payload, &value.Value, "Shape", tag); err != nil {
+			return err
+		}
+		u.Value = value
+	case "square":
+		var value ShapeSquare
+		if err := unmarshalPayload(payload, &value.Value, "Shape", tag); err != nil {
+			return err
+		}
+		u.Value = value
+	case "labelled":
+		var value ShapeLabelled
+		if err := unmarshalPayload(payload, &value.Value, "Shape", tag); err != nil {
+			return err
+		}
+		u.Value = value
+	case "line":
+		var value ShapeLine
+		if err := unmarshalPayload(payload, &value.Value, "Shape", tag); err != nil {
+			return err
+		}
+		u.Value = value
+	case "empty":
+		u.Value = ShapeEmpty{}
+	default:
+		return unknownTag("Shape", "variant", tag)
+	}
+	return nil
+}
+
+type ShapeCircleFields struct {
+	Radius float64 `json:"radius"`
 }
 
 // A unit enum.

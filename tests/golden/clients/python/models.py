@@ -33,11 +33,13 @@ class Everything(BaseModel):
     """64-bit integers; the sample stays within 2^53 so JavaScript numbers carry it exactly."""
     maybe: str | None = None
     """Present."""
+    moves: list[Move]
     nothing: int | None = None
     """Absent (`null` on the wire)."""
     owner: UserId
     pair: tuple[int, str]
     revision: int
+    shapes: list[Shape]
     short: int
     single: float
     small: int
@@ -58,6 +60,16 @@ class Item(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     name: str
     tags: list[str]
+
+
+class MoveJumpArgs(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    height: int
+
+
+class ShapeCircleFields(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    radius: float
 
 
 class TaskComplete(BaseModel):
@@ -199,6 +211,33 @@ class EventCleared(BaseModel):
 Event = Annotated[EventMoved | EventRenamed | EventCleared, Field(discriminator="kind")]
 
 
+class MoveJump(BaseModel):
+    """A struct variant."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    op: Literal["Jump"] = Field(default="Jump")
+    args: MoveJumpArgs
+
+
+class MoveWalk(BaseModel):
+    """A newtype variant."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    op: Literal["Walk"] = Field(default="Walk")
+    args: int
+
+
+class MoveStop(BaseModel):
+    """A unit variant."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    op: Literal["Stop"] = Field(default="Stop")
+
+
+# An adjacently tagged enum: the tag and the content side by side.
+Move = Annotated[MoveJump | MoveWalk | MoveStop, Field(discriminator="op")]
+
+
 class PersonalMessageUserMessage(UserMessage):
     """A text message."""
 
@@ -249,12 +288,47 @@ class TaskEventTaskError(TaskError):
 TaskEvent = Annotated[TaskEventTaskUpdate | TaskEventTaskComplete | TaskEventTaskError, Field(discriminator="type")]
 
 
+class ShapeCircle(BaseModel):
+    """A struct variant."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    circle: ShapeCircleFields
+
+
+class ShapeSquare(BaseModel):
+    """A newtype variant."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    square: int
+
+
+class ShapeLabelled(BaseModel):
+    """A newtype variant around a struct."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    labelled: Item
+
+
+class ShapeLine(BaseModel):
+    """A tuple variant."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    line: tuple[int, int]
+
+
+# An externally tagged enum (serde's default): unit variants are strings,
+# the others one-key objects.
+Shape = Literal["unknown", "empty"] | ShapeCircle | ShapeSquare | ShapeLabelled | ShapeLine
+
+
 # A newtype.
 UserId = str
 
 
 Everything.model_rebuild()
 Item.model_rebuild()
+MoveJumpArgs.model_rebuild()
+ShapeCircleFields.model_rebuild()
 TaskComplete.model_rebuild()
 TaskError.model_rebuild()
 TaskUpdate.model_rebuild()
@@ -265,9 +339,16 @@ WhoAmI.model_rebuild()
 EventMoved.model_rebuild()
 EventRenamed.model_rebuild()
 EventCleared.model_rebuild()
+MoveJump.model_rebuild()
+MoveWalk.model_rebuild()
+MoveStop.model_rebuild()
 PersonalMessageUserMessage.model_rebuild()
 PersonalMessageUserNotification.model_rebuild()
 PersonalMessageUserFile.model_rebuild()
 TaskEventTaskUpdate.model_rebuild()
 TaskEventTaskComplete.model_rebuild()
 TaskEventTaskError.model_rebuild()
+ShapeCircle.model_rebuild()
+ShapeSquare.model_rebuild()
+ShapeLabelled.model_rebuild()
+ShapeLine.model_rebuild()

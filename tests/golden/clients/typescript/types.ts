@@ -35,11 +35,13 @@ export interface Everything {
   long: number;
   /** Present. */
   maybe?: string | null;
+  moves: Move[];
   /** Absent (`null` on the wire). */
   nothing?: number | null;
   owner: UserId;
   pair: [number, string];
   revision: number;
+  shapes: Shape[];
   short: number;
   single: number;
   /** An unsigned byte. */
@@ -60,6 +62,19 @@ export interface Item {
   tags: string[];
 }
 
+/** An adjacently tagged enum: the tag and the content side by side. */
+export type Move =
+  /** A struct variant. */
+  | { op: "Jump"; args: MoveJumpArgs }
+  /** A newtype variant. */
+  | { op: "Walk"; args: number }
+  /** A unit variant. */
+  | { op: "Stop" };
+
+export interface MoveJumpArgs {
+  height: number;
+}
+
 /** How a notification is shown. */
 export type NotificationKind = "success" | "error" | "info" | "warning";
 
@@ -71,6 +86,27 @@ export type PersonalMessage =
   | ({ type: "user.notification" } & UserNotification)
   /** A file ready for download. */
   | ({ type: "user.file" } & UserFile);
+
+/**
+ * An externally tagged enum (serde's default): unit variants are strings,
+ * the others one-key objects.
+ */
+export type Shape =
+  | "unknown"
+  /** A struct variant. */
+  | { circle: ShapeCircleFields }
+  /** A newtype variant. */
+  | { square: number }
+  /** A newtype variant around a struct. */
+  | { labelled: Item }
+  /** A tuple variant. */
+  | { line: [number, number] }
+  /** A unit variant. */
+  | "empty";
+
+export interface ShapeCircleFields {
+  radius: number;
+}
 
 /** A unit enum. */
 export type Status = "in_progress" | "done" | "pending";

@@ -224,6 +224,18 @@ func TestTypesRoundTrip(t *testing.T) {
 	if _, ok := sample.Events[2].Value.(api.EventCleared); !ok {
 		t.Fatalf("events[2] %#v", sample.Events[2].Value)
 	}
+	if circle, ok := sample.Shapes[0].Value.(api.ShapeCircle); !ok || circle.Value.Radius != 1.5 {
+		t.Fatalf("shapes[0] %#v", sample.Shapes[0].Value)
+	}
+	if line, ok := sample.Shapes[3].Value.(api.ShapeLine); !ok || line.Value.V0 != -1 || line.Value.V1 != 2 {
+		t.Fatalf("shapes[3] %#v", sample.Shapes[3].Value)
+	}
+	if _, ok := sample.Shapes[4].Value.(api.ShapeEmpty); !ok {
+		t.Fatalf("shapes[4] %#v", sample.Shapes[4].Value)
+	}
+	if jump, ok := sample.Moves[0].Value.(api.MoveJump); !ok || jump.Args.Height != 3 {
+		t.Fatalf("moves[0] %#v", sample.Moves[0].Value)
+	}
 	if sample.Nothing != nil || sample.Author != nil || sample.Maybe == nil || *sample.Maybe != "here" {
 		t.Fatalf("optional fields: nothing %v, author %v, maybe %v", sample.Nothing, sample.Author, sample.Maybe)
 	}
