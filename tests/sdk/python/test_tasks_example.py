@@ -27,6 +27,7 @@ from tasks_client import (  # noqa: E402 (after the path is set)
     RunTaskParams,
     SendNotificationParams,
     TaskEventTaskComplete,
+    TaskEventTaskError,
     TaskEventTaskUpdate,
     TaskRef,
     TaskStatsParams,
@@ -133,6 +134,23 @@ async def test_run_publishes_typed_progress_then_completion(server):
             await api.tasks_run(RunTaskParams(task_id=task.id, step_ms=10_000))
             await api.tasks_run(RunTaskParams(task_id=task.id))
         assert raised.value.code == 409
+    finally:
+        await api.rpc.disconnect()
+
+
+async def test_a_failing_run_ends_with_task_error(server):
+    api = await server.api("alice")
+    try:
+        task = await api.tasks_create(CreateTaskParams(title="Doomed", steps=4))
+        events = await within(api.subscribe_task(task.channel), "subscribe to the task channel")
+        await api.tasks_run(RunTaskParams(task_id=task.id, step_ms=1, fail_at=50))
+        first = await within(events.next(), "first update")
+        assert isinstance(first, TaskEventTaskUpdate) and first.progress == 25
+        failed = await within(events.next(), "task_error")
+        assert isinstance(failed, TaskEventTaskError)
+        assert failed.task_id == str(task.id)
+        failed_task = await api.tasks_get(TaskRef(task_id=task.id))
+        assert (failed_task.status, failed_task.progress) == ("failed", 50)
     finally:
         await api.rpc.disconnect()
 
