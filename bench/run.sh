@@ -9,15 +9,15 @@
 #   subscribed) at 10,000 connections; fan-out deliveries per second to
 #   10,000 subscribers of one channel.
 #
-# Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5, per RPC run),
+# Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5, per RPC run),
 # BENCH_CONNECTIONS (10000, idle and fan-out), BENCH_MESSAGES (100
 # publications per fan-out round), BENCH_BYTES (100 bytes each).
-# Not a test: test.sh does not run it. Takes about three minutes after
+# Not a test: test.sh does not run it. Takes about five minutes after
 # the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 seconds=${BENCH_SECONDS:-5}
 connections=${BENCH_CONNECTIONS:-10000}
 messages=${BENCH_MESSAGES:-100}
