@@ -1,10 +1,10 @@
-// Bundles the page (src/main.ts, the generated TypeScript client in
-// ../clients/generated/typescript and the centrifuge SDK) into dist/app.js,
-// and copies index.html and style.css beside it. The tasks server embeds
-// dist/ at compile time; dist/ is committed so that `cargo run` works on a
-// machine without npm, and test.sh checks it is current.
+// Bundles the page's script (src/main.ts, the generated TypeScript client
+// in ../clients/generated/typescript and the centrifuge SDK) into
+// dist/app.js. The tasks server embeds it, with index.html and style.css,
+// at compile time; dist/ is committed so that `cargo run` works on a machine
+// without npm, and check.sh proves it is current.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,7 +22,4 @@ await build({
   outfile: path.join(here, 'dist/app.js'),
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'style.css']) {
-  copyFileSync(path.join(here, file), path.join(here, 'dist', file));
-}
-console.log('built dist/app.js, dist/index.html, dist/style.css');
+console.log('built dist/app.js');

@@ -40,6 +40,20 @@ pub(crate) fn camel(method: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `text` with every character that cannot be in an identifier (of Go,
+/// Python or TypeScript) replaced by `_`.
+pub(crate) fn underscored(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

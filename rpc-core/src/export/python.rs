@@ -335,16 +335,7 @@ fn attribute(wire: &str) -> (String, Option<String>) {
         "BaseModel",
         "ConfigDict",
     ];
-    let mut attr: String = wire
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut attr = names::underscored(wire);
     if attr.starts_with(|c: char| c.is_ascii_digit()) || attr.is_empty() {
         attr.insert(0, '_');
     }

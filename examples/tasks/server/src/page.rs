@@ -1,14 +1,14 @@
-//! The browser page at `/`, built by examples/tasks/web (`npm run build`)
-//! and embedded at compile time, so the binary serves it with no files
-//! beside it.
+//! The browser page at `/`: examples/tasks/web's HTML and CSS, and the
+//! script its `npm run build` bundles (committed in `dist/`), embedded at
+//! compile time, so the binary serves it with no files beside it.
 
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-const INDEX: &str = include_str!("../../web/dist/index.html");
+const INDEX: &str = include_str!("../../web/index.html");
 const APP: &str = include_str!("../../web/dist/app.js");
-const STYLE: &str = include_str!("../../web/dist/style.css");
+const STYLE: &str = include_str!("../../web/style.css");
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (

@@ -64,16 +64,7 @@ pub(super) fn exported(wire: &str) -> String {
 /// The Go name of a model type: its Rust name when that is an exported Go
 /// identifier, otherwise the closest one (`my_type` → `My_type`).
 pub(super) fn type_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut out = names::underscored(name);
     match out.chars().next() {
         Some(c) if c.is_ascii_lowercase() => out[..1].make_ascii_uppercase(),
         Some(c) if c.is_ascii_uppercase() => {}
@@ -103,6 +94,19 @@ pub(super) struct Union {
     pub(super) tag_method: String,
     /// `EventMoved`, one per variant in order.
     pub(super) variants: Vec<String>,
+}
+
+impl Union {
+    /// The names of union `go` whose variants have these tags.
+    fn claim<'t>(scope: &mut Scope, go: &str, tags: impl Iterator<Item = &'t str>) -> Self {
+        Self {
+            interface: scope.claim(&format!("{go}Variant")),
+            tag_method: tag_method(go),
+            variants: tags
+                .map(|tag| scope.claim(&format!("{go}{}", names::pascal(tag))))
+                .collect(),
+        }
+    }
 }
 
 /// Every name of the package, decided once from the model so that
@@ -139,26 +143,12 @@ impl<'a> Go<'a> {
             let go = &types[def.name.as_str()];
             match &def.kind {
                 TypeKind::TaggedUnion { variants, .. } => {
-                    let union = Union {
-                        interface: scope.claim(&format!("{go}Variant")),
-                        tag_method: tag_method(go),
-                        variants: variants
-                            .iter()
-                            .map(|v| scope.claim(&format!("{go}{}", names::pascal(&v.tag_value))))
-                            .collect(),
-                    };
-                    unions.insert(def.name.as_str(), union);
+                    let tags = variants.iter().map(|v| v.tag_value.as_str());
+                    unions.insert(def.name.as_str(), Union::claim(&mut scope, go, tags));
                 }
                 TypeKind::ExternalUnion(variants) => {
-                    let union = Union {
-                        interface: scope.claim(&format!("{go}Variant")),
-                        tag_method: tag_method(go),
-                        variants: variants
-                            .iter()
-                            .map(|v| scope.claim(&format!("{go}{}", names::pascal(&v.name))))
-                            .collect(),
-                    };
-                    unions.insert(def.name.as_str(), union);
+                    let tags = variants.iter().map(|v| v.name.as_str());
+                    unions.insert(def.name.as_str(), Union::claim(&mut scope, go, tags));
                 }
                 TypeKind::StringEnum(values) => {
                     let names = values

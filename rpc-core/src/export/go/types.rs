@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::super::{ExternalVariant, Field, HEADER, TypeDef, TypeKind, TypeRef, Variant};
 use super::doc::{comment, doc_lines, write_doc};
 use super::layout::{align, wrap};
-use super::plan::{Go, Scope, def_refs, exported, go_string, imports, mentions};
+use super::plan::{Go, Scope, Union, def_refs, exported, go_string, imports, mentions};
 
 impl Go<'_> {
     pub(super) fn types_file(&self, package: &str) -> String {
@@ -119,14 +119,9 @@ impl Go<'_> {
         out.push_str(")\n");
     }
 
-    /// An externally tagged enum: the same wrapper and sealed interface as
-    /// a tagged union; a data variant holds its payload in `Value`.
-    pub(super) fn write_external_union(
-        &self,
-        out: &mut String,
-        def: &TypeDef,
-        variants: &[ExternalVariant],
-    ) {
+    /// The wrapper struct of a union and its sealed interface, documented
+    /// with `wire`, how the union looks in JSON.
+    fn write_union_head(&self, out: &mut String, def: &TypeDef, wire: &str) -> (&String, &Union) {
         let name = &self.types[def.name.as_str()];
         let union = &self.unions[def.name.as_str()];
         let list = match union.variants.as_slice() {
@@ -134,9 +129,7 @@ impl Go<'_> {
             [one] => one.clone(),
             [init @ .., last] => format!("{} or {last}", init.join(", ")),
         };
-        let note = wrap(&format!(
-            "Value is one of {list}. In JSON a variant without data is its name as a string; any other is an object whose one key is the variant's name."
-        ));
+        let note = wrap(&format!("Value is one of {list}. {wire}"));
         let doc = if def.doc.is_empty() {
             note
         } else {
@@ -157,6 +150,22 @@ impl Go<'_> {
             out,
             "type {} interface {{\n\t{}() string\n}}\n",
             union.interface, union.tag_method
+        );
+        (name, union)
+    }
+
+    /// An externally tagged enum: the same wrapper and sealed interface as
+    /// a tagged union; a data variant holds its payload in `Value`.
+    pub(super) fn write_external_union(
+        &self,
+        out: &mut String,
+        def: &TypeDef,
+        variants: &[ExternalVariant],
+    ) {
+        let (name, union) = self.write_union_head(
+            out,
+            def,
+            "In JSON a variant without data is its name as a string; any other is an object whose one key is the variant's name.",
         );
         for (variant, go) in variants.iter().zip(&union.variants) {
             out.push('\n');
@@ -242,38 +251,11 @@ func (u *{name}) UnmarshalJSON(data []byte) error {{
         tag: &str,
         variants: &[Variant],
     ) {
-        let name = &self.types[def.name.as_str()];
-        let union = &self.unions[def.name.as_str()];
-        let list = match union.variants.as_slice() {
-            [] => String::new(),
-            [one] => one.clone(),
-            [init @ .., last] => format!("{} or {last}", init.join(", ")),
-        };
-        let note = wrap(&format!(
-            "Value is one of {list}. In JSON the variant's fields sit beside the {} field that names it.",
+        let wire = format!(
+            "In JSON the variant's fields sit beside the {} field that names it.",
             go_string(tag)
-        ));
-        let doc = if def.doc.is_empty() {
-            note
-        } else {
-            format!("{}\n\n{note}", def.doc)
-        };
-        write_doc(out, &doc, "");
-        write_struct(out, name, &[vec!["Value".into(), union.interface.clone()]]);
-        out.push('\n');
-        write_doc(
-            out,
-            &wrap(&format!(
-                "{} is a variant of {name}: {list}.",
-                union.interface
-            )),
-            "",
         );
-        let _ = write!(
-            out,
-            "type {} interface {{\n\t{}() string\n}}\n",
-            union.interface, union.tag_method
-        );
+        let (name, union) = self.write_union_head(out, def, &wire);
         for (variant, go) in variants.iter().zip(&union.variants) {
             out.push('\n');
             self.write_variant(out, variant, go);
