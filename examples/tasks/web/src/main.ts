@@ -69,13 +69,18 @@ function onTaskEvent(event: TaskEvent): void {
   }
 }
 
-async function createAndRun(api: APIClient, title: string, steps: number): Promise<void> {
+/** Follows a task's channel (with recovery, so a reconnect misses nothing). */
+async function follow(api: APIClient, task: Task): Promise<void> {
+  const events = await api.subscribeTask(task.channel);
+  events.on(onTaskEvent);
+}
+
+async function createAndRun(api: APIClient, title: string, steps: number, fail: boolean): Promise<void> {
   const task: Task = await api.tasksCreate({ title, steps });
   taskList.add(task);
   // Subscribed before the run starts, so no step is missed.
-  const events = await api.subscribeTask(task.channel);
-  events.on(onTaskEvent);
-  await api.tasksRun({ task_id: task.id, step_ms: STEP_MS });
+  await follow(api, task);
+  await api.tasksRun({ task_id: task.id, step_ms: STEP_MS, fail_at: fail ? 50 : null });
 }
 
 async function main(): Promise<void> {
@@ -88,7 +93,11 @@ async function main(): Promise<void> {
   api.personalMessages().on(onPersonal);
   await rpc.connect();
   const { tasks } = await api.tasksList({ limit: 20 });
-  for (const task of tasks.reverse()) taskList.add(task);
+  for (const task of tasks.reverse()) {
+    taskList.add(task);
+    // A run started elsewhere (another tab, before a reload) keeps moving here.
+    if (task.status === "running") await follow(api, task);
+  }
 
   const form = document.getElementById("create-task") as HTMLFormElement;
   form.addEventListener("submit", (event) => {
@@ -96,7 +105,7 @@ async function main(): Promise<void> {
     const data = new FormData(form);
     const title = String(data.get("title") ?? "");
     const steps = Number(data.get("steps") ?? 10);
-    createAndRun(api, title, steps).then(
+    createAndRun(api, title, steps, data.get("fail") === "on").then(
       () => form.reset(),
       (error: unknown) => toast("error", "Could not run the task", describe(error)),
     );

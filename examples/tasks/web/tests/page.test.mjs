@@ -1,6 +1,6 @@
 // The tasks page in headless Chromium (Debian's `chromium`, driven by
 // playwright-core) against a real `tasks serve --dev` process: a task's bar
-// reaches 100% and shows completed; a notification from the CLI and one sent
+// reaches 100% and shows completed, and one that fails halfway turns red; a notification from the CLI and one sent
 // by a second user through `notifications.send` appear as toasts with their
 // text and colour; a `user.file` opens the dialog whose Download opens the
 // file in a new tab; after the server is killed and restarted the indicator
@@ -93,6 +93,18 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
       assert.equal(await task.locator('.status').textContent(), 'completed');
     };
     await runTask('Quarterly report');
+
+    // A run that fails halfway: task_error turns the bar red with its message.
+    await page.fill('input[name="title"]', 'Doomed import');
+    await page.fill('input[name="steps"]', '4');
+    await page.check('input[name="fail"]');
+    await page.click('button[type="submit"]');
+    const doomed = page.locator('.task', { hasText: 'Doomed import' });
+    await doomed.locator('xpath=self::*[@data-status="failed"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await doomed.getAttribute('data-progress'), '25');
+    assert.equal(await doomed.locator('.status').textContent(), 'failed');
+    assert.equal(await doomed.locator('.detail').textContent(), 'The run failed (fail_at)');
+    assert.equal(await colour(doomed.locator('.fill')), 'rgb(220, 38, 38)');
     // The run's own success notification.
     const done = page.locator('.toast[data-kind="success"]', { hasText: 'is done' });
     await done.waitFor({ timeout: GUARD_MS });
