@@ -359,8 +359,9 @@ pub struct ServerBuilder {
 impl ServerBuilder {
     /// HTTP routes of the service itself (a page, a webhook), served by
     /// [`Server::listen`] and included in [`Server::axum_router`]. Each call
-    /// adds to the previous ones; a path the server uses is a panic at
-    /// build time, as axum's merge reports it.
+    /// adds to the previous ones. A route at a path the server serves itself
+    /// (`/connection/websocket`, `/health`, `/api/…`) is a programming
+    /// error: axum panics on the overlap when the router is assembled.
     pub fn routes(mut self, routes: axum::Router) -> Self {
         self.routes = std::mem::take(&mut self.routes).merge(routes);
         self
