@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{ExportError, api_model, go, openrpc, python_client, typescript_client};
+use super::{ApiModel, ExportError, api_model, go, openrpc, python_client, typescript_client};
 use crate::Router;
 
 /// What to generate.
@@ -124,16 +124,37 @@ pub fn generate_clients(
     targets: &[Target],
     options: &ClientOptions,
 ) -> Result<Vec<GeneratedFile>, ExportError> {
+    client_files(router, &exported_model(router)?, targets, options)
+}
+
+/// The model of `router`'s methods, refusing a router without any.
+///
+/// # Errors
+/// As [`generate_clients`].
+pub fn exported_model(router: &Router) -> Result<ApiModel, ExportError> {
     if router.is_empty() {
         return Err(ExportError::NoMethods);
     }
-    let model = api_model(router)?;
+    api_model(router)
+}
+
+/// [`generate_clients`] for a model already made of `router` (by
+/// [`exported_model`]), for callers that also show the model.
+///
+/// # Errors
+/// Only if the OpenRPC document cannot be serialised.
+pub fn client_files(
+    router: &Router,
+    model: &ApiModel,
+    targets: &[Target],
+    options: &ClientOptions,
+) -> Result<Vec<GeneratedFile>, ExportError> {
     let mut files = Vec::new();
     for target in targets {
         files.extend(match target {
-            Target::Python => python_client::files(&model, options),
-            Target::TypeScript => typescript_client::files(&model, options),
-            Target::Go => go::files(&model, options),
+            Target::Python => python_client::files(model, options),
+            Target::TypeScript => typescript_client::files(model, options),
+            Target::Go => go::files(model, options),
             Target::OpenRpc => vec![GeneratedFile::new(
                 target.path(),
                 openrpc(router, &options.name, &options.version)?,

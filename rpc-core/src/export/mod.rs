@@ -30,7 +30,10 @@ mod schema;
 mod typescript;
 mod typescript_client;
 
-pub use files::{ClientOptions, GeneratedFile, Target, generate_clients, stale_files, write_files};
+pub use files::{
+    ClientOptions, GeneratedFile, Target, client_files, exported_model, generate_clients,
+    stale_files, write_files,
+};
 pub use openrpc::openrpc;
 pub use python::python_models;
 pub use typescript::typescript_types;

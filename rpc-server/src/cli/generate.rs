@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use rpc_core::export::{
-    ApiModel, ClientOptions, Target, TypeRef, api_model, generate_clients, stale_files, write_files,
+    ApiModel, ClientOptions, Target, TypeRef, client_files, exported_model, stale_files,
+    write_files,
 };
 
 use super::GenerateArgs;
@@ -61,8 +62,8 @@ fn generate(
         version: args.api_version.clone().unwrap_or(defaults.version),
         go_module: args.go_module.clone().or(defaults.go_module),
     };
-    let files = generate_clients(&router, targets, &options).map_err(|e| e.to_string())?;
-    let model = api_model(&router).map_err(|e| e.to_string())?;
+    let model = exported_model(&router).map_err(|e| e.to_string())?;
+    let files = client_files(&router, &model, targets, &options).map_err(|e| e.to_string())?;
     print_found(&model);
     let dir = &args.output;
     if args.check {
