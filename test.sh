@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check and test of wsrpc, installing first whatever a fresh
+# Runs every check and test of wirecall, installing first whatever a fresh
 # machine lacks. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,19 +30,26 @@ target/debug/tasks generate-clients --all --check --output examples/tasks/client
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the library packages build as published (cargo package)"
+# Packs each library crate as crates.io would receive it and builds the
+# packed copy (nothing is uploaded): a file the build needs but the package
+# leaves out, or a dependency cycle, fails here. --allow-dirty: what is
+# checked is the package's contents, not whether they are committed yet.
+cargo package --quiet --allow-dirty -p wirecall-macros -p wirecall-core -p wirecall-server -p wirecall-client
+
 step "tests"
 cargo test --workspace --locked
 
 step "examples"
-cargo run --locked -q -p rpc-client --example quickstart
+cargo run --locked -q -p wirecall-client --example quickstart
 
 step "official SDKs and the generated clients against a live server (Python, TypeScript, Go)"
-cargo build --locked -p wsrpc-tests --bins -p tasks
+cargo build --locked -p wirecall-tests --bins -p tasks
 # Generated first: tests/sdk/go's module refers to the generated Go client.
 target/debug/fixture-clients target/clients/fixture >/dev/null
 bash tests/sdk/install.sh
 bash tests/sdk/clients.sh
-WSRPC_FIXTURE="$PWD/target/debug/sdk-fixture" bash tests/sdk/run.sh
+WIRECALL_FIXTURE="$PWD/target/debug/sdk-fixture" bash tests/sdk/run.sh
 
 step "the tasks page in headless Chromium (bundle current, tsc, browser test)"
 bash examples/tasks/web/check.sh

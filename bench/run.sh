@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# wsrpc's benchmark: builds the release binaries of bench/, measures on
+# wirecall's benchmark: builds the release binaries of bench/, measures on
 # 127.0.0.1 and prints a markdown table.
 #
 #   RPC round trips (bench.add) at 1 connection x 1 in flight and
-#   64 x 16, against wsrpc and a raw tokio-tungstenite echo server,
+#   64 x 16, against wirecall and a raw tokio-tungstenite echo server,
 #   interleaved round by round (the machine is shared and noisy), medians
 #   of the rounds; resident memory per idle connection (connected and
 #   subscribed) at 10,000 connections; fan-out deliveries per second to
@@ -26,7 +26,7 @@ bytes=${BENCH_BYTES:-100}
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "build (release)"
-cargo build --release --locked -p wsrpc-bench >&2
+cargo build --release --locked -p wirecall-bench >&2
 bin=target/release
 logdir=target/bench
 mkdir -p "$logdir"
@@ -75,7 +75,7 @@ for round in $(seq 1 "$rounds"); do
         read -r c f <<<"$shape"
         for server in bench-server echo-server; do
             label=${server%-server}
-            [ "$label" = bench ] && label=wsrpc
+            [ "$label" = bench ] && label=wirecall
             step "round $round/$rounds: rpc $label ${c}x$f"
             loadgen rpc --server-bin "$bin/$server" --label "$label" \
                 --connections "$c" --in-flight "$f" --seconds "$seconds" >>"$results" || true
@@ -84,10 +84,10 @@ for round in $(seq 1 "$rounds"); do
 done
 
 # The Rust client's own cost: the same calls on one connection, raw
-# frames against rpc_client::Client, interleaved.
+# frames against wirecall_client::Client, interleaved.
 for round in $(seq 1 "$rounds"); do
     for f in 1 64; do
-        step "round $round/$rounds: rpc raw 1x$f and rpc-client 1x$f"
+        step "round $round/$rounds: rpc raw 1x$f and wirecall-client 1x$f"
         loadgen rpc --server-bin "$bin/bench-server" --label raw1 \
             --connections 1 --in-flight "$f" --seconds "$seconds" >>"$results" || true
         loadgen client --server-bin "$bin/bench-server" \
@@ -119,14 +119,14 @@ echo "| Benchmark | Result | p50 µs | p99 µs | Target |"
 echo "|---|---|---|---|---|"
 for shape in "1 1" "64 16"; do
     read -r c f <<<"$shape"
-    w=$(stat wsrpc "$c" "$f" calls_per_s)
+    w=$(stat wirecall "$c" "$f" calls_per_s)
     e=$(stat echo "$c" "$f" calls_per_s)
     r=$(ratio "$w" "$e")
-    echo "| RPC ${c}×$f, wsrpc (\`bench.add\`) | $w calls/s | $(stat wsrpc "$c" "$f" p50_us) | $(stat wsrpc "$c" "$f" p99_us) | |"
+    echo "| RPC ${c}×$f, wirecall (\`bench.add\`) | $w calls/s | $(stat wirecall "$c" "$f" p50_us) | $(stat wirecall "$c" "$f" p99_us) | |"
     echo "| RPC ${c}×$f, raw tokio-tungstenite echo | $e calls/s | $(stat echo "$c" "$f" p50_us) | $(stat echo "$c" "$f" p99_us) | |"
-    echo "| RPC ${c}×$f, wsrpc / echo | $r | | | ≥ 0.70: $(verdict "$r") |"
+    echo "| RPC ${c}×$f, wirecall / echo | $r | | | ≥ 0.70: $(verdict "$r") |"
 done
-# client_stat F KEY: median of KEY over the rpc-client rounds.
+# client_stat F KEY: median of KEY over the wirecall-client rounds.
 client_stat() {
     grep "^RESULT client connections=1 in_flight=$1 " "$results" | field "$2" | median
 }
@@ -134,7 +134,7 @@ for f in 1 64; do
     raw=$(stat raw1 1 "$f" calls_per_s)
     via=$(client_stat "$f" calls_per_s)
     echo "| Rust client 1×$f: raw frames | $raw calls/s | $(stat raw1 1 "$f" p50_us) | $(stat raw1 1 "$f" p99_us) | |"
-    echo "| Rust client 1×$f: \`rpc_client::Client\` | $via calls/s | $(client_stat "$f" p50_us) | $(client_stat "$f" p99_us) | |"
+    echo "| Rust client 1×$f: \`wirecall_client::Client\` | $via calls/s | $(client_stat "$f" p50_us) | $(client_stat "$f" p99_us) | |"
     echo "| Rust client 1×$f: client / raw | $(ratio "$via" "$raw") | | | |"
 done
 per_conn=$(printf '%s\n' "$idle" | field per_conn_bytes)

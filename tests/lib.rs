@@ -1,4 +1,4 @@
-//! Shared pieces of wsrpc's end-to-end tests: the handlers and the server
+//! Shared pieces of wirecall's end-to-end tests: the handlers and the server
 //! configuration that both the Rust tests and the SDK fixture use.
 
 #![warn(missing_docs)]
@@ -7,14 +7,14 @@ use std::time::Duration;
 
 pub mod types_fixture;
 
-use rpc_server::messages::NotificationKind;
-use rpc_server::publish::Notification;
-use rpc_server::{
-    Conn, NamespaceOptions, PublisherExt, RpcError, Server, ServerBuilder, websocket_rpc,
-};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
+use wirecall_server::messages::NotificationKind;
+use wirecall_server::publish::Notification;
+use wirecall_server::{
+    Conn, NamespaceOptions, PublisherExt, RpcError, Server, ServerBuilder, websocket_rpc,
+};
 
 /// The HS256 secret of every test server.
 pub const SECRET: &str = "sdk-test-secret";

@@ -11,11 +11,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use rpc_server::{RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
+use wirecall_server::{RpcError, websocket_rpc};
 
 /// Every type feature at once.
 ///

@@ -3,17 +3,17 @@
 //! checked at compile time), subscribes to a channel and receives a
 //! publication.
 //!
-//! `cargo run -p rpc-client --example quickstart`
+//! `cargo run -p wirecall-client --example quickstart`
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rpc_client::{Client, SubscriptionEvent};
-use rpc_server::auth::mint_hmac_token;
-use rpc_server::{Conn, NamespaceOptions, RpcError, Server, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use wirecall_client::{Client, SubscriptionEvent};
+use wirecall_server::auth::mint_hmac_token;
+use wirecall_server::{Conn, NamespaceOptions, RpcError, Server, websocket_rpc};
 
 /// What to add.
 #[derive(Serialize, Deserialize, JsonSchema)]
@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("math.add(40, 2) = {}", sum.sum);
 
     let mut news = client.subscribe("news:general").await?;
-    let data = serde_json::value::to_raw_value(&json!({"headline": "wsrpc ships"}))?;
+    let data = serde_json::value::to_raw_value(&json!({"headline": "wirecall ships"}))?;
     server.publish("news:general", &data).await?;
     while let Some(event) = news.next().await {
         if let SubscriptionEvent::Publication(publication) = event {

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use rpc_core::channel::personal_channel;
-use rpc_core::protocol::StreamPosition;
-use rpc_core::publish::BoxFuture;
-use rpc_core::{Publisher, RpcError, code};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use wirecall_core::channel::personal_channel;
+use wirecall_core::protocol::StreamPosition;
+use wirecall_core::publish::BoxFuture;
+use wirecall_core::{Publisher, RpcError, code};
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +48,10 @@ impl From<ApiError> for RpcError {
 /// A client of `POST <url>/<method>` with an API key.
 ///
 /// ```no_run
-/// use rpc_client::ApiClient;
-/// use rpc_core::PublisherExt;
+/// use wirecall_client::ApiClient;
+/// use wirecall_core::PublisherExt;
 ///
-/// # async fn run() -> Result<(), rpc_core::RpcError> {
+/// # async fn run() -> Result<(), wirecall_core::RpcError> {
 /// let api = ApiClient::new("http://127.0.0.1:8000/api", "api-key");
 /// let delivery = api.send_message("42", "Your report is ready", None).await?;
 /// println!("delivered: {}", delivery.delivered);
@@ -165,7 +165,7 @@ impl ApiClient {
         })
     }
 
-    /// Live connections of `user` (a wsrpc extension of the API).
+    /// Live connections of `user` (a wirecall extension of the API).
     ///
     /// # Errors
     /// As [`ApiClient::call`].

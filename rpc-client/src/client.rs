@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rpc_core::protocol::{Reply, StreamPosition};
-use rpc_core::{Method, RpcError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
+use wirecall_core::protocol::{Reply, StreamPosition};
+use wirecall_core::{Method, RpcError};
 
 use crate::subscription::{Route, Routes, ServerSubscriptions, Subscription, TypedSubscription};
 
@@ -192,9 +192,9 @@ pub enum ConnectionState {
 /// A connected client; cheap to clone (clones share the connection).
 ///
 /// ```no_run
-/// # use rpc_client::Client;
-/// # use rpc_core::Method;
-/// # async fn run<M: Method<Params = serde_json::Value, Output = serde_json::Value>>() -> Result<(), rpc_client::ClientError> {
+/// # use wirecall_client::Client;
+/// # use wirecall_core::Method;
+/// # async fn run<M: Method<Params = serde_json::Value, Output = serde_json::Value>>() -> Result<(), wirecall_client::ClientError> {
 /// let client = Client::builder("ws://127.0.0.1:8000/connection/websocket")
 ///     .token("eyJ…")
 ///     .connect()

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rpc_core::protocol::{Push, Reply, StreamPosition};
-use rpc_core::{RpcError, code};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use wirecall_core::protocol::{Push, Reply, StreamPosition};
+use wirecall_core::{RpcError, code};
 
 use crate::client::{ClientBuilder, ClientError, ConnectionState, Shared, Waiter};
 use crate::subscription::SubscriptionEvent;
@@ -389,7 +389,7 @@ fn closed(frame: Option<(CloseCode, String)>) -> Ended {
     }
 }
 
-fn publication_push(channel: &str, publication: rpc_core::protocol::Publication) -> Push {
+fn publication_push(channel: &str, publication: wirecall_core::protocol::Publication) -> Push {
     Push {
         channel: channel.to_owned(),
         publication: Some(publication),

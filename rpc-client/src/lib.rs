@@ -1,7 +1,7 @@
-//! wsrpc's Rust clients: [`Client`], a WebSocket connection with typed RPC
+//! wirecall's Rust clients: [`Client`], a WebSocket connection with typed RPC
 //! through the markers `#[websocket_rpc]` emits (`client.call::<tasks_get_stats>(params)`),
 //! and [`ApiClient`], the HTTP server API from any process, implementing the
-//! same [`rpc_core::Publisher`] interface as the in-process publisher.
+//! same [`wirecall_core::Publisher`] interface as the in-process publisher.
 //!
 //! Subscriptions are streams with a bounded buffer and an explicit lag
 //! signal. The client reconnects by itself (exponential backoff with
@@ -9,13 +9,19 @@
 //! recovery succeeded; terminal close codes stop it.
 //!
 //! A runnable example that starts a server in-process, calls it by marker
-//! and receives a publication: `cargo run -p rpc-client --example
+//! and receives a publication: `cargo run -p wirecall-client --example
 //! quickstart` (`rpc-client/examples/quickstart.rs`).
 //!
 //! # Features
 //! - `tls`: HTTPS for `ApiClient` (rustls). Off by default.
 
 #![warn(missing_docs, unreachable_pub)]
+
+// The package README is what crates.io shows; its examples are compiled
+// as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod api;
 mod client;
@@ -24,13 +30,13 @@ mod subscription;
 
 pub use api::{ApiClient, ApiError};
 pub use client::{Client, ClientBuilder, ClientError, ConnectionState, TokenProvider};
-pub use rpc_core::{Method, Publisher, PublisherExt, RpcError};
 pub use subscription::{
     DecodeError, ServerSubscriptions, Subscription, SubscriptionEvent, TypedEvent,
     TypedSubscription,
 };
+pub use wirecall_core::{Method, Publisher, PublisherExt, RpcError};
 
 /// The runtime core, for `#[websocket_rpc]` in crates that depend on
-/// `rpc-client` only.
+/// `wirecall-client` only.
 #[doc(hidden)]
-pub use rpc_core as __rpc_core;
+pub use wirecall_core as __wirecall_core;

@@ -8,13 +8,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use rpc_core::protocol::{
-    ClientInfo, HistoryResult, PresenceStatsResult, Publication, Push, StreamPosition,
-};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tokio::sync::mpsc;
+use wirecall_core::protocol::{
+    ClientInfo, HistoryResult, PresenceStatsResult, Publication, Push, StreamPosition,
+};
 
 use crate::client::{Client, ClientError};
 

@@ -2,10 +2,10 @@
 //! the handler, encode the result, through `Router::call`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rpc_core::{Conn, Router, RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use wirecall_core::{Conn, Router, RpcError, websocket_rpc};
 
 #[derive(Deserialize, JsonSchema)]
 struct AddParams {

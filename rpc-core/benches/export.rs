@@ -2,14 +2,14 @@
 //! own params and result types (400 structs, plus shared ones): the model,
 //! then every target's files. The bar is "well under a second".
 //!
-//! `cargo bench -p rpc-core --bench export`
+//! `cargo bench -p wirecall-core --bench export`
 
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use rpc_core::export::{ClientOptions, Target, api_model, generate_clients};
-use rpc_core::{Conn, Router, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use wirecall_core::export::{ClientOptions, Target, api_model, generate_clients};
+use wirecall_core::{Conn, Router, websocket_rpc};
 
 /// A shared unit enum.
 #[derive(Serialize, Deserialize, JsonSchema)]

@@ -169,7 +169,7 @@ impl ConnBuilder {
 /// server is built and shared by every connection (like axum's `State`).
 ///
 /// ```
-/// use rpc_core::AppState;
+/// use wirecall_core::AppState;
 /// struct Db { url: String }
 /// let state = AppState::new().with(Db { url: "mem://".into() });
 /// assert_eq!(state.get::<Db>().unwrap().url, "mem://");

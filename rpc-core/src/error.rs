@@ -50,7 +50,7 @@ pub mod code {
 /// converts with `Into<RpcError>`, so `?` works:
 ///
 /// ```
-/// use rpc_core::RpcError;
+/// use wirecall_core::RpcError;
 ///
 /// #[derive(Debug)]
 /// enum TaskError { NotFound, Busy }

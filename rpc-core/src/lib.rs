@@ -1,9 +1,9 @@
-//! wsrpc's runtime core: what a handler sees and what the server dispatches.
+//! wirecall's runtime core: what a handler sees and what the server dispatches.
 //!
 //! A service author writes one attribute per handler:
 //!
 //! ```
-//! use rpc_core::{Conn, RpcError, Router, websocket_rpc};
+//! use wirecall_core::{Conn, RpcError, Router, websocket_rpc};
 //! use schemars::JsonSchema;
 //! use serde::{Deserialize, Serialize};
 //!
@@ -61,7 +61,13 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-extern crate self as rpc_core;
+// The package README is what crates.io shows; its examples are compiled
+// as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+extern crate self as wirecall_core;
 
 pub mod channel;
 mod conn;
@@ -82,4 +88,4 @@ pub use error::{Result, RpcError, code};
 pub use method::{Location, Method, Registration, registered};
 pub use publish::{Publisher, PublisherExt};
 pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};
-pub use rpc_macros::websocket_rpc;
+pub use wirecall_macros::websocket_rpc;

@@ -1,6 +1,6 @@
 //! One publishing interface wherever code runs: in the server process
-//! (`rpc_server::Server::publisher`, or `Conn::publisher` in a handler) and
-//! in any other process over the HTTP API (`rpc_client::ApiClient`). The
+//! (`wirecall_server::Server::publisher`, or `Conn::publisher` in a handler) and
+//! in any other process over the HTTP API (`wirecall_client::ApiClient`). The
 //! messaging helpers and the task notifier are written once on top of it.
 
 use std::future::Future;

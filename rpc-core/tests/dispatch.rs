@@ -3,11 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rpc_core::{AppState, Conn, Method, Router, RpcError, State, code, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use wirecall_core::{AppState, Conn, Method, Router, RpcError, State, code, websocket_rpc};
 
 fn ten() -> u32 {
     10

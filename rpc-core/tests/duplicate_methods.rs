@@ -2,17 +2,17 @@
 //! both places. (A binary of its own, since the duplicate poisons the
 //! registry for everything else linked with it.)
 
-use rpc_core::{Method, Router, RouterError};
+use wirecall_core::{Method, Router, RouterError};
 
 mod first {
-    #[rpc_core::websocket_rpc("dup.same")]
+    #[wirecall_core::websocket_rpc("dup.same")]
     pub async fn one() -> u32 {
         1
     }
 }
 
 mod second {
-    #[rpc_core::websocket_rpc("dup.same")]
+    #[wirecall_core::websocket_rpc("dup.same")]
     pub async fn two() -> u32 {
         2
     }

@@ -162,7 +162,7 @@ pub(crate) fn check(f: &RpcFn) -> syn::Result<Handler> {
 }
 
 /// `Result<T, E>` (any path ending in `Result`, including aliases such as
-/// `rpc_core::Result<T>`) is a fallible handler; anything else is a value.
+/// `wirecall_core::Result<T>`) is a fallible handler; anything else is a value.
 fn classify_output(ty: &Type) -> Output {
     if let Type::Path(path) = ty
         && path.qself.is_none()

@@ -1,5 +1,5 @@
 //! Code generation for a validated handler. Generated code is glue: every
-//! decision and error mapping lives in `rpc_core::__private`.
+//! decision and error mapping lives in `wirecall_core::__private`.
 
 use proc_macro_crate::{FoundCrate, crate_name};
 use proc_macro2::{Span, TokenStream};
@@ -203,30 +203,30 @@ fn marker_ident(method: &str, span: Span) -> Ident {
 }
 
 /// Where the runtime lives from the user's point of view: `crate = path` if
-/// given, else `rpc-core` under whatever name `Cargo.toml` gives it, else the
-/// copy re-exported by `rpc-server` or `rpc-client`.
+/// given, else `wirecall-core` under whatever name `Cargo.toml` gives it, else the
+/// copy re-exported by `wirecall-server` or `wirecall-client`.
 fn runtime_path(f: &RpcFn) -> Path {
     if let Some(path) = &f.attr.krate {
         return path.clone();
     }
     let found = |name: &str| crate_name(name).ok();
-    if let Some(found) = found("rpc-core") {
+    if let Some(found) = found("wirecall-core") {
         return match found {
-            FoundCrate::Itself => syn::parse_quote!(::rpc_core),
+            FoundCrate::Itself => syn::parse_quote!(::wirecall_core),
             FoundCrate::Name(name) => {
                 let ident = format_ident!("{}", name);
                 syn::parse_quote!(::#ident)
             }
         };
     }
-    for facade in ["rpc-server", "rpc-client"] {
+    for facade in ["wirecall-server", "wirecall-client"] {
         if let Some(found) = found(facade) {
             let ident = match found {
                 FoundCrate::Itself => format_ident!("{}", facade.replace('-', "_")),
                 FoundCrate::Name(name) => format_ident!("{}", name),
             };
-            return syn::parse_quote!(::#ident::__rpc_core);
+            return syn::parse_quote!(::#ident::__wirecall_core);
         }
     }
-    syn::parse_quote!(::rpc_core)
+    syn::parse_quote!(::wirecall_core)
 }

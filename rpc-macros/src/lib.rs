@@ -1,10 +1,10 @@
-//! The `#[websocket_rpc("namespace.method")]` attribute of wsrpc.
+//! The `#[websocket_rpc("namespace.method")]` attribute of wirecall.
 //!
 //! It turns an `async fn` into a registered RPC method: the function stays as
 //! written (callable from tests), and beside it the attribute adds a typed
 //! marker (an empty enum named after the method, `tasks.get_stats` →
-//! `tasks_get_stats`) and a registration that `rpc_core::Router` collects.
-//! See `rpc_core`'s documentation for the accepted shapes and a full example.
+//! `tasks_get_stats`) and a registration that `wirecall_core::Router` collects.
+//! See `wirecall_core`'s documentation for the accepted shapes and a full example.
 //!
 //! The work is split in three steps, one module each: `parse` reads the
 //! attribute and the function into an `RpcFn`, `check` validates it into a

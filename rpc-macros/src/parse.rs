@@ -101,7 +101,7 @@ impl Parse for RpcAttr {
                     Expr::Path(path) => attr.krate = Some(path.path),
                     other => attr.errors.push(syn::Error::new_spanned(
                         other,
-                        "expected a path, like `crate = ::rpc_server::__rpc_core`",
+                        "expected a path, like `crate = ::wirecall_server::__wirecall_core`",
                     )),
                 },
                 other => attr.errors.push(syn::Error::new_spanned(

@@ -1,6 +1,6 @@
 //! Compile-time behaviour of `#[websocket_rpc]`: every accepted handler shape
 //! compiles, every mistake fails with the message in the `.stderr` beside it.
-//! Regenerate with `TRYBUILD=overwrite cargo test -p rpc-macros --test ui`
+//! Regenerate with `TRYBUILD=overwrite cargo test -p wirecall-macros --test ui`
 //! and read every diff.
 
 #[test]

@@ -37,7 +37,7 @@ pub enum TokenError {
     Invalid(String),
 }
 
-/// The claims wsrpc reads; everything else stays in [`VerifiedToken::claims`].
+/// The claims wirecall reads; everything else stays in [`VerifiedToken::claims`].
 #[derive(Debug, Deserialize)]
 struct KnownClaims {
     #[serde(default)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use rpc_core::protocol::ClientInfo;
+use wirecall_core::protocol::ClientInfo;
 
 use crate::outbound::{Frame, Outbound};
 
@@ -130,7 +130,7 @@ impl ClientHandle {
             SubState::Pending(buffer) => {
                 if buffer.len() >= MAX_PENDING_PUSHES {
                     drop(subs);
-                    self.out.close(rpc_core::protocol::Disconnect::SLOW);
+                    self.out.close(wirecall_core::protocol::Disconnect::SLOW);
                     return;
                 }
                 buffer.push((offset, frame.clone()));

@@ -189,7 +189,7 @@ impl Channels {
     /// is not configured (error 102).
     pub fn options_for(
         &self,
-        channel: rpc_core::channel::Channel<'_>,
+        channel: wirecall_core::channel::Channel<'_>,
     ) -> Option<&NamespaceOptions> {
         match channel.namespace() {
             None => Some(&self.default_namespace),

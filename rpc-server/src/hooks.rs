@@ -8,9 +8,9 @@
 
 use std::sync::Arc;
 
-use rpc_core::RpcError;
-use rpc_core::protocol::Disconnect;
 use serde_json::Value;
+use wirecall_core::RpcError;
+use wirecall_core::protocol::Disconnect;
 
 use crate::broker::BoxFuture;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use rpc_core::protocol::{ClientInfo, Publication};
 use serde::Serialize;
+use wirecall_core::protocol::{ClientInfo, Publication};
 
 use crate::broker::BrokerSink;
 use crate::client::ClientHandle;

@@ -15,9 +15,9 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::FutureExt;
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
-use rpc_core::protocol::Disconnect;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use wirecall_core::protocol::Disconnect;
 
 /// One protocol frame (a reply, a push, or a ping `{}`).
 #[derive(Debug, Clone)]

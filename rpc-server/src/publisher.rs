@@ -3,11 +3,11 @@
 
 use std::sync::Weak;
 
-use rpc_core::channel::personal_channel;
-use rpc_core::protocol::StreamPosition;
-use rpc_core::publish::BoxFuture;
-use rpc_core::{Publisher, RpcError};
 use serde_json::value::RawValue;
+use wirecall_core::channel::personal_channel;
+use wirecall_core::protocol::StreamPosition;
+use wirecall_core::publish::BoxFuture;
+use wirecall_core::{Publisher, RpcError};
 
 use crate::server::{Inner, Server};
 
@@ -51,7 +51,10 @@ impl Publisher for ServerPublisher {
             .personal_namespace
             .as_deref()
             .ok_or_else(|| {
-                RpcError::new(rpc_core::code::NOT_AVAILABLE, "personal channels are off")
+                RpcError::new(
+                    wirecall_core::code::NOT_AVAILABLE,
+                    "personal channels are off",
+                )
             })?;
         Ok(personal_channel(namespace, user))
     }

@@ -9,12 +9,12 @@ use axum::extract::WebSocketUpgrade;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use rpc_core::channel::Channel;
-use rpc_core::protocol::{Disconnect, Publication, StreamPosition};
-use rpc_core::{AppState, Router, RpcError};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use wirecall_core::channel::Channel;
+use wirecall_core::protocol::{Disconnect, Publication, StreamPosition};
+use wirecall_core::{AppState, Router, RpcError};
 
 use crate::auth::TokenVerifier;
 use crate::broker::{Broker, MemoryBroker};
@@ -29,7 +29,7 @@ use crate::session;
 /// The default WebSocket path, as in Centrifugo.
 pub const WEBSOCKET_PATH: &str = "/connection/websocket";
 
-/// A configured wsrpc server; cheap to clone. Serve it on its own
+/// A configured wirecall server; cheap to clone. Serve it on its own
 /// ([`Server::listen`]) or mount [`Server::axum_router`] into an existing
 /// axum application.
 #[derive(Clone)]
@@ -61,7 +61,7 @@ pub(crate) struct Inner {
     pub(crate) node_name: String,
     pub(crate) started: std::time::Instant,
     /// What handlers get from `Conn::publisher` (holds this weakly).
-    pub(crate) publisher: Arc<dyn rpc_core::Publisher>,
+    pub(crate) publisher: Arc<dyn wirecall_core::Publisher>,
     /// Cancelled when the current serve loop shuts down; replaced for the next.
     shutdown: Mutex<CancellationToken>,
     /// Every live session, so shutdown can wait for them.
@@ -82,7 +82,7 @@ impl std::fmt::Debug for Server {
 pub enum BuildError {
     /// The router could not be built (duplicate method names).
     #[error(transparent)]
-    Router(#[from] rpc_core::RouterError),
+    Router(#[from] wirecall_core::RouterError),
     /// The personal channel's namespace is not configured.
     #[error(
         "personal channels use namespace `{0}`, which is not configured; add it with .namespace()"
@@ -217,7 +217,7 @@ impl Server {
     }
 
     /// A cloneable publisher: publish, message users, report task progress
-    /// (see [`rpc_core::PublisherExt`]).
+    /// (see [`wirecall_core::PublisherExt`]).
     pub fn publisher(&self) -> crate::ServerPublisher {
         crate::ServerPublisher {
             inner: Arc::downgrade(&self.inner),
@@ -352,7 +352,7 @@ pub struct ServerBuilder {
     allowed_origins: Vec<String>,
     api_key: Option<String>,
     node_name: Option<String>,
-    client_options: Option<rpc_core::export::ClientOptions>,
+    client_options: Option<wirecall_core::export::ClientOptions>,
     routes: axum::Router,
 }
 
@@ -369,14 +369,14 @@ impl ServerBuilder {
 
     /// How `generate-clients` names the generated packages (npm name, Go
     /// module); its flags override these.
-    pub fn client_options(mut self, options: rpc_core::export::ClientOptions) -> Self {
+    pub fn client_options(mut self, options: wirecall_core::export::ClientOptions) -> Self {
         self.client_options = Some(options);
         self
     }
 
     /// The options set with [`ServerBuilder::client_options`], or the
     /// defaults.
-    pub fn export_options(&self) -> rpc_core::export::ClientOptions {
+    pub fn export_options(&self) -> wirecall_core::export::ClientOptions {
         self.client_options.clone().unwrap_or_default()
     }
 
@@ -579,14 +579,14 @@ fn host_name() -> String {
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "wsrpc".to_owned())
+        .unwrap_or_else(|| "wirecall".to_owned())
 }
 
 /// Maps a broker failure to the error a client sees.
 pub(crate) fn broker_error(error: crate::broker::BrokerError) -> RpcError {
     match error {
         crate::broker::BrokerError::UnrecoverablePosition => RpcError::new(
-            rpc_core::code::UNRECOVERABLE_POSITION,
+            wirecall_core::code::UNRECOVERABLE_POSITION,
             "unrecoverable position",
         ),
         crate::broker::BrokerError::Unavailable(why) => {

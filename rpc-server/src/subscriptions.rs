@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use rpc_core::RpcError;
-use rpc_core::channel::Channel;
-use rpc_core::protocol::{Disconnect, StreamPosition, SubscribeResult};
+use wirecall_core::RpcError;
+use wirecall_core::channel::Channel;
+use wirecall_core::protocol::{Disconnect, StreamPosition, SubscribeResult};
 
 use crate::broker::{BrokerError, HistoryQuery};
 use crate::client::ClientHandle;

@@ -1,14 +1,14 @@
-//! The `wsrpc` binary, run as a user runs it, against a live server: each
+//! The `wirecall` binary, run as a user runs it, against a live server: each
 //! success and each error prints one clear line and exits as documented.
 
 use std::process::Output;
 use std::time::Duration;
 
-use rpc_client::ApiClient;
-use rpc_server::auth::TokenVerifier;
-use rpc_server::{NamespaceOptions, Server};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use wirecall_client::ApiClient;
+use wirecall_server::auth::TokenVerifier;
+use wirecall_server::{NamespaceOptions, Server};
 
 const KEY: &str = "cli-test-key";
 
@@ -39,15 +39,15 @@ async fn server() -> Running {
     }
 }
 
-async fn wsrpc(args: &[&str]) -> Output {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsrpc"))
+async fn wirecall(args: &[&str]) -> Output {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecall"))
         .args(args)
-        .env_remove("WSRPC_API_KEY")
-        .env_remove("WSRPC_API_URL")
-        .env_remove("WSRPC_SECRET")
+        .env_remove("WIRECALL_API_KEY")
+        .env_remove("WIRECALL_API_URL")
+        .env_remove("WIRECALL_SECRET")
         .output()
         .await
-        .expect("wsrpc runs");
+        .expect("wirecall runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !stderr.contains("panicked") && !stderr.contains("backtrace"),
@@ -71,7 +71,7 @@ async fn history(api_url: &str, channel: &str) -> Value {
 async fn publish_text_and_json() {
     let server = server().await;
     let api = server.api_url.as_str();
-    let out = wsrpc(&[
+    let out = wirecall(&[
         "publish",
         "-c",
         "news:general",
@@ -92,7 +92,7 @@ async fn publish_text_and_json() {
         "{stdout}"
     );
 
-    let out = wsrpc(&[
+    let out = wirecall(&[
         "publish",
         "-c",
         "news:general",
@@ -124,7 +124,7 @@ async fn publish_text_and_json() {
 #[tokio::test]
 async fn invalid_json_fails_before_any_network_call() {
     // Port 1 refuses connections: a network call would say so instead.
-    let out = wsrpc(&[
+    let out = wirecall(&[
         "publish",
         "-c",
         "news:x",
@@ -145,7 +145,7 @@ async fn invalid_json_fails_before_any_network_call() {
 
 #[tokio::test]
 async fn message_and_data_are_exclusive_and_one_is_required() {
-    let both = wsrpc(&[
+    let both = wirecall(&[
         "publish",
         "-c",
         "news:x",
@@ -163,7 +163,7 @@ async fn message_and_data_are_exclusive_and_one_is_required() {
         "{}",
         text(&both.stderr)
     );
-    let neither = wsrpc(&["publish", "-c", "news:x", "--api-key", KEY]).await;
+    let neither = wirecall(&["publish", "-c", "news:x", "--api-key", KEY]).await;
     assert_eq!(neither.status.code(), Some(2));
     assert!(
         text(&neither.stderr).contains("required"),
@@ -176,7 +176,7 @@ async fn message_and_data_are_exclusive_and_one_is_required() {
 async fn server_errors_are_one_line_each() {
     let server = server().await;
     let api = server.api_url.as_str();
-    let wrong_key = wsrpc(&[
+    let wrong_key = wirecall(&[
         "publish",
         "-c",
         "news:x",
@@ -194,7 +194,7 @@ async fn server_errors_are_one_line_each() {
         "error: the server refused the API key (HTTP 401)"
     );
 
-    let unknown = wsrpc(&[
+    let unknown = wirecall(&[
         "publish",
         "-c",
         "nope:x",
@@ -212,7 +212,7 @@ async fn server_errors_are_one_line_each() {
         "error: unknown channel namespace \"nope\" in \"nope:x\": configure it on the server (code 102)"
     );
 
-    let unreachable = wsrpc(&[
+    let unreachable = wirecall(&[
         "publish",
         "-c",
         "news:x",
@@ -241,7 +241,7 @@ async fn server_errors_are_one_line_each() {
 #[tokio::test]
 async fn user_limited_channel_names_get_a_warning() {
     let server = server().await;
-    let out = wsrpc(&[
+    let out = wirecall(&[
         "publish",
         "-c",
         "ai_chat#workspace#UUID",
@@ -263,7 +263,7 @@ async fn user_limited_channel_names_get_a_warning() {
 
 #[tokio::test]
 async fn token_and_check_user() {
-    let out = wsrpc(&[
+    let out = wirecall(&[
         "token",
         "--user",
         "42",
@@ -284,12 +284,12 @@ async fn token_and_check_user() {
     let ttl = verified.expires_at.unwrap() - now();
     assert!((1790..=1800).contains(&ttl), "{ttl}");
 
-    let bad_info = wsrpc(&["token", "--user", "42", "--info", "{", "--secret", "s"]).await;
+    let bad_info = wirecall(&["token", "--user", "42", "--info", "{", "--secret", "s"]).await;
     assert_eq!(bad_info.status.code(), Some(1));
     assert!(text(&bad_info.stderr).starts_with("error: Invalid JSON in --info: "));
 
     let server = server().await;
-    let out = wsrpc(&[
+    let out = wirecall(&[
         "check-user",
         "--user",
         "42",
@@ -314,7 +314,7 @@ fn now() -> u64 {
 async fn generate_clients_without_methods_explains_why() {
     // The standalone binary links no handlers: the usual mistake, shown as
     // the error a service author would see.
-    let out = wsrpc(&["generate-clients", "--all", "--output", "/nonexistent"]).await;
+    let out = wirecall(&["generate-clients", "--all", "--output", "/nonexistent"]).await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -326,7 +326,7 @@ async fn generate_clients_without_methods_explains_why() {
 }
 
 /// A server with personal channels, and a connected client of user 42.
-async fn server_with_user_42() -> (Running, rpc_client::Client) {
+async fn server_with_user_42() -> (Running, wirecall_client::Client) {
     let server = Server::builder()
         .hmac_secret("cli-secret")
         .api_key(KEY)
@@ -340,10 +340,12 @@ async fn server_with_user_42() -> (Running, rpc_client::Client) {
     tokio::spawn(listening.serve_with_shutdown(async move {
         let _ = stopped.await;
     }));
-    let token =
-        rpc_server::auth::mint_hmac_token(b"cli-secret", &json!({"sub": "42", "exp": now() + 600}))
-            .unwrap();
-    let client = rpc_client::Client::builder(format!("ws://{addr}/connection/websocket"))
+    let token = wirecall_server::auth::mint_hmac_token(
+        b"cli-secret",
+        &json!({"sub": "42", "exp": now() + 600}),
+    )
+    .unwrap();
+    let client = wirecall_client::Client::builder(format!("ws://{addr}/connection/websocket"))
         .token(token)
         .connect()
         .await
@@ -373,7 +375,7 @@ async fn notify_and_send_file_reach_the_personal_channel() {
         &api,
     ]
     .concat();
-    let out = wsrpc(&notify).await;
+    let out = wirecall(&notify).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Notification sent to 42 (delivered)");
 
@@ -391,7 +393,7 @@ async fn notify_and_send_file_reach_the_personal_channel() {
         &api,
     ]
     .concat();
-    let out = wsrpc(&file).await;
+    let out = wirecall(&file).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "File notice sent to 42 (delivered)");
 
@@ -400,7 +402,7 @@ async fn notify_and_send_file_reach_the_personal_channel() {
         &api,
     ]
     .concat();
-    let out = wsrpc(&absent).await;
+    let out = wirecall(&absent).await;
     assert_eq!(
         text(&out.stdout),
         "Notification sent to 7 (not connected now)"
@@ -420,7 +422,7 @@ async fn notify_and_send_file_reach_the_personal_channel() {
         &api,
     ]
     .concat();
-    let out = wsrpc(&bad_type).await;
+    let out = wirecall(&bad_type).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("possible values: success, error, info, warning"),

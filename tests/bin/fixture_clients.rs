@@ -2,11 +2,11 @@
 //! handlers and the type fixture) to the directory given as the only
 //! argument: what the generated-client suites of tests/sdk import.
 
-use rpc_server::Router;
-use rpc_server::export::{ClientOptions, Target, generate_clients, write_files};
+use wirecall_server::Router;
+use wirecall_server::export::{ClientOptions, Target, generate_clients, write_files};
 
 // Links the handlers into this binary (they register themselves).
-use wsrpc_tests as _;
+use wirecall_tests as _;
 
 fn main() {
     let Some(dir) = std::env::args_os().nth(1) else {

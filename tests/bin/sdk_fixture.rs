@@ -1,4 +1,4 @@
-//! A wsrpc server for the SDK test suites, driven over stdin/stdout.
+//! A wirecall server for the SDK test suites, driven over stdin/stdout.
 //!
 //! Prints `READY <port>`, then answers one line per JSON command read from
 //! stdin with `OK <json>` or `ERR <message>`:
@@ -8,19 +8,19 @@
 
 use std::net::SocketAddr;
 
-use rpc_client::ApiClient;
-use rpc_server::auth::mint_hmac_token;
-use rpc_server::channel::personal_channel;
-use rpc_server::messages::NotificationKind;
-use rpc_server::publish::{Delivery, FileNotice, Notification};
-use rpc_server::{Listening, Server};
-use rpc_server::{Publisher, PublisherExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wsrpc_tests::{API_KEY, SECRET, test_server};
+use wirecall_client::ApiClient;
+use wirecall_server::auth::mint_hmac_token;
+use wirecall_server::channel::personal_channel;
+use wirecall_server::messages::NotificationKind;
+use wirecall_server::publish::{Delivery, FileNotice, Notification};
+use wirecall_server::{Listening, Server};
+use wirecall_server::{Publisher, PublisherExt};
+use wirecall_tests::{API_KEY, SECRET, test_server};
 
 #[derive(Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]

@@ -10,18 +10,18 @@
 #   target/clients/ts/{fixture,tasks}-client   the TypeScript packages: npm install,
 #                             npm run build
 # The Go clients are used in place (tests/sdk/go/go.mod replaces their module paths).
-# Needs install.sh first and $WSRPC_FIXTURE_CLIENTS (default target/debug/fixture-clients).
+# Needs install.sh first and $WIRECALL_FIXTURE_CLIENTS (default target/debug/fixture-clients).
 set -euo pipefail
 
 SDK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SDK/../.." && pwd)"
-GENERATOR="${WSRPC_FIXTURE_CLIENTS:-$ROOT/target/debug/fixture-clients}"
+GENERATOR="${WIRECALL_FIXTURE_CLIENTS:-$ROOT/target/debug/fixture-clients}"
 OUT="$ROOT/target/clients"
 
 fail() { echo "tests/sdk/clients.sh: $*" >&2; exit 1; }
 trap 'fail "failed at line $LINENO: $BASH_COMMAND"' ERR
 
-[ -x "$GENERATOR" ] || fail "no executable generator at $GENERATOR (cargo build -p wsrpc-tests --bins)"
+[ -x "$GENERATOR" ] || fail "no executable generator at $GENERATOR (cargo build -p wirecall-tests --bins)"
 "$GENERATOR" "$OUT/fixture" >/dev/null
 
 TASKS="$ROOT/examples/tasks/clients/generated"

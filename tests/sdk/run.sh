@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the SDK end-to-end suites (centrifuge-python and the cent HTTP API client, centrifuge-js
-# and cent.js, centrifuge-go) against the sdk-fixture binary in $WSRPC_FIXTURE (default:
+# and cent.js, centrifuge-go) against the sdk-fixture binary in $WIRECALL_FIXTURE (default:
 # target/debug/sdk-fixture).
 # Each suite starts and stops its own fixture processes. Install the dependencies
 # first with tests/sdk/install.sh. Exits non-zero if any suite fails.
@@ -8,10 +8,10 @@ set -uo pipefail
 
 SDK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SDK/../.." && pwd)"
-export WSRPC_FIXTURE="${WSRPC_FIXTURE:-$ROOT/target/debug/sdk-fixture}"
+export WIRECALL_FIXTURE="${WIRECALL_FIXTURE:-$ROOT/target/debug/sdk-fixture}"
 
-if [ ! -x "$WSRPC_FIXTURE" ]; then
-  echo "tests/sdk/run.sh: no executable fixture at $WSRPC_FIXTURE (build it, or set WSRPC_FIXTURE)" >&2
+if [ ! -x "$WIRECALL_FIXTURE" ]; then
+  echo "tests/sdk/run.sh: no executable fixture at $WIRECALL_FIXTURE (build it, or set WIRECALL_FIXTURE)" >&2
   exit 2
 fi
 if [ ! -x "$ROOT/.venv-sdk/bin/python" ] || [ ! -d "$SDK/node/node_modules" ]; then
@@ -28,7 +28,7 @@ failed=()
 echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
 # Collects every test_*.py there: test_centrifuge_python.py, test_cent_api.py,
 # test_messaging.py, test_generated_models.py, test_generated_client.py and
-# test_tasks_example.py (the tasks example's server, $WSRPC_TASKS or target/debug/tasks).
+# test_tasks_example.py (the tasks example's server, $WIRECALL_TASKS or target/debug/tasks).
 (cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
 
 echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (node --test) ==="
@@ -49,13 +49,13 @@ echo "=== generated Python clients (ruff, mypy --strict) ==="
 
 echo "=== generated Go clients (gofmt -l, go vet) ==="
 # Checked in copies, tidied as their README says (go mod tidy writes go.sum), so the
-# committed example clients stay as generated. The stress model is rpc-core's Go
+# committed example clients stay as generated. The stress model is wirecall-core's Go
 # emitter test model: awkward names, every Go form, and 400 generated doc comments.
 GO_CHECKS="$ROOT/target/clients/go-checks"
 rm -rf "$GO_CHECKS" && mkdir -p "$GO_CHECKS"
 cp -r "$ROOT/target/clients/fixture/go" "$GO_CHECKS/fixture"
 cp -r "$ROOT/examples/tasks/clients/generated/go" "$GO_CHECKS/tasks"
-WSRPC_GO_DUMP="$GO_CHECKS/stress-out" cargo test -q --locked -p rpc-core --lib export::go::stress >/dev/null \
+WIRECALL_GO_DUMP="$GO_CHECKS/stress-out" cargo test -q --locked -p wirecall-core --lib export::go::stress >/dev/null \
   && mv "$GO_CHECKS/stress-out/go" "$GO_CHECKS/stress" || failed+=(go-stress-model)
 for dir in "$GO_CHECKS"/fixture "$GO_CHECKS"/tasks "$GO_CHECKS"/stress; do
   (cd "$dir" && unformatted=$(gofmt -l .) && [ -z "$unformatted" ] && go mod tidy >/dev/null 2>&1 \

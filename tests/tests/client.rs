@@ -5,10 +5,10 @@ mod support;
 
 use std::time::Duration;
 
-use rpc_client::{Client, ClientError};
 use serde_json::json;
 use support::{TestServer, token};
-use wsrpc_tests::{test_echo, test_fail, test_server, test_sleep, test_whoami};
+use wirecall_client::{Client, ClientError};
+use wirecall_tests::{test_echo, test_fail, test_server, test_sleep, test_whoami};
 
 async fn client(server: &TestServer, user: &str) -> Client {
     Client::builder(&server.url)
@@ -92,9 +92,9 @@ async fn dropping_a_call_leaves_the_connection_healthy() {
 
 mod subscriptions {
     use futures_util::StreamExt;
-    use rpc_client::{SubscriptionEvent, TypedEvent};
-    use rpc_server::PublisherExt;
     use serde::Deserialize;
+    use wirecall_client::{SubscriptionEvent, TypedEvent};
+    use wirecall_server::PublisherExt;
 
     use super::*;
 
@@ -264,16 +264,16 @@ mod reconnect {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use futures_util::StreamExt;
-    use rpc_client::{ConnectionState, SubscriptionEvent};
-    use rpc_server::protocol::Disconnect;
     use tokio::sync::oneshot;
+    use wirecall_client::{ConnectionState, SubscriptionEvent};
+    use wirecall_server::protocol::Disconnect;
 
     use super::*;
 
     /// A server that can be stopped and started again on the same port,
     /// keeping its channel state (as a restart behind a shared broker).
     struct Restartable {
-        server: rpc_server::Server,
+        server: wirecall_server::Server,
         addr: std::net::SocketAddr,
         stop: Option<oneshot::Sender<()>>,
         serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -294,7 +294,7 @@ mod reconnect {
             this
         }
 
-        fn serve(&mut self, listening: rpc_server::Listening) {
+        fn serve(&mut self, listening: wirecall_server::Listening) {
             let (stop, stopped) = oneshot::channel::<()>();
             self.stop = Some(stop);
             self.serving = Some(tokio::spawn(listening.serve_with_shutdown(async move {
@@ -340,7 +340,7 @@ mod reconnect {
         .expect("the state was reached in time")
     }
 
-    async fn next(sub: &mut rpc_client::Subscription) -> SubscriptionEvent {
+    async fn next(sub: &mut wirecall_client::Subscription) -> SubscriptionEvent {
         loop {
             let event = tokio::time::timeout(support::GUARD, sub.next())
                 .await
@@ -440,7 +440,7 @@ mod reconnect {
 
     #[tokio::test]
     async fn an_expiring_token_is_refreshed_before_the_server_closes() {
-        use rpc_server::Timings;
+        use wirecall_server::Timings;
         let server = TestServer::start(test_server().timings(Timings {
             expired_close_delay: Duration::ZERO,
             ..Timings::default()

@@ -6,16 +6,16 @@ mod support;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rpc_server::auth::TokenVerifier;
-use rpc_server::protocol::Disconnect;
-use rpc_server::{ConnectDecision, Limits, Rejection, RpcError, SubscribeDecision, Timings};
 use serde_json::json;
 use support::{RawClient, TestServer, token};
 use tokio::sync::oneshot;
-use wsrpc_tests::test_server;
+use wirecall_server::auth::TokenVerifier;
+use wirecall_server::protocol::Disconnect;
+use wirecall_server::{ConnectDecision, Limits, Rejection, RpcError, SubscribeDecision, Timings};
+use wirecall_tests::test_server;
 
 fn signed(algorithm: Algorithm, key: &EncodingKey, user: &str) -> String {
-    let exp = rpc_server_now() + 600;
+    let exp = server_now() + 600;
     jsonwebtoken::encode(
         &Header::new(algorithm),
         &json!({"sub": user, "exp": exp}),
@@ -24,7 +24,7 @@ fn signed(algorithm: Algorithm, key: &EncodingKey, user: &str) -> String {
     .unwrap()
 }
 
-fn rpc_server_now() -> u64 {
+fn server_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use rpc_server::Limits;
 use serde_json::json;
 use support::{RawClient, TestServer, pub_data, token};
-use wsrpc_tests::test_server;
+use wirecall_server::Limits;
+use wirecall_tests::test_server;
 
 /// Another client proves the server still serves after a bad connection.
 async fn still_serving(witness: &mut RawClient) {
@@ -67,7 +67,8 @@ async fn bad_tokens_are_refused_as_the_sdks_expect() {
     );
 
     let mut forged = RawClient::open(&server.url).await;
-    let forged_token = rpc_server::auth::mint_hmac_token(b"wrong", &json!({"sub": "u1"})).unwrap();
+    let forged_token =
+        wirecall_server::auth::mint_hmac_token(b"wrong", &json!({"sub": "u1"})).unwrap();
     forged
         .command(json!({"connect": {"token": forged_token}}))
         .await;
@@ -451,7 +452,7 @@ async fn a_client_that_never_reads_is_closed_as_slow() {
         assert!(published < 20_000, "the sleeper was never closed");
     };
     assert_eq!(reason.0, "sleeper");
-    assert_eq!(reason.1, Some(rpc_server::protocol::Disconnect::SLOW));
+    assert_eq!(reason.1, Some(wirecall_server::protocol::Disconnect::SLOW));
     assert_eq!(server.server.connection_count(), 1);
     still_serving(&mut reader).await;
 }

@@ -4,12 +4,12 @@
 
 mod support;
 
-use rpc_server::PublisherExt;
-use rpc_server::messages::NotificationKind;
-use rpc_server::publish::{FileNotice, Notification};
 use serde_json::{Value, json};
 use support::{TestServer, pub_data};
-use wsrpc_tests::test_server;
+use wirecall_server::PublisherExt;
+use wirecall_server::messages::NotificationKind;
+use wirecall_server::publish::{FileNotice, Notification};
+use wirecall_tests::test_server;
 
 /// Drops the timestamp after checking it is RFC 3339 UTC.
 fn without_timestamp(mut payload: Value) -> Value {

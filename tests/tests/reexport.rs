@@ -1,10 +1,10 @@
-//! A service that depends on `rpc-server` alone (no direct `rpc-core`)
+//! A service that depends on `wirecall-server` alone (no direct `wirecall-core`)
 //! still gets working handlers: the attribute finds the runtime through the
 //! re-export.
 
-use rpc_server::{Conn, Method, Router, RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::Deserialize;
+use wirecall_server::{Conn, Method, Router, RpcError, websocket_rpc};
 
 #[derive(Deserialize, JsonSchema)]
 struct Echo {

@@ -1,4 +1,4 @@
-//! The wsrpc server the benchmark measures, driven over stdin/stdout.
+//! The wirecall server the benchmark measures, driven over stdin/stdout.
 //!
 //! Binds 127.0.0.1 on a free port and prints `TOKEN <jwt>` (a connection
 //! token of user `bench`, valid for a day), then `READY <port>`.
@@ -13,17 +13,17 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rpc_server::auth::mint_hmac_token;
-use rpc_server::{Limits, NamespaceOptions, Server, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
+use wirecall_server::auth::mint_hmac_token;
+use wirecall_server::{Limits, NamespaceOptions, Server, websocket_rpc};
 
 /// The HS256 secret of the benchmark server (loopback only).
-const SECRET: &str = "wsrpc-bench-secret";
+const SECRET: &str = "wirecall-bench-secret";
 
 /// The channel `publish` sends to.
 const FAN_CHANNEL: &str = "bench:fan";

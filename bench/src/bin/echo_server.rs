@@ -1,10 +1,10 @@
 //! A raw tokio-tungstenite echo server: the transport's own limit, for
-//! comparison with wsrpc over the same loopback.
+//! comparison with wirecall over the same loopback.
 //!
 //! Binds 127.0.0.1 on a free port, prints `READY <port>`, and sends every
 //! text or binary message back unchanged; exits at the end of stdin. Socket
-//! settings follow wsrpc's (`rpc-server/src/server.rs` `upgrade()`): Nagle
-//! left on, 4 KiB read buffer, 64 KiB message limit. Like wsrpc, which
+//! settings follow wirecall's (`rpc-server/src/server.rs` `upgrade()`): Nagle
+//! left on, 4 KiB read buffer, 64 KiB message limit. Like wirecall, which
 //! joins queued replies into one message, it writes everything that is
 //! already readable in one go (feed each message, flush once);
 //! `--flush-each` writes each message on its own instead.

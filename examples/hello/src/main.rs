@@ -1,4 +1,4 @@
-//! The smallest wsrpc service: one handler, a public `news` namespace and
+//! The smallest wirecall service: one handler, a public `news` namespace and
 //! personal channels, served with the standard command line.
 //!
 //! ```sh
@@ -10,9 +10,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rpc_server::{Conn, NamespaceOptions, RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use wirecall_server::{Conn, NamespaceOptions, RpcError, websocket_rpc};
 
 /// Who to greet.
 #[derive(Deserialize, JsonSchema)]
@@ -40,7 +40,7 @@ pub async fn hello(conn: &Conn, params: HelloParams) -> Result<Greeting, RpcErro
 }
 
 fn main() -> ExitCode {
-    rpc_server::cli::run(|server| {
+    wirecall_server::cli::run(|server| {
         let personal = NamespaceOptions {
             presence: true,
             history_size: 50,

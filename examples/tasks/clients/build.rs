@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use rpc_core::Router;
-use rpc_core::export::{Target, generate_clients, write_files};
+use wirecall_core::Router;
+use wirecall_core::export::{Target, generate_clients, write_files};
 
 // Links the handlers (and so their registrations) into this script.
 use tasks_service as _;

@@ -44,7 +44,7 @@ impl Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     /// The API's name: the npm package name, the Go package (letters and
-    /// digits of it), the OpenRPC title. Default `wsrpc-client`.
+    /// digits of it), the OpenRPC title. Default `api-client`.
     pub name: String,
     /// The API's version, in package.json and the OpenRPC document.
     pub version: String,
@@ -55,7 +55,7 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
-            name: "wsrpc-client".into(),
+            name: "api-client".into(),
             version: "0.1.0".into(),
             go_module: None,
         }

@@ -5,16 +5,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use rpc_core::channel::Channel;
-use rpc_core::protocol::{
-    ClientInfo, CodeReason, Disconnect, PresenceStatsResult, Publication, StreamPosition,
-    unsubscribe_code,
-};
-use rpc_core::{RpcError, code};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use wirecall_core::channel::Channel;
+use wirecall_core::protocol::{
+    ClientInfo, CodeReason, Disconnect, PresenceStatsResult, Publication, StreamPosition,
+    unsubscribe_code,
+};
+use wirecall_core::{RpcError, code};
 
 use super::IDEMPOTENCY_WINDOW;
 use crate::broker::HistoryQuery;
@@ -42,7 +42,7 @@ pub(super) async fn call(
         "history_remove" => run(request, |r| history_remove(server, r)).await,
         "channels" => run(request, |r| async move { channels(server, r) }).await,
         "info" => run(request, |r: Empty| async move { info(server, r) }).await,
-        // wsrpc's extension: why did a message not arrive?
+        // wirecall's extension: why did a message not arrive?
         "user_connections" => run(request, |r| async move { user_connections(server, r) }).await,
         _ => return None,
     };

@@ -16,8 +16,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use rpc_core::{RpcError, code};
 use serde_json::{Value, json};
+use wirecall_core::{RpcError, code};
 
 use crate::server::Server;
 

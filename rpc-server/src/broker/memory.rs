@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use rpc_core::protocol::{ClientInfo, Publication, StreamPosition};
 use tokio::time::Instant;
+use wirecall_core::protocol::{ClientInfo, Publication, StreamPosition};
 
 use super::{BoxFuture, Broker, BrokerError, BrokerSink, HistoryPage, HistoryPolicy, HistoryQuery};
 

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::protocol::{ClientInfo, Publication, StreamPosition};
+use wirecall_core::protocol::{ClientInfo, Publication, StreamPosition};
 
 pub use memory::MemoryBroker;
 

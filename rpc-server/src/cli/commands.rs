@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use rpc_client::{ApiClient, ApiError};
-use rpc_core::channel::Channel;
-use rpc_core::code;
 use serde_json::{Value, json};
+use wirecall_client::{ApiClient, ApiError};
+use wirecall_core::channel::Channel;
+use wirecall_core::code;
 
 use super::{
     CheckUserArgs, FileConfig, NotifyArgs, NotifyKind, PublishArgs, SendFileArgs, ServeArgs,
@@ -44,11 +44,11 @@ pub(super) async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let addr = listening.local_addr();
-    println!("wsrpc listening on ws://{addr}{}", crate::WEBSOCKET_PATH);
+    println!("wirecall listening on ws://{addr}{}", crate::WEBSOCKET_PATH);
     if args.api_key.is_some() {
         println!("HTTP API on http://{addr}/api");
     } else {
-        println!("HTTP API off (no --api-key / WSRPC_API_KEY)");
+        println!("HTTP API off (no --api-key / WIRECALL_API_KEY)");
     }
     println!(
         "{} RPC methods: {}",
@@ -85,7 +85,7 @@ fn print_dev_banner(args: &ServeArgs, addr: std::net::SocketAddr) -> Result<(), 
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
         })
-        .unwrap_or_else(|| "wsrpc".into());
+        .unwrap_or_else(|| "wirecall".into());
     println!();
     println!(
         "Development mode (never in production): tokens for any user at GET /dev/token?user=NAME"
@@ -231,8 +231,8 @@ pub(super) async fn check_user(args: CheckUserArgs) -> Result<(), String> {
 }
 
 pub(super) async fn notify(args: NotifyArgs) -> Result<(), String> {
-    use rpc_core::PublisherExt;
-    use rpc_core::messages::NotificationKind;
+    use wirecall_core::PublisherExt;
+    use wirecall_core::messages::NotificationKind;
     if args.user.trim().is_empty() {
         return Err("--user must not be empty".to_owned());
     }
@@ -242,7 +242,7 @@ pub(super) async fn notify(args: NotifyArgs) -> Result<(), String> {
         NotifyKind::Info => NotificationKind::Info,
         NotifyKind::Warning => NotificationKind::Warning,
     };
-    let notification = rpc_core::publish::Notification {
+    let notification = wirecall_core::publish::Notification {
         message: args.message,
         kind,
         title: args.title,
@@ -258,11 +258,11 @@ pub(super) async fn notify(args: NotifyArgs) -> Result<(), String> {
 }
 
 pub(super) async fn send_file(args: SendFileArgs) -> Result<(), String> {
-    use rpc_core::PublisherExt;
+    use wirecall_core::PublisherExt;
     if args.user.trim().is_empty() {
         return Err("--user must not be empty".to_owned());
     }
-    let file = rpc_core::publish::FileNotice {
+    let file = wirecall_core::publish::FileNotice {
         file_url: args.url,
         file_name: args.name,
         message: args.message,

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use rpc_core::export::{
+use wirecall_core::export::{
     ApiModel, ClientOptions, Target, TypeRef, client_files, exported_model, stale_files,
     write_files,
 };

@@ -1,14 +1,14 @@
-//! The command line every wsrpc service gets with one call, and that the
-//! standalone `wsrpc` binary exposes: `serve`, `publish`, `token`,
-//! `check-user`. Flags fall back to `WSRPC_*` environment variables.
+//! The command line every wirecall service gets with one call, and that the
+//! standalone `wirecall` binary exposes: `serve`, `publish`, `token`,
+//! `check-user`. Flags fall back to `WIRECALL_*` environment variables.
 //!
 //! ```no_run
 //! use std::process::ExitCode;
 //! use std::time::Duration;
-//! use rpc_server::NamespaceOptions;
+//! use wirecall_server::NamespaceOptions;
 //!
 //! fn main() -> ExitCode {
-//!     rpc_server::cli::run(|server| {
+//!     wirecall_server::cli::run(|server| {
 //!         server.namespace("news", NamespaceOptions::public(100, Duration::from_secs(300)))
 //!     })
 //! }
@@ -68,7 +68,7 @@ pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
 #[derive(Parser)]
 #[command(
     version,
-    about = "wsrpc: typed RPC and real-time messaging over WebSocket"
+    about = "wirecall: typed RPC and real-time messaging over WebSocket"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -116,7 +116,7 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub all: bool,
     /// The API's name: npm package, Go package, OpenRPC title (default: the
-    /// service's, else `wsrpc-client`).
+    /// service's, else `api-client`).
     #[arg(long)]
     pub name: Option<String>,
     /// The API's version (package.json, OpenRPC).
@@ -137,27 +137,27 @@ pub struct GenerateArgs {
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "WSRPC_BIND", default_value = "127.0.0.1:8000")]
+    #[arg(long, env = "WIRECALL_BIND", default_value = "127.0.0.1:8000")]
     pub bind: String,
     /// HS256 secret for connection tokens.
-    #[arg(long, env = "WSRPC_SECRET", hide_env_values = true)]
+    #[arg(long, env = "WIRECALL_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
     /// Key of the HTTP API; the API is off without one.
-    #[arg(long, env = "WSRPC_API_KEY", hide_env_values = true)]
+    #[arg(long, env = "WIRECALL_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// A JSON file with namespaces and other server settings.
-    #[arg(long, env = "WSRPC_CONFIG")]
+    #[arg(long, env = "WIRECALL_CONFIG")]
     pub config: Option<std::path::PathBuf>,
     /// Let clients connect without a token.
-    #[arg(long, env = "WSRPC_ALLOW_ANONYMOUS")]
+    #[arg(long, env = "WIRECALL_ALLOW_ANONYMOUS")]
     pub allow_anonymous: bool,
     /// Log level: error, warn, info, debug or trace.
-    #[arg(long, env = "WSRPC_LOG", default_value = "info")]
+    #[arg(long, env = "WIRECALL_LOG", default_value = "info")]
     pub log: String,
     /// Development mode: generate a secret and an API key when none are
     /// given, print a token, serve `GET /dev/token?user=NAME`. Never in
     /// production.
-    #[arg(long, env = "WSRPC_DEV")]
+    #[arg(long, env = "WIRECALL_DEV")]
     pub dev: bool,
 }
 
@@ -167,12 +167,12 @@ pub struct ApiArgs {
     /// The server's API URL.
     #[arg(
         long,
-        env = "WSRPC_API_URL",
+        env = "WIRECALL_API_URL",
         default_value = "http://127.0.0.1:8000/api"
     )]
     pub api_url: String,
     /// The API key.
-    #[arg(long, env = "WSRPC_API_KEY", hide_env_values = true)]
+    #[arg(long, env = "WIRECALL_API_KEY", hide_env_values = true)]
     pub api_key: String,
 }
 
@@ -210,7 +210,7 @@ pub struct TokenArgs {
     #[arg(long)]
     pub info: Option<String>,
     /// The HS256 secret.
-    #[arg(long, env = "WSRPC_SECRET", hide_env_values = true)]
+    #[arg(long, env = "WIRECALL_SECRET", hide_env_values = true)]
     pub secret: String,
 }
 

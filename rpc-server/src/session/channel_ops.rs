@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use rpc_core::RpcError;
-use rpc_core::channel::Channel;
-use rpc_core::protocol::{
+use wirecall_core::RpcError;
+use wirecall_core::channel::Channel;
+use wirecall_core::protocol::{
     ClientInfo, Empty, HistoryRequest, HistoryResult, PresenceResult, PresenceStatsResult,
     Publication, PublishRequest, Reply, StreamPosition,
 };

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rpc_core::channel::{Channel, personal_channel};
-use rpc_core::protocol::{
+use serde_json::Value;
+use wirecall_core::channel::{Channel, personal_channel};
+use wirecall_core::protocol::{
     ClientInfo, ConnectRequest, ConnectResult, Disconnect, RefreshResult, Reply,
 };
-use rpc_core::{Conn, RpcError};
-use serde_json::Value;
+use wirecall_core::{Conn, RpcError};
 
 use super::{Connected, Session};
 use crate::auth::{TokenError, VerifiedToken, now_unix};

@@ -154,7 +154,7 @@ fn general(line: &str) -> Option<(u32, String, Option<String>)> {
     struct Only<'a> {
         id: u32,
         #[serde(borrow)]
-        rpc: rpc_core::protocol::RpcRequest<'a>,
+        rpc: wirecall_core::protocol::RpcRequest<'a>,
     }
     let parsed: Only<'_> = serde_json::from_str(line).ok()?;
     Some((

@@ -17,12 +17,12 @@ use std::sync::Arc;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitStream;
 use futures_util::{FutureExt, StreamExt};
-use rpc_core::protocol::{Command, Disconnect, Reply, RpcRequest};
-use rpc_core::{Conn, RpcError};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use wirecall_core::protocol::{Command, Disconnect, Reply, RpcRequest};
+use wirecall_core::{Conn, RpcError};
 
 use crate::client::ClientHandle;
 use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
@@ -289,7 +289,7 @@ impl Session {
             }
             self.reply_error(
                 id,
-                RpcError::new(rpc_core::code::METHOD_NOT_FOUND, "unknown command"),
+                RpcError::new(wirecall_core::code::METHOD_NOT_FOUND, "unknown command"),
             );
             return Ok(false);
         }

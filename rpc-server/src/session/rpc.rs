@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use futures_util::FutureExt;
-use rpc_core::protocol::{Reply, RpcRequest};
-use rpc_core::{RpcError, code};
 use serde_json::value::RawValue;
 use tracing::Instrument;
+use wirecall_core::protocol::{Reply, RpcRequest};
+use wirecall_core::{RpcError, code};
 
 use super::Session;
 use crate::outbound::Frame;
@@ -101,7 +101,7 @@ fn push_decimal(out: &mut String, mut n: u32) {
 
 #[cfg(test)]
 mod tests {
-    use rpc_core::protocol::RpcResult;
+    use wirecall_core::protocol::RpcResult;
 
     use super::*;
 

@@ -1,9 +1,9 @@
 //! Client `subscribe` and `unsubscribe`: permissions (shared/protocol.md
 //! §7.2); the mechanics live in `crate::subscriptions`.
 
-use rpc_core::RpcError;
-use rpc_core::channel::Channel;
-use rpc_core::protocol::{Disconnect, Reply, SubscribeRequest};
+use wirecall_core::RpcError;
+use wirecall_core::channel::Channel;
+use wirecall_core::protocol::{Disconnect, Reply, SubscribeRequest};
 
 use super::Session;
 use crate::auth::SubscriptionTokenError;
@@ -159,7 +159,7 @@ impl Session {
         }
         self.reply(&Reply {
             id,
-            unsubscribe: Some(rpc_core::protocol::Empty {}),
+            unsubscribe: Some(wirecall_core::protocol::Empty {}),
             ..Reply::default()
         });
     }

@@ -1,4 +1,4 @@
-module wsrpc/tests/sdk/go
+module wirecall/tests/sdk/go
 
 go 1.25.0
 

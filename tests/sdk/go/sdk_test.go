@@ -1,4 +1,4 @@
-// End-to-end tests: the official centrifuge-go SDK against the wsrpc sdk-fixture
+// End-to-end tests: the official centrifuge-go SDK against the wirecall sdk-fixture
 // server. Run with `go test ./...` in this directory.
 //
 // Each test starts its own fixture process, talks to it over stdin/stdout (mint
@@ -40,7 +40,7 @@ const (
 // helpers
 
 func fixturePath() string {
-	if p := os.Getenv("WSRPC_FIXTURE"); p != "" {
+	if p := os.Getenv("WIRECALL_FIXTURE"); p != "" {
 		return p
 	}
 	// go test runs in the package directory: tests/sdk/go.

@@ -1,4 +1,4 @@
-// End-to-end tests of wsrpc's HTTP server API with the npm `cent.js` client (6.x,
+// End-to-end tests of wirecall's HTTP server API with the npm `cent.js` client (6.x,
 // third-party), unchanged. Run with `node --test cent.test.mjs`.
 //
 // Each test starts its own sdk-fixture process (helpers.mjs; the HTTP API is on the

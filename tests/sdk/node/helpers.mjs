@@ -12,8 +12,8 @@ import WebSocket from 'ws';
 
 /** The repository root. */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The sdk-fixture binary: $WSRPC_FIXTURE, or target/debug/sdk-fixture. */
-export const FIXTURE = process.env.WSRPC_FIXTURE || path.join(REPO, 'target/debug/sdk-fixture');
+/** The sdk-fixture binary: $WIRECALL_FIXTURE, or target/debug/sdk-fixture. */
+export const FIXTURE = process.env.WIRECALL_FIXTURE || path.join(REPO, 'target/debug/sdk-fixture');
 /** Hang guard for every wait, in milliseconds. */
 export const TIMEOUT_MS = 10_000;
 

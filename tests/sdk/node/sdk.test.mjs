@@ -1,5 +1,5 @@
 // End-to-end tests: the official centrifuge-js SDK (npm `centrifuge`) against the
-// wsrpc sdk-fixture server. Run with `node --test sdk.test.mjs`.
+// wirecall sdk-fixture server. Run with `node --test sdk.test.mjs`.
 //
 // Each test starts its own fixture process (helpers.mjs), talks to it over stdin/stdout (mint
 // tokens, publish from the server side, restart) and drives a real SDK client.

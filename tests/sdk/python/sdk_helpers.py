@@ -32,7 +32,7 @@ from centrifuge import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-FIXTURE = os.environ.get("WSRPC_FIXTURE", str(REPO / "target" / "debug" / "sdk-fixture"))
+FIXTURE = os.environ.get("WIRECALL_FIXTURE", str(REPO / "target" / "debug" / "sdk-fixture"))
 TIMEOUT = 10.0  # hang guard for every wait
 
 USER = "u1"

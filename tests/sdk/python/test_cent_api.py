@@ -1,4 +1,4 @@
-"""End-to-end tests of wsrpc's Centrifugo-compatible HTTP server API (`POST /api/<method>`).
+"""End-to-end tests of wirecall's Centrifugo-compatible HTTP server API (`POST /api/<method>`).
 
 The official Python API client `cent` (unchanged) drives the API of a live sdk-fixture
 server; what subscribers see is checked with real `centrifuge-python` clients. Requests

@@ -1,4 +1,4 @@
-"""End-to-end tests: the official centrifuge-python SDK against the wsrpc sdk-fixture server.
+"""End-to-end tests: the official centrifuge-python SDK against the wirecall sdk-fixture server.
 
 Each test starts its own fixture process (``fx``, conftest.py), talks to it over
 stdin/stdout (mint tokens, publish from the server side, restart) and drives a real SDK

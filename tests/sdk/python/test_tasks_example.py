@@ -33,7 +33,7 @@ from tasks_client import (  # noqa: E402 (after the path is set)
     TaskStatsParams,
 )
 
-TASKS = os.environ.get("WSRPC_TASKS", str(Path(REPO) / "target" / "debug" / "tasks"))
+TASKS = os.environ.get("WIRECALL_TASKS", str(Path(REPO) / "target" / "debug" / "tasks"))
 SECRET = "tasks-test-secret"
 
 

@@ -6,15 +6,15 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rpc_server::auth::mint_hmac_token;
-use rpc_server::{Server, ServerBuilder};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use wsrpc_tests::SECRET;
+use wirecall_server::auth::mint_hmac_token;
+use wirecall_server::{Server, ServerBuilder};
+use wirecall_tests::SECRET;
 
 /// A hang guard, not a synchronisation point.
 pub const GUARD: Duration = Duration::from_secs(10);

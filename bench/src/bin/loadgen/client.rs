@@ -1,14 +1,14 @@
-//! `loadgen client`: `bench.add` through `rpc_client::Client` on one
+//! `loadgen client`: `bench.add` through `wirecall_client::Client` on one
 //! connection with F calls in flight (F tasks sharing the client), the
 //! project's own client measured the way `rpc` measures raw frames.
 
 use std::time::Duration;
 
 use clap::value_parser;
-use rpc_client::Client;
 use serde_json::json;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use wirecall_client::Client;
 
 use crate::Target;
 use crate::rpc::Summary;

@@ -1,4 +1,4 @@
-//! wsrpc's load generator: speaks the Centrifugo client protocol (JSON)
+//! wirecall's load generator: speaks the Centrifugo client protocol (JSON)
 //! over tokio-tungstenite and measures a server on 127.0.0.1.
 //!
 //! - `rpc`: round trips per second and p50/p99 latency of `bench.add`
@@ -8,7 +8,7 @@
 //!   and subscribed to one channel);
 //! - `fanout`: deliveries per second of publications to N subscribers of
 //!   one channel;
-//! - `client`: the same calls through `rpc_client::Client` on one
+//! - `client`: the same calls through `wirecall_client::Client` on one
 //!   connection, so the client's own overhead shows against `rpc`.
 //!
 //! Each prints a human-readable summary and one `RESULT` line of
@@ -29,7 +29,7 @@ use clap::{Parser, Subcommand};
 use crate::child::ServerChild;
 
 #[derive(Parser)]
-#[command(about = "Load generator for wsrpc (Centrifugo JSON protocol over WebSocket)")]
+#[command(about = "Load generator for wirecall (Centrifugo JSON protocol over WebSocket)")]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +43,7 @@ enum Command {
     Idle(subscribers::IdleArgs),
     /// Fan-out deliveries per second to N subscribers of one channel.
     Fanout(subscribers::FanoutArgs),
-    /// RPC round trips through `rpc_client::Client` (one connection), to
+    /// RPC round trips through `wirecall_client::Client` (one connection), to
     /// compare with `rpc --connections 1` and see the client's own cost.
     Client(client::ClientArgs),
 }

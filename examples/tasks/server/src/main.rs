@@ -1,5 +1,5 @@
 //! The tasks example's server: `tasks serve`, `tasks publish`, `tasks
-//! notify`, `tasks token`, `tasks generate-clients`, … (wsrpc's standard
+//! notify`, `tasks token`, `tasks generate-clients`, … (wirecall's standard
 //! command line) with the tasks handlers, their channels and the browser
 //! page at `/`.
 
@@ -8,8 +8,8 @@ mod page;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rpc_server::{AppState, NamespaceOptions, ServerBuilder};
 use tasks_service::{TASKS_NAMESPACE, TaskStore};
+use wirecall_server::{AppState, NamespaceOptions, ServerBuilder};
 
 /// Namespaces: `news` (public: subscribe and publish, history 100 for 5
 /// minutes, recovery, presence, join/leave), `tasks` (owner-only `#`
@@ -45,5 +45,5 @@ fn configure(server: ServerBuilder) -> ServerBuilder {
 }
 
 fn main() -> ExitCode {
-    rpc_server::cli::run(configure)
+    wirecall_server::cli::run(configure)
 }

@@ -4,11 +4,11 @@
 
 use std::process::Stdio;
 
-use rpc_client::Client;
 use serde_json::Value;
 use tasks_service::users_whoami;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
+use wirecall_client::Client;
 
 /// The value after `label` on the banner line that has it.
 fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
@@ -23,8 +23,8 @@ fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
 async fn dev_mode_prints_what_a_newcomer_needs() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_tasks"))
         .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
-        .env_remove("WSRPC_SECRET")
-        .env_remove("WSRPC_API_KEY")
+        .env_remove("WIRECALL_SECRET")
+        .env_remove("WIRECALL_API_KEY")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()

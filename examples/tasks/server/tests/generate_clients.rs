@@ -16,7 +16,7 @@ fn stdout(output: &Output) -> String {
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wsrpc-gen-{name}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wirecall-gen-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

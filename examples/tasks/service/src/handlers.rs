@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use rpc_core::messages::NotificationKind;
-use rpc_core::publish::Notification;
-use rpc_core::{Conn, PublisherExt, RpcError, websocket_rpc};
 use serde_json::json;
+use wirecall_core::messages::NotificationKind;
+use wirecall_core::publish::Notification;
+use wirecall_core::{Conn, PublisherExt, RpcError, websocket_rpc};
 
 use crate::models::*;
 use crate::store::TaskStore;

@@ -33,10 +33,10 @@ pub mod codes {
 /// How the tasks API's clients are named: `tasks-client` (npm), Go module
 /// `example.com/tasks-client` (package `tasksclient`). The build script and
 /// `generate-clients` use the same names.
-pub fn client_options() -> rpc_core::export::ClientOptions {
-    rpc_core::export::ClientOptions {
+pub fn client_options() -> wirecall_core::export::ClientOptions {
+    wirecall_core::export::ClientOptions {
         go_module: Some("example.com/tasks-client".into()),
-        ..rpc_core::export::ClientOptions::named("tasks-client")
+        ..wirecall_core::export::ClientOptions::named("tasks-client")
     }
 }
 

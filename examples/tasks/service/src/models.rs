@@ -1,10 +1,10 @@
 //! Params and results of the tasks API, as the clients see them.
 
 use chrono::{DateTime, Utc};
-use rpc_core::messages::NotificationKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wirecall_core::messages::NotificationKind;
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::Utc;
-use rpc_core::RpcError;
 use uuid::Uuid;
+use wirecall_core::RpcError;
 
 use crate::models::{Task, TaskStats, TaskStatus};
 use crate::{codes, task_channel};

@@ -2,9 +2,9 @@
 //! the field, every task is its owner's alone, lists are newest first.
 //! (tasks.run and notifications need a server; tests/sdk covers them.)
 
-use rpc_core::{AppState, Conn, Router, RpcError, code};
 use serde_json::{Value, json};
 use tasks_service::{TaskStore, codes};
+use wirecall_core::{AppState, Conn, Router, RpcError, code};
 
 fn conn(user: &str, state: &AppState) -> Conn {
     Conn::builder().user(user).state(state.clone()).build()

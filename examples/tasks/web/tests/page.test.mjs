@@ -8,7 +8,7 @@
 // Saves target/screenshots/tasks-page.png. Waits are on page state; the
 // timeouts are hang guards only.
 //
-// Needs: target/debug/tasks ($WSRPC_TASKS), the generated TypeScript client
+// Needs: target/debug/tasks ($WIRECALL_TASKS), the generated TypeScript client
 // built at target/clients/ts/tasks-client (tests/sdk/clients.sh), Chromium
 // ($CHROMIUM, default /usr/bin/chromium).
 
@@ -24,7 +24,7 @@ import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const TASKS = process.env.WSRPC_TASKS || path.join(REPO, 'target/debug/tasks');
+const TASKS = process.env.WIRECALL_TASKS || path.join(REPO, 'target/debug/tasks');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SECRET = 'page-test-secret';
 const API_KEY = 'page-test-api-key';
@@ -43,7 +43,7 @@ async function startServer(bind = '127.0.0.1:0') {
     const timer = setTimeout(() => reject(new Error('tasks serve did not start')), GUARD_MS);
     proc.once('exit', (code) => reject(new Error(`tasks serve exited with ${code}`)));
     lines.on('line', (line) => {
-      const found = line.match(/^wsrpc listening on ws:\/\/(\S+?)\//);
+      const found = line.match(/^wirecall listening on ws:\/\/(\S+?)\//);
       if (found) {
         clearTimeout(timer);
         resolve(found[1]);

@@ -42,7 +42,7 @@ const RUNTIME: &str = include_str!("../templates/rpc_client.go");
 
 /// The runtime template's package clause, replaced by the real one (the
 /// template stays a Go file that gofmt and vet can check on its own).
-const RUNTIME_PACKAGE: &str = "package wsrpc\n";
+const RUNTIME_PACKAGE: &str = "package wirecall\n";
 
 /// The SDK and everything it needs, so that `go mod tidy` only has to
 /// write go.sum (and a regenerated go.mod matches the tidied one).

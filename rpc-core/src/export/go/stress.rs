@@ -1,4 +1,4 @@
-//! A model with every awkward case at once. Set `WSRPC_GO_DUMP` to a
+//! A model with every awkward case at once. Set `WIRECALL_GO_DUMP` to a
 //! directory to write its Go files there, for `gofmt -l` and `go vet`.
 
 use super::super::{
@@ -345,7 +345,7 @@ fn awkward_names_stay_distinct_and_valid() {
     assert_eq!(go.bytes.as_deref(), Some("Uint8List"));
     assert_eq!(go.methods[5..8], ["XYZ", "XYZ2", "RPC2"]);
     let files = files(&model, &ClientOptions::named("stress"));
-    if let Some(dir) = std::env::var_os("WSRPC_GO_DUMP") {
+    if let Some(dir) = std::env::var_os("WIRECALL_GO_DUMP") {
         super::super::write_files(std::path::Path::new(&dir), &files).unwrap();
     }
     let types = &files

@@ -1,5 +1,5 @@
 /**
- * The connection to a wsrpc server, over the official `centrifuge` SDK.
+ * The connection to a wirecall server, over the official `centrifuge` SDK.
  *
  * `CentrifugoRPCClient` connects with a token, calls methods by name (an
  * error reply rejects with `RPCError`, carrying its code and message) and
@@ -80,7 +80,7 @@ function rpcError(error: unknown): RPCError {
   return new RPCError(e.code ?? 0, e.message ?? String(error), e.temporary ?? false);
 }
 
-/** One connection to a wsrpc server. */
+/** One connection to a wirecall server. */
 export class CentrifugoRPCClient {
   readonly personalChannel: string;
   private readonly sdk: Centrifuge;

@@ -1,6 +1,6 @@
-package wsrpc
+package wirecall
 
-// The connection to a wsrpc server, over the official centrifuge-go SDK.
+// The connection to a wirecall server, over the official centrifuge-go SDK.
 //
 // CentrifugoRPCClient connects with a token and calls methods by name; an
 // error reply comes back as an *RPCError carrying its code and message. The
@@ -46,7 +46,7 @@ func (e *ConnectError) Error() string {
 // Close.
 const disconnectCalled = 0
 
-// CentrifugoRPCClient is one connection to a wsrpc server.
+// CentrifugoRPCClient is one connection to a wirecall server.
 type CentrifugoRPCClient struct {
 	// UserID is the user the token was minted for.
 	UserID string

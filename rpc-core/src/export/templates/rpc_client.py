@@ -1,4 +1,4 @@
-"""The connection to a wsrpc server, over the official centrifuge-python SDK.
+"""The connection to a wirecall server, over the official centrifuge-python SDK.
 
 `CentrifugoRPCClient` connects with a token, calls methods by name (an error
 reply raises `RPCError` with its code and message) and hands out
@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 T = TypeVar("T")
 
-log = logging.getLogger("wsrpc.client")
+log = logging.getLogger("wirecall.client")
 
 
 class RPCError(Exception):
@@ -108,7 +108,7 @@ class _SubscriptionEvents(centrifuge.SubscriptionEventHandler):  # type: ignore[
 
 
 class CentrifugoRPCClient:
-    """One connection to a wsrpc server.
+    """One connection to a wirecall server.
 
     `url` is its WebSocket endpoint (`ws://host:8000/connection/websocket`),
     `token` a connection JWT whose `sub` is `user_id`. The user's personal

@@ -1,5 +1,5 @@
 // The method name cannot be empty.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("")]
 pub async fn unnamed() -> u32 {

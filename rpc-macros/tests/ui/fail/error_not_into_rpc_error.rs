@@ -1,5 +1,5 @@
 // A handler's error type must convert into RpcError.
-use rpc_core::{Conn, websocket_rpc};
+use wirecall_core::{Conn, websocket_rpc};
 
 #[derive(Debug)]
 pub struct MyError;

@@ -1,5 +1,5 @@
 // Handlers cannot be generic: the registry needs concrete types.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("tasks.generic")]
 pub async fn generic<T: Default>(params: u32) -> u32 {

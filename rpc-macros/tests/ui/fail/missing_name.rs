@@ -1,5 +1,5 @@
 // The method name is required.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc]
 pub async fn unnamed() -> u32 {

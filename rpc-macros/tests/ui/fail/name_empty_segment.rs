@@ -1,5 +1,5 @@
 // Segments are separated by single dots: `tasks..x` has an empty segment.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("tasks..x")]
 pub async fn x() -> u32 {

@@ -1,5 +1,5 @@
 // The method name is a string literal, not a path.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc(tasks.get)]
 pub async fn get() -> u32 {

@@ -1,5 +1,5 @@
 // Method names are lowercase: `Tasks.get` is refused, never rewritten.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("Tasks.get")]
 pub async fn get() -> u32 {

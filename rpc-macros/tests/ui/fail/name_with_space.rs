@@ -1,5 +1,5 @@
 // Method names have no spaces.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("tasks get")]
 pub async fn get() -> u32 {

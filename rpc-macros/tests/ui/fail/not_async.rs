@@ -1,5 +1,5 @@
 // A handler must be an `async fn`.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("tasks.sync")]
 pub fn sync_handler() -> u32 {

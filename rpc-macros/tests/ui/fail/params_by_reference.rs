@@ -1,5 +1,5 @@
 // Params are taken by value.
-use rpc_core::{Conn, websocket_rpc};
+use wirecall_core::{Conn, websocket_rpc};
 
 #[websocket_rpc("tasks.len")]
 pub async fn len(_conn: &Conn, name: &String) -> usize {

@@ -1,5 +1,5 @@
 // Params must implement Deserialize; the error points at the params type.
-use rpc_core::{Conn, websocket_rpc};
+use wirecall_core::{Conn, websocket_rpc};
 use schemars::JsonSchema;
 
 #[derive(JsonSchema)]

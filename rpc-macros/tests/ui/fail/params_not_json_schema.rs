@@ -1,5 +1,5 @@
 // Params must implement JsonSchema; the error points at the params type.
-use rpc_core::{Conn, websocket_rpc};
+use wirecall_core::{Conn, websocket_rpc};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -1,5 +1,5 @@
 // Results must implement Serialize and JsonSchema; the error points at `T`.
-use rpc_core::{Conn, RpcError, websocket_rpc};
+use wirecall_core::{Conn, RpcError, websocket_rpc};
 
 pub struct Opaque {
     pub id: u32,

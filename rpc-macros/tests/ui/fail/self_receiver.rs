@@ -1,5 +1,5 @@
 // Handlers are free functions, not methods.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 pub struct Service;
 

@@ -1,5 +1,5 @@
 // Every problem is reported at once, each at its own tokens.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("Bad Name")]
 pub fn get<T>(&self, a: u32, b: u32, c: u32) -> u32 {

@@ -1,5 +1,5 @@
 // At most two arguments: the context and the params.
-use rpc_core::{Conn, websocket_rpc};
+use wirecall_core::{Conn, websocket_rpc};
 
 #[websocket_rpc("tasks.add")]
 pub async fn add(_conn: &Conn, a: u32, b: u32) -> u32 {

@@ -1,5 +1,5 @@
 // Unknown attribute arguments are refused.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("tasks.get", timeout = 5)]
 pub async fn get() -> u32 {

@@ -1,9 +1,9 @@
 // Accepts `crate = path` for a runtime crate the lookup cannot find, and a
 // digit-leading segment (`users.v2.get` → marker `users_v2_get`).
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 mod renamed {
-    pub use rpc_core as runtime;
+    pub use wirecall_core as runtime;
 }
 
 #[websocket_rpc("users.v2.get", crate = crate::renamed::runtime)]
@@ -12,6 +12,6 @@ pub async fn get_v2() -> u8 {
 }
 
 fn main() {
-    use rpc_core::Method;
+    use wirecall_core::Method;
     assert_eq!(users_v2_get::NAME, "users.v2.get");
 }

@@ -1,5 +1,5 @@
 // Accepts `async fn(ctx, params) -> Result<T, RpcError>`, the common shape.
-use rpc_core::{Conn, Method, RpcError, websocket_rpc};
+use wirecall_core::{Conn, Method, RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 // Accepts `async fn(ctx) -> R` for methods without params.
-use rpc_core::{Conn, RpcError, websocket_rpc};
+use wirecall_core::{Conn, RpcError, websocket_rpc};
 
 #[websocket_rpc("users.whoami")]
 pub async fn whoami(conn: &Conn) -> Result<String, RpcError> {

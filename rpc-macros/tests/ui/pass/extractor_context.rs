@@ -1,5 +1,5 @@
 // Accepts an extractor as the context in the two-argument form.
-use rpc_core::{Conn, State, websocket_rpc};
+use wirecall_core::{Conn, State, websocket_rpc};
 use schemars::JsonSchema;
 use serde::Deserialize;
 

@@ -1,5 +1,5 @@
 // Accepts `async fn() -> R`: nothing to read, nothing to decode.
-use rpc_core::websocket_rpc;
+use wirecall_core::websocket_rpc;
 
 #[websocket_rpc("system.version")]
 pub async fn version() -> String {

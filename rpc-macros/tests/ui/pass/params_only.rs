@@ -1,5 +1,5 @@
 // Accepts `async fn(params) -> Result<T, E>` without a context.
-use rpc_core::{RpcError, websocket_rpc};
+use wirecall_core::{RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::Deserialize;
 

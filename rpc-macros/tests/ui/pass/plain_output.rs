@@ -1,5 +1,5 @@
 // Accepts an infallible handler returning `T`, and one returning nothing.
-use rpc_core::{Conn, websocket_rpc};
+use wirecall_core::{Conn, websocket_rpc};
 use schemars::JsonSchema;
 use serde::Deserialize;
 

@@ -1,6 +1,6 @@
 // Accepts `Result<T, E>` where the user's error enum converts into RpcError,
-// and the `rpc_core::Result<T>` alias.
-use rpc_core::{RpcError, websocket_rpc};
+// and the `wirecall_core::Result<T>` alias.
+use wirecall_core::{RpcError, websocket_rpc};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -31,7 +31,7 @@ pub async fn get(params: TaskId) -> Result<u32, TaskError> {
 }
 
 #[websocket_rpc("tasks.count")]
-pub async fn count(params: TaskId) -> rpc_core::Result<u32> {
+pub async fn count(params: TaskId) -> wirecall_core::Result<u32> {
     Ok(find(&params.id)?)
 }
 

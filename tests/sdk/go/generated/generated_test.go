@@ -28,7 +28,7 @@ const (
 )
 
 func fixturePath() string {
-	if p := os.Getenv("WSRPC_FIXTURE"); p != "" {
+	if p := os.Getenv("WIRECALL_FIXTURE"); p != "" {
 		return p
 	}
 	// go test runs in the package directory: tests/sdk/go/generated.

@@ -1,4 +1,4 @@
-//! The standalone wsrpc binary: a handler-less server (pure pub/sub plus
+//! The standalone wirecall binary: a handler-less server (pure pub/sub plus
 //! the HTTP API) and the client commands. Personal channels are on
 //! (`personal:#<user>`, with history and recovery); other namespaces come
 //! from `--config`.
@@ -6,10 +6,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rpc_server::NamespaceOptions;
+use wirecall_server::NamespaceOptions;
 
 fn main() -> ExitCode {
-    rpc_server::cli::run(|server| {
+    wirecall_server::cli::run(|server| {
         let personal = NamespaceOptions {
             presence: true,
             history_size: 100,
