@@ -53,7 +53,23 @@ pub struct NamespaceOptions {
     pub allow_positioning: bool,
     /// Channels with `#` are open to the users listed after it.
     pub allow_user_limited_channels: bool,
+    /// How long a channel's stream position (epoch and top offset) is kept
+    /// after its last publish or read (0: 30 days, Centrifugo's library
+    /// default). After it the channel starts a new epoch.
+    #[serde(with = "seconds")]
+    pub history_meta_ttl: Duration,
+    /// Most channels of this namespace whose stream state the in-memory
+    /// broker keeps (0: 100,000); past it the least recently used goes
+    /// first. Its subscribers notice the new epoch and resubscribe.
+    pub history_max_channels: usize,
 }
+
+/// The stream position's lifetime when a namespace does not set one.
+const DEFAULT_HISTORY_META_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Channels with stream state per namespace when a namespace does not
+/// set it.
+const DEFAULT_HISTORY_MAX_CHANNELS: usize = 100_000;
 
 impl NamespaceOptions {
     /// Whether history (and so recovery) is on.
@@ -63,9 +79,22 @@ impl NamespaceOptions {
 
     /// The stream bounds of this namespace's channels.
     pub fn history_policy(&self) -> crate::broker::HistoryPolicy {
+        let meta_ttl = if self.history_meta_ttl.is_zero() {
+            DEFAULT_HISTORY_META_TTL
+        } else {
+            self.history_meta_ttl
+        };
+        let max_channels = if self.history_max_channels == 0 {
+            DEFAULT_HISTORY_MAX_CHANNELS
+        } else {
+            self.history_max_channels
+        };
         crate::broker::HistoryPolicy {
             size: self.history_size,
             ttl: self.history_ttl,
+            // A position must outlive the publications it counts.
+            meta_ttl: meta_ttl.max(self.history_ttl),
+            max_channels,
         }
     }
 
@@ -157,6 +186,21 @@ pub struct Timings {
     pub shutdown_grace: Duration,
     /// How long a write may block before the client counts as gone (10 s).
     pub write_timeout: Duration,
+    /// How long a presence entry lives unless its node refreshes it (60 s,
+    /// as Centrifugo): the clients of a node that died drop out on their own.
+    pub presence_ttl: Duration,
+    /// How often a node refreshes its subscribers' presence (25 s).
+    pub presence_refresh_interval: Duration,
+    /// How often positioned subscriptions are compared with their streams
+    /// (40 s, as Centrifugo).
+    pub position_check_interval: Duration,
+    /// How often a node announces itself to the others (3 s).
+    pub node_announce_interval: Duration,
+    /// How long a node counts as alive after its last announcement (7 s).
+    pub node_ttl: Duration,
+    /// How long a question to every node (user connections, channels)
+    /// waits for the slowest (3 s).
+    pub survey_timeout: Duration,
 }
 
 impl Default for Timings {
@@ -168,6 +212,12 @@ impl Default for Timings {
             expired_close_delay: Duration::from_secs(25),
             shutdown_grace: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            presence_ttl: Duration::from_secs(60),
+            presence_refresh_interval: Duration::from_secs(25),
+            position_check_interval: Duration::from_secs(40),
+            node_announce_interval: Duration::from_secs(3),
+            node_ttl: Duration::from_secs(7),
+            survey_timeout: Duration::from_secs(3),
         }
     }
 }

@@ -36,15 +36,14 @@ pub mod auth;
 pub mod broker;
 #[cfg(feature = "cli")]
 pub mod cli;
-mod client;
 mod config;
+mod context;
+mod engine;
 mod hooks;
-mod hub;
 mod outbound;
 mod publisher;
 mod server;
 mod session;
-mod subscriptions;
 
 pub use config::{Channels, Limits, NamespaceOptions, Timings};
 pub use hooks::{

@@ -1,15 +1,15 @@
 //! The in-process [`Publisher`]: what handlers, background tasks and the
 //! embedding application use to reach channels and users.
 
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use serde_json::value::RawValue;
 use wirecall_core::channel::personal_channel;
-use wirecall_core::protocol::StreamPosition;
+use wirecall_core::protocol::{Publication, StreamPosition};
 use wirecall_core::publish::BoxFuture;
 use wirecall_core::{Publisher, RpcError};
 
-use crate::server::{Inner, Server};
+use crate::context::Context;
 
 /// A cloneable handle that publishes through its server.
 ///
@@ -18,15 +18,12 @@ use crate::server::{Inner, Server};
 /// calls fail with 108 instead of keeping the server alive.
 #[derive(Clone, Debug)]
 pub struct ServerPublisher {
-    pub(crate) inner: Weak<Inner>,
+    pub(crate) inner: Weak<Context>,
 }
 
 impl ServerPublisher {
-    fn server(&self) -> Result<Server, RpcError> {
-        self.inner
-            .upgrade()
-            .map(|inner| Server { inner })
-            .ok_or_else(RpcError::not_available)
+    fn context(&self) -> Result<Arc<Context>, RpcError> {
+        self.inner.upgrade().ok_or_else(RpcError::not_available)
     }
 }
 
@@ -36,18 +33,29 @@ impl Publisher for ServerPublisher {
         channel: &'a str,
         data: &'a RawValue,
     ) -> BoxFuture<'a, Result<StreamPosition, RpcError>> {
-        Box::pin(async move { self.server()?.publish(channel, data).await })
+        Box::pin(async move {
+            let publication = Publication {
+                data: data.to_owned(),
+                info: None,
+                offset: 0,
+                tags: None,
+            };
+            self.context()?
+                .engine
+                .publish(channel, publication, false, None)
+                .await
+        })
     }
 
     fn user_connections<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<usize, RpcError>> {
-        Box::pin(async move { Ok(self.server()?.user_connections(user)) })
+        Box::pin(async move { self.context()?.engine.user_connections(user).await })
     }
 
     fn personal_channel(&self, user: &str) -> Result<String, RpcError> {
-        let server = self.server()?;
-        let namespace = server
-            .inner
-            .channels
+        let context = self.context()?;
+        let namespace = context
+            .engine
+            .rules()
             .personal_namespace
             .as_deref()
             .ok_or_else(|| {

@@ -12,18 +12,18 @@ use axum::routing::{MethodRouter, get};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use wirecall_core::channel::Channel;
 use wirecall_core::protocol::{Disconnect, Publication, StreamPosition};
 use wirecall_core::{AppState, Router, RpcError};
 
 use crate::auth::TokenVerifier;
 use crate::broker::{Broker, MemoryBroker};
 use crate::config::{Channels, Limits, NamespaceOptions, Timings};
+use crate::context::Context;
+use crate::engine::{Engine, EngineConfig, Node};
 use crate::hooks::{
     ConnectContext, ConnectDecision, DisconnectContext, Hooks, Rejection, SubscribeContext,
     SubscribeDecision,
 };
-use crate::hub::Hub;
 use crate::session;
 
 /// The default WebSocket path, as in Centrifugo.
@@ -34,45 +34,14 @@ pub const WEBSOCKET_PATH: &str = "/connection/websocket";
 /// axum application.
 #[derive(Clone)]
 pub struct Server {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) router: Router,
-    pub(crate) verifier: Option<TokenVerifier>,
-    pub(crate) allow_anonymous: bool,
-    pub(crate) channels: Channels,
-    pub(crate) limits: Limits,
-    pub(crate) timings: Timings,
-    pub(crate) state: AppState,
-    pub(crate) hooks: Hooks,
-    pub(crate) broker: Arc<dyn Broker>,
-    pub(crate) hub: Arc<Hub>,
-    pub(crate) allowed_origins: Vec<String>,
-    /// The service's own HTTP routes (a page, a webhook), served beside
-    /// the WebSocket endpoint.
-    pub(crate) routes: axum::Router,
-    pub(crate) version: String,
-    /// The HTTP API's key; the API is off without one.
-    pub(crate) api_key: Option<String>,
-    pub(crate) idempotency: crate::api::IdempotencyCache,
-    /// This node's id and name, as the API's `info` reports them.
-    pub(crate) node_id: String,
-    pub(crate) node_name: String,
-    pub(crate) started: std::time::Instant,
-    /// What handlers get from `Conn::publisher` (holds this weakly).
-    pub(crate) publisher: Arc<dyn wirecall_core::Publisher>,
-    /// Cancelled when the current serve loop shuts down; replaced for the next.
-    shutdown: Mutex<CancellationToken>,
-    /// Every live session, so shutdown can wait for them.
-    pub(crate) sessions: TaskTracker,
+    pub(crate) inner: Arc<Context>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("methods", &self.inner.router.len())
-            .field("connections", &self.inner.hub.connection_count())
+            .field("connections", &self.inner.engine.hub().connection_count())
             .finish_non_exhaustive()
     }
 }
@@ -103,13 +72,14 @@ impl Server {
         axum::Router::new()
             .route(WEBSOCKET_PATH, self.websocket_route())
             .route("/health", get(health))
-            .merge(crate::api::routes(self))
+            .merge(crate::api::routes(&self.inner))
             .merge(self.inner.routes.clone())
     }
 
     /// The WebSocket endpoint alone, to mount at a path of your choice:
     /// `app.route("/ws", server.websocket_route())`.
     pub fn websocket_route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
+        self.inner.engine.start_upkeep();
         let server = self.clone();
         get(move |upgrade: WebSocketUpgrade, headers: HeaderMap| {
             let server = server.clone();
@@ -132,7 +102,9 @@ impl Server {
             .write_buffer_size(0)
             .max_message_size(limits.max_message_size)
             .max_frame_size(limits.max_message_size)
-            .on_upgrade(move |socket| sessions.track_future(session::run(server, socket, shutdown)))
+            .on_upgrade(move |socket| {
+                sessions.track_future(session::run(server.inner, socket, shutdown))
+            })
     }
 
     /// Centrifugo's rule, plus same-origin: no `Origin` header (non-browser
@@ -168,6 +140,7 @@ impl Server {
     /// The address cannot be bound.
     pub async fn listen(&self, addr: impl ToSocketAddrs) -> std::io::Result<Listening> {
         let listener = TcpListener::bind(addr).await?;
+        self.inner.engine.start_upkeep();
         Ok(Listening {
             server: self.clone(),
             local_addr: listener.local_addr()?,
@@ -182,7 +155,7 @@ impl Server {
 
     /// Connections on this node.
     pub fn connection_count(&self) -> usize {
-        self.inner.hub.connection_count()
+        self.inner.engine.hub().connection_count()
     }
 
     /// Publishes `data` into `channel` from the server (no client info),
@@ -196,13 +169,6 @@ impl Server {
         channel: &str,
         data: &serde_json::value::RawValue,
     ) -> Result<StreamPosition, RpcError> {
-        let parsed = Channel::parse(channel).map_err(|e| RpcError::bad_request(e.to_string()))?;
-        let options = self
-            .inner
-            .channels
-            .options_for(parsed)
-            .ok_or_else(RpcError::unknown_channel)?;
-        let history = options.history_enabled().then(|| options.history_policy());
         let publication = Publication {
             data: data.to_owned(),
             info: None,
@@ -210,10 +176,9 @@ impl Server {
             tags: None,
         };
         self.inner
-            .broker
-            .publish(channel, publication, history)
+            .engine
+            .publish(channel, publication, false, None)
             .await
-            .map_err(broker_error)
     }
 
     /// A cloneable publisher: publish, message users, report task progress
@@ -224,16 +189,26 @@ impl Server {
         }
     }
 
-    /// Live connections of `user` on this node.
-    pub fn user_connections(&self, user: &str) -> usize {
-        self.inner.hub.user_connection_count(user)
+    /// Live connections of `user` on every node of the deployment.
+    ///
+    /// # Errors
+    /// 100 when the broker fails.
+    pub async fn user_connections(&self, user: &str) -> Result<usize, RpcError> {
+        self.inner.engine.user_connections(user).await
     }
 
-    /// Closes every connection with `disconnect`.
+    /// Closes every connection on this node with `disconnect`.
     pub fn disconnect_all(&self, disconnect: Disconnect) {
-        for client in self.inner.hub.all_clients() {
+        for client in self.inner.engine.hub().all_clients() {
             client.out.close(disconnect.clone());
         }
+    }
+
+    /// Leaves the deployment for good: this node drops out of the node
+    /// registry at once (instead of expiring) and the broker's background
+    /// work stops. Call it after the last serve loop ended.
+    pub async fn close(&self) {
+        self.inner.engine.close().await;
     }
 
     /// Stops the current serve loop's sessions: in-flight RPCs get
@@ -542,28 +517,35 @@ impl ServerBuilder {
             tracing::info!("HTTP API off: no API key configured");
         }
         let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new()));
-        let hub = Arc::new(Hub::default());
-        broker.attach(hub.clone());
+        let engine = Engine::new(
+            EngineConfig {
+                channels: self.channels,
+                limits: self.limits.clone(),
+                timings: self.timings.clone(),
+                node: Node {
+                    uid: uuid::Uuid::new_v4().to_string(),
+                    name: self.node_name.unwrap_or_else(host_name),
+                    version: env!("CARGO_PKG_VERSION").to_owned(),
+                    started: std::time::Instant::now(),
+                },
+                on_unsubscribe: self.hooks.on_unsubscribe.clone(),
+            },
+            broker,
+        );
+        engine.start_upkeep();
         Ok(Server {
-            inner: Arc::new_cyclic(|weak| Inner {
+            inner: Arc::new_cyclic(|weak| Context {
                 router,
                 verifier: self.verifier,
                 allow_anonymous: self.allow_anonymous,
-                channels: self.channels,
                 limits: self.limits,
                 timings: self.timings,
                 state: self.state,
                 hooks: self.hooks,
-                broker,
-                hub,
+                engine,
                 allowed_origins: self.allowed_origins,
                 routes: self.routes,
-                version: env!("CARGO_PKG_VERSION").to_owned(),
                 api_key: self.api_key,
-                idempotency: crate::api::IdempotencyCache::default(),
-                node_id: uuid::Uuid::new_v4().to_string(),
-                node_name: self.node_name.unwrap_or_else(host_name),
-                started: std::time::Instant::now(),
                 publisher: Arc::new(crate::ServerPublisher {
                     inner: weak.clone(),
                 }),
@@ -580,18 +562,4 @@ fn host_name() -> String {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "wirecall".to_owned())
-}
-
-/// Maps a broker failure to the error a client sees.
-pub(crate) fn broker_error(error: crate::broker::BrokerError) -> RpcError {
-    match error {
-        crate::broker::BrokerError::UnrecoverablePosition => RpcError::new(
-            wirecall_core::code::UNRECOVERABLE_POSITION,
-            "unrecoverable position",
-        ),
-        crate::broker::BrokerError::Unavailable(why) => {
-            tracing::error!(%why, "broker unavailable");
-            RpcError::internal()
-        }
-    }
 }

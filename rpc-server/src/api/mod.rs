@@ -9,7 +9,9 @@
 
 mod methods;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -19,31 +21,26 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use wirecall_core::{RpcError, code};
 
-use crate::server::Server;
-
-pub(crate) use methods::IdempotencyCache;
-
-/// How long a publish's idempotency key is remembered (as in Centrifugo).
-pub(crate) const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(300);
+use crate::context::Context;
 
 /// The API's routes, or none when no key is configured.
-pub(crate) fn routes(server: &Server) -> axum::Router {
-    if server.inner.api_key.is_none() {
+pub(crate) fn routes(cx: &Arc<Context>) -> axum::Router {
+    if cx.api_key.is_none() {
         return axum::Router::new();
     }
     axum::Router::new()
         .route("/api/{method}", post(handle))
-        .with_state(server.clone())
+        .with_state(cx.clone())
 }
 
 async fn handle(
-    State(server): State<Server>,
+    State(cx): State<Arc<Context>>,
     Path(method): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !authorized(&server, &headers, query.as_deref()) {
+    if !authorized(&cx, &headers, query.as_deref()) {
         tracing::warn!(method, "API request with a missing or wrong key");
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -60,9 +57,9 @@ async fn handle(
         }
     };
     let response = if method == "batch" {
-        methods::batch(&server, request).await
+        methods::batch(&cx, request).await
     } else {
-        match methods::call(&server, &method, request).await {
+        match methods::call(&cx, &method, request).await {
             Some(Ok(result)) => json!({ "result": result }),
             Some(Err(error)) => json!({ "error": error }),
             None => {
@@ -96,8 +93,8 @@ fn json_response(value: &Value) -> Response {
 
 /// `X-API-Key: <key>`, else `Authorization: apikey <key>`, else the query
 /// `?api_key=<key>` (Centrifugo's order), compared in constant time.
-fn authorized(server: &Server, headers: &HeaderMap, query: Option<&str>) -> bool {
-    let Some(expected) = server.inner.api_key.as_deref() else {
+fn authorized(cx: &Context, headers: &HeaderMap, query: Option<&str>) -> bool {
+    let Some(expected) = cx.api_key.as_deref() else {
         return false;
     };
     let given = headers

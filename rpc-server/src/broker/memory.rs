@@ -1,26 +1,83 @@
 //! The in-memory broker: one process, no network. Every stream gets a fresh
-//! random epoch when it is created, so after a restart clients see a new
-//! epoch and never "recover" against a different sequence.
+//! random epoch when it is created, so after a restart (or once its state
+//! was dropped) clients see a new epoch and never "recover" against a
+//! different sequence.
+//!
+//! Everything a client can make it keep is bounded: streams expire after
+//! their namespace's `meta_ttl` without use and each namespace keeps at
+//! most `max_channels` of them (least recently used first out); presence
+//! entries expire unless refreshed; idempotency keys live for their window
+//! and their number is capped.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
+use hashlink::LinkedHashMap;
 use tokio::time::Instant;
+use wirecall_core::channel::Channel;
 use wirecall_core::protocol::{ClientInfo, Publication, StreamPosition};
 
-use super::{BoxFuture, Broker, BrokerError, BrokerSink, HistoryPage, HistoryPolicy, HistoryQuery};
+use super::{
+    BoxFuture, Broker, BrokerError, BrokerSink, HistoryPage, HistoryPolicy, HistoryQuery,
+    IDEMPOTENCY_WINDOW, NodeInfo, PublishOptions,
+};
+
+/// Idempotency keys remembered at most; past it the oldest are forgotten
+/// early (a repeat of those publishes again, as after the window).
+const MAX_IDEMPOTENCY_KEYS: usize = 100_000;
 
 /// Channel state in this process; the embedded default.
 #[derive(Default)]
 pub struct MemoryBroker {
-    sink: OnceLock<Arc<dyn BrokerSink>>,
-    streams: Mutex<HashMap<String, Arc<Mutex<Stream>>>>,
-    presence: Mutex<HashMap<String, BTreeMap<String, ClientInfo>>>,
+    sink: OnceLock<(String, Arc<dyn BrokerSink>)>,
+    streams: Mutex<HashMap<String, Streams>>,
+    presence: Mutex<HashMap<String, Present>>,
+    idempotency: Mutex<LinkedHashMap<(String, String), (Instant, StreamPosition)>>,
+    nodes: Mutex<HashMap<String, (Instant, NodeInfo)>>,
 }
+
+/// A channel's presence: each client's entry and when it expires.
+type Present = HashMap<String, (Instant, ClientInfo)>;
 
 impl std::fmt::Debug for MemoryBroker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryBroker").finish_non_exhaustive()
+    }
+}
+
+/// The streams of one namespace, least recently used first, each with
+/// when it was last used.
+#[derive(Default)]
+struct Streams {
+    by_channel: LinkedHashMap<String, (Instant, Arc<Mutex<Stream>>)>,
+}
+
+impl Streams {
+    /// The channel's stream, created if missing, marked as just used; drops
+    /// streams idle past `meta_ttl` and the oldest past `max_channels`.
+    fn touch(&mut self, channel: &str, policy: HistoryPolicy, now: Instant) -> Arc<Mutex<Stream>> {
+        let stream = match self.by_channel.to_back(channel) {
+            Some((used, stream)) => {
+                *used = now;
+                stream.clone()
+            }
+            None => {
+                let stream = Arc::new(Mutex::new(Stream::new()));
+                self.by_channel
+                    .insert(channel.to_owned(), (now, stream.clone()));
+                stream
+            }
+        };
+        while self.by_channel.len() > policy.max_channels.max(1) {
+            self.by_channel.pop_front();
+        }
+        while let Some((_, (used, _))) = self.by_channel.front()
+            && *used + policy.meta_ttl <= now
+        {
+            self.by_channel.pop_front();
+        }
+        stream
     }
 }
 
@@ -67,21 +124,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The namespace a channel's stream is counted under.
+fn namespace_of(channel: &str) -> &str {
+    Channel::parse(channel)
+        .ok()
+        .and_then(Channel::namespace)
+        .unwrap_or("")
+}
+
 impl MemoryBroker {
     /// An empty broker.
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn stream(&self, channel: &str) -> Arc<Mutex<Stream>> {
+    fn stream(&self, channel: &str, policy: HistoryPolicy) -> Arc<Mutex<Stream>> {
         lock(&self.streams)
-            .entry(channel.to_owned())
-            .or_insert_with(|| Arc::new(Mutex::new(Stream::new())))
-            .clone()
+            .entry(namespace_of(channel).to_owned())
+            .or_default()
+            .touch(channel, policy, Instant::now())
     }
 
     fn sink(&self) -> Option<&Arc<dyn BrokerSink>> {
-        self.sink.get()
+        self.sink.get().map(|(_, sink)| sink)
     }
 
     fn publish_now(
@@ -95,11 +160,11 @@ impl MemoryBroker {
             // no memory); one publisher's awaited publications still arrive
             // in order, and concurrent publishers have no order to keep.
             if let Some(sink) = self.sink() {
-                sink.publication(channel, &publication);
+                sink.publication(channel, &publication, "");
             }
             return StreamPosition::default();
         };
-        let stream = self.stream(channel);
+        let stream = self.stream(channel, policy);
         let mut stream = lock(&stream);
         let now = Instant::now();
         stream.top += 1;
@@ -112,13 +177,47 @@ impl MemoryBroker {
         }
         stream.drop_expired(now);
         if let Some(sink) = self.sink() {
-            sink.publication(channel, &publication);
+            sink.publication(channel, &publication, &stream.epoch);
         }
         stream.position()
     }
 
-    fn read(&self, channel: &str, query: &HistoryQuery) -> Result<HistoryPage, BrokerError> {
-        let stream = self.stream(channel);
+    /// Publishes once per (channel, key) within the window: the key's check
+    /// and the publish happen under one lock, so two concurrent publishes
+    /// with the same key publish once.
+    fn publish_idempotent(
+        &self,
+        channel: &str,
+        key: String,
+        publication: Publication,
+        history: Option<HistoryPolicy>,
+    ) -> StreamPosition {
+        let mut keys = lock(&self.idempotency);
+        let now = Instant::now();
+        while let Some((_, (at, _))) = keys.front()
+            && *at + IDEMPOTENCY_WINDOW <= now
+        {
+            keys.pop_front();
+        }
+        let key = (channel.to_owned(), key);
+        if let Some((_, position)) = keys.get(&key) {
+            return position.clone();
+        }
+        let position = self.publish_now(channel, publication, history);
+        keys.insert(key, (now, position.clone()));
+        while keys.len() > MAX_IDEMPOTENCY_KEYS {
+            keys.pop_front();
+        }
+        position
+    }
+
+    fn read(
+        &self,
+        channel: &str,
+        query: &HistoryQuery,
+        policy: HistoryPolicy,
+    ) -> Result<HistoryPage, BrokerError> {
+        let stream = self.stream(channel, policy);
         let mut stream = lock(&stream);
         stream.drop_expired(Instant::now());
         let position = stream.position();
@@ -158,6 +257,15 @@ impl MemoryBroker {
             position,
         })
     }
+
+    /// Channels whose stream state this broker keeps (for tests and
+    /// memory accounting).
+    pub fn stream_count(&self) -> usize {
+        lock(&self.streams)
+            .values()
+            .map(|s| s.by_channel.len())
+            .sum()
+    }
 }
 
 fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
@@ -165,8 +273,8 @@ fn ready<'a, T: Send + 'a>(value: T) -> BoxFuture<'a, T> {
 }
 
 impl Broker for MemoryBroker {
-    fn attach(&self, sink: Arc<dyn BrokerSink>) {
-        if self.sink.set(sink).is_err() {
+    fn attach(&self, id: &str, sink: Arc<dyn BrokerSink>) {
+        if self.sink.set((id.to_owned(), sink)).is_err() {
             tracing::error!("a memory broker serves one node; the second attach is ignored");
         }
     }
@@ -175,9 +283,13 @@ impl Broker for MemoryBroker {
         &'a self,
         channel: &'a str,
         publication: Publication,
-        history: Option<HistoryPolicy>,
+        options: PublishOptions,
     ) -> BoxFuture<'a, Result<StreamPosition, BrokerError>> {
-        ready(Ok(self.publish_now(channel, publication, history)))
+        let position = match options.idempotency_key {
+            Some(key) => self.publish_idempotent(channel, key, publication, options.history),
+            None => self.publish_now(channel, publication, options.history),
+        };
+        ready(Ok(position))
     }
 
     fn publish_join<'a>(
@@ -214,13 +326,19 @@ impl Broker for MemoryBroker {
         &'a self,
         channel: &'a str,
         query: HistoryQuery,
-        _policy: HistoryPolicy,
+        policy: HistoryPolicy,
     ) -> BoxFuture<'a, Result<HistoryPage, BrokerError>> {
-        ready(self.read(channel, &query))
+        ready(self.read(channel, &query, policy))
     }
 
     fn remove_history<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
-        lock(&self.stream(channel)).items.clear();
+        let streams = lock(&self.streams);
+        if let Some(stream) = streams
+            .get(namespace_of(channel))
+            .and_then(|s| s.by_channel.get(channel))
+        {
+            lock(&stream.1).items.clear();
+        }
         ready(Ok(()))
     }
 
@@ -228,11 +346,13 @@ impl Broker for MemoryBroker {
         &'a self,
         channel: &'a str,
         info: ClientInfo,
+        ttl: Duration,
     ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        let expires = Instant::now() + ttl;
         lock(&self.presence)
             .entry(channel.to_owned())
             .or_default()
-            .insert(info.client.clone(), info);
+            .insert(info.client.clone(), (expires, info));
         ready(Ok(()))
     }
 
@@ -255,10 +375,56 @@ impl Broker for MemoryBroker {
         &'a self,
         channel: &'a str,
     ) -> BoxFuture<'a, Result<BTreeMap<String, ClientInfo>, BrokerError>> {
-        ready(Ok(lock(&self.presence)
-            .get(channel)
-            .cloned()
-            .unwrap_or_default()))
+        let now = Instant::now();
+        let mut presence = lock(&self.presence);
+        let mut live = BTreeMap::new();
+        if let Some(clients) = presence.get_mut(channel) {
+            clients.retain(|_, (expires, _)| *expires > now);
+            live.extend(
+                clients
+                    .iter()
+                    .map(|(id, (_, info))| (id.clone(), info.clone())),
+            );
+            if clients.is_empty() {
+                presence.remove(channel);
+            }
+        }
+        ready(Ok(live))
+    }
+
+    fn publish_control<'a>(
+        &'a self,
+        to: Option<&'a str>,
+        payload: String,
+    ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        if let Some((id, sink)) = self.sink.get()
+            && to.is_none_or(|to| to == id)
+        {
+            sink.control(&payload);
+        }
+        ready(Ok(()))
+    }
+
+    fn announce_node<'a>(
+        &'a self,
+        info: NodeInfo,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), BrokerError>> {
+        let expires = Instant::now() + ttl;
+        lock(&self.nodes).insert(info.uid.clone(), (expires, info));
+        ready(Ok(()))
+    }
+
+    fn remove_node<'a>(&'a self, uid: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
+        lock(&self.nodes).remove(uid);
+        ready(Ok(()))
+    }
+
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeInfo>, BrokerError>> {
+        let now = Instant::now();
+        let mut nodes = lock(&self.nodes);
+        nodes.retain(|_, (expires, _)| *expires > now);
+        ready(Ok(nodes.values().map(|(_, info)| info.clone()).collect()))
     }
 }
 
@@ -282,7 +448,16 @@ mod tests {
     const POLICY: HistoryPolicy = HistoryPolicy {
         size: 3,
         ttl: Duration::from_secs(60),
+        meta_ttl: Duration::from_secs(3600),
+        max_channels: 1000,
     };
+
+    fn with_history() -> PublishOptions {
+        PublishOptions {
+            history: Some(POLICY),
+            idempotency_key: None,
+        }
+    }
 
     fn query(since: Option<u64>, epoch: &str, limit: usize, reverse: bool) -> HistoryQuery {
         HistoryQuery {
@@ -304,7 +479,7 @@ mod tests {
         let broker = MemoryBroker::new();
         for n in 1..=5 {
             let position = broker
-                .publish("ch", publication(n), Some(POLICY))
+                .publish("ch", publication(n), with_history())
                 .await
                 .unwrap();
             assert_eq!(position.offset, u64::from(n));
@@ -341,12 +516,12 @@ mod tests {
     async fn publications_expire_after_their_ttl() {
         let broker = MemoryBroker::new();
         broker
-            .publish("ch", publication(1), Some(POLICY))
+            .publish("ch", publication(1), with_history())
             .await
             .unwrap();
         tokio::time::advance(Duration::from_secs(61)).await;
         broker
-            .publish("ch", publication(2), Some(POLICY))
+            .publish("ch", publication(2), with_history())
             .await
             .unwrap();
         let page = broker
@@ -362,20 +537,137 @@ mod tests {
         for n in 0..100 {
             let channel = format!("tasks:{n}");
             let position = broker
-                .publish(&channel, publication(n), None)
+                .publish(&channel, publication(n), PublishOptions::default())
                 .await
                 .unwrap();
             assert_eq!(position, StreamPosition::default());
         }
-        assert!(lock(&broker.streams).is_empty());
+        assert_eq!(broker.stream_count(), 0);
     }
 
     #[tokio::test]
     async fn each_broker_starts_new_epochs() {
         let a = MemoryBroker::new();
         let b = MemoryBroker::new();
-        let pa = a.publish("ch", publication(1), Some(POLICY)).await.unwrap();
-        let pb = b.publish("ch", publication(1), Some(POLICY)).await.unwrap();
+        let pa = a
+            .publish("ch", publication(1), with_history())
+            .await
+            .unwrap();
+        let pb = b
+            .publish("ch", publication(1), with_history())
+            .await
+            .unwrap();
         assert_ne!(pa.epoch, pb.epoch);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_streams_expire_after_the_meta_ttl_with_a_new_epoch() {
+        let broker = MemoryBroker::new();
+        let first = broker
+            .publish("news:a", publication(1), with_history())
+            .await
+            .unwrap();
+        tokio::time::advance(POLICY.meta_ttl - Duration::from_secs(1)).await;
+        // A read is a use: it keeps the stream for another meta_ttl.
+        broker
+            .history("news:a", query(None, "", 0, false), POLICY)
+            .await
+            .unwrap();
+        tokio::time::advance(POLICY.meta_ttl - Duration::from_secs(1)).await;
+        let kept = broker
+            .history("news:a", query(None, "", 0, false), POLICY)
+            .await
+            .unwrap();
+        assert_eq!(kept.position, first);
+        tokio::time::advance(POLICY.meta_ttl + Duration::from_secs(1)).await;
+        // Any other stream's use sweeps the expired one out.
+        broker
+            .history("news:other", query(None, "", 0, false), POLICY)
+            .await
+            .unwrap();
+        assert_eq!(broker.stream_count(), 1);
+        let fresh = broker
+            .history("news:a", query(None, "", 0, false), POLICY)
+            .await
+            .unwrap();
+        assert_ne!(fresh.position.epoch, first.epoch);
+        assert_eq!(fresh.position.offset, 0);
+    }
+
+    #[tokio::test]
+    async fn each_namespace_keeps_at_most_max_channels_least_recently_used_out() {
+        let broker = MemoryBroker::new();
+        let policy = HistoryPolicy {
+            max_channels: 10,
+            ..POLICY
+        };
+        for n in 0..1000 {
+            broker
+                .history(&format!("news:{n}"), query(None, "", 0, false), policy)
+                .await
+                .unwrap();
+        }
+        // Another namespace has a ceiling of its own.
+        broker
+            .history("chat:1", query(None, "", 0, false), policy)
+            .await
+            .unwrap();
+        assert_eq!(broker.stream_count(), 11);
+        let kept = lock(&broker.streams);
+        let news: Vec<&String> = kept["news"].by_channel.keys().collect();
+        assert_eq!(news.first().map(|s| s.as_str()), Some("news:990"));
+        assert_eq!(news.last().map(|s| s.as_str()), Some("news:999"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idempotency_key_publishes_once_under_concurrency() {
+        let broker = Arc::new(MemoryBroker::new());
+        let mut tasks = Vec::new();
+        for n in 0..32 {
+            let broker = broker.clone();
+            tasks.push(tokio::spawn(async move {
+                let options = PublishOptions {
+                    history: Some(POLICY),
+                    idempotency_key: Some("key-1".into()),
+                };
+                broker.publish("ch", publication(n), options).await.unwrap()
+            }));
+        }
+        let mut positions = Vec::new();
+        for task in tasks {
+            positions.push(task.await.unwrap());
+        }
+        assert!(positions.iter().all(|p| *p == positions[0]));
+        let page = broker
+            .history("ch", query(None, "", 10, false), POLICY)
+            .await
+            .unwrap();
+        assert_eq!(offsets(&page), [1]);
+        // Another channel, same key: its own publish.
+        let other = PublishOptions {
+            history: Some(POLICY),
+            idempotency_key: Some("key-1".into()),
+        };
+        let position = broker.publish("ch2", publication(1), other).await.unwrap();
+        assert_eq!(position.offset, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn presence_entries_expire_unless_refreshed() {
+        let broker = MemoryBroker::new();
+        let info = |client: &str| ClientInfo {
+            user: "u".into(),
+            client: client.into(),
+            conn_info: None,
+            chan_info: None,
+        };
+        let ttl = Duration::from_secs(60);
+        broker.add_presence("ch", info("a"), ttl).await.unwrap();
+        broker.add_presence("ch", info("b"), ttl).await.unwrap();
+        tokio::time::advance(Duration::from_secs(40)).await;
+        broker.add_presence("ch", info("a"), ttl).await.unwrap();
+        tokio::time::advance(Duration::from_secs(40)).await;
+        let present = broker.presence("ch").await.unwrap();
+        assert_eq!(present.keys().collect::<Vec<_>>(), ["a"]);
     }
 }

@@ -13,7 +13,6 @@ use wirecall_core::protocol::{
 use super::Session;
 use crate::broker::HistoryQuery;
 use crate::config::NamespaceOptions;
-use crate::server::broker_error;
 
 /// What a channel operation may do.
 enum Access {
@@ -25,12 +24,8 @@ enum Access {
 impl Session {
     /// The channel's options if the caller may use it for `access`.
     fn channel_access(&self, channel: &str, access: Access) -> Result<NamespaceOptions, RpcError> {
-        let inner = &self.server.inner;
+        let options = self.cx.engine.options(channel)?;
         let parsed = Channel::parse(channel).map_err(|e| RpcError::bad_request(e.to_string()))?;
-        let options = inner
-            .channels
-            .options_for(parsed)
-            .ok_or_else(RpcError::unknown_channel)?;
         let handle = &self.connected().handle;
         let user = handle.user();
         if !parsed.admits_user(user) {
@@ -79,7 +74,7 @@ impl Session {
     }
 
     async fn publish_inner(&self, request: &PublishRequest<'_>) -> Result<(), RpcError> {
-        let options = self.channel_access(&request.channel, Access::Publish)?;
+        self.channel_access(&request.channel, Access::Publish)?;
         let data = request
             .data
             .filter(|d| d.get() != "null")
@@ -90,25 +85,17 @@ impl Session {
             offset: 0,
             tags: None,
         };
-        let history = options.history_enabled().then(|| options.history_policy());
-        self.server
-            .inner
-            .broker
-            .publish(&request.channel, publication, history)
+        self.cx
+            .engine
+            .publish(&request.channel, publication, false, None)
             .await
             .map(|_| ())
-            .map_err(broker_error)
     }
 
     /// Who is in `channel`, if the caller may ask.
     async fn presence_of(&self, channel: &str) -> Result<BTreeMap<String, ClientInfo>, RpcError> {
         self.channel_access(channel, Access::Presence)?;
-        self.server
-            .inner
-            .broker
-            .presence(channel)
-            .await
-            .map_err(broker_error)
+        self.cx.engine.presence(channel).await
     }
 
     pub(super) async fn presence(&mut self, id: u32, channel: &str) {
@@ -145,14 +132,12 @@ impl Session {
     }
 
     async fn history_inner(&self, request: HistoryRequest) -> Result<HistoryResult, RpcError> {
-        let options = self.channel_access(&request.channel, Access::History)?;
-        let max = self.server.inner.limits.history_max_publications;
-        let limit = match request.limit {
-            0 => 0,
-            -1 => max,
-            n if n < 0 => return Err(RpcError::bad_request("limit must be -1, 0 or positive")),
-            n => usize::try_from(n).unwrap_or(max).min(max),
-        };
+        self.channel_access(&request.channel, Access::History)?;
+        if request.limit < -1 {
+            return Err(RpcError::bad_request("limit must be -1, 0 or positive"));
+        }
+        let engine = &self.cx.engine;
+        let limit = engine.history_limit(request.limit);
         if request.reverse && request.since.as_ref().is_some_and(|s| s.offset == 0) {
             return Err(RpcError::bad_request("reverse history since offset 0"));
         }
@@ -164,13 +149,7 @@ impl Session {
             limit,
             reverse: request.reverse,
         };
-        let page = self
-            .server
-            .inner
-            .broker
-            .history(&request.channel, query, options.history_policy())
-            .await
-            .map_err(broker_error)?;
+        let page = engine.history(&request.channel, query).await?;
         Ok(HistoryResult {
             publications: page.publications,
             epoch: page.position.epoch,

@@ -5,17 +5,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
-use wirecall_core::channel::{Channel, personal_channel};
+use wirecall_core::channel::personal_channel;
 use wirecall_core::protocol::{
-    ClientInfo, ConnectRequest, ConnectResult, Disconnect, RefreshResult, Reply,
+    ClientInfo, ConnectRequest, ConnectResult, Disconnect, RefreshResult, Reply, StreamPosition,
 };
 use wirecall_core::{Conn, RpcError};
 
 use super::{Connected, Session};
 use crate::auth::{TokenError, VerifiedToken, now_unix};
-use crate::client::ClientHandle;
+use crate::engine::SubscribeSpec;
+use crate::engine::client::ClientHandle;
 use crate::hooks::{ConnectContext, ConnectDecision, Rejection};
-use crate::subscriptions::{SubscribeSpec, subscribe_channel};
 
 impl Session {
     pub(super) async fn connect(
@@ -23,7 +23,8 @@ impl Session {
         id: u32,
         request: ConnectRequest<'_>,
     ) -> Result<(), Disconnect> {
-        let inner = self.server.inner.clone();
+        let inner = self.cx.clone();
+        let engine = &inner.engine;
         let token = match self.verify_connect_token(request.token.as_deref())? {
             Ok(token) => token,
             Err(error) => {
@@ -36,7 +37,7 @@ impl Session {
         if inner
             .limits
             .max_connections
-            .is_some_and(|max| inner.hub.connection_count() >= max)
+            .is_some_and(|max| engine.hub().connection_count() >= max)
         {
             tracing::warn!("connection limit reached");
             return Err(Disconnect::CONNECTION_LIMIT);
@@ -45,7 +46,7 @@ impl Session {
             && inner
                 .limits
                 .max_connections_per_user
-                .is_some_and(|max| inner.hub.user_connection_count(&user) >= max)
+                .is_some_and(|max| engine.hub().user_connection_count(&user) >= max)
         {
             tracing::warn!(user, "per-user connection limit reached");
             return Err(Disconnect::CONNECTION_LIMIT);
@@ -83,13 +84,9 @@ impl Session {
         }
 
         let channels =
-            server_side_channels(&inner.channels.personal_namespace, &user, &token, &decision);
+            server_side_channels(&engine.rules().personal_namespace, &user, &token, &decision);
         for channel in &channels {
-            let known = Channel::parse(channel)
-                .ok()
-                .and_then(|c| inner.channels.options_for(c))
-                .is_some();
-            if !known {
+            if engine.options(channel).is_err() {
                 tracing::warn!(channel, "server-side subscription to an unknown namespace");
                 self.reply_error(id, RpcError::unknown_channel());
                 return Ok(());
@@ -115,22 +112,10 @@ impl Session {
             .state(inner.state.clone())
             .publisher(inner.publisher.clone())
             .build();
-        inner.hub.connect(&handle);
-        let expires_at = token.as_ref().and_then(|t| t.expires_at);
-        self.connected = Some(Connected {
-            conn,
-            handle: handle.clone(),
-            expires_at,
-        });
-
         let mut subs = BTreeMap::new();
         let mut go_live = Vec::with_capacity(channels.len());
         for channel in channels {
-            let options = Channel::parse(&channel)
-                .ok()
-                .and_then(|c| inner.channels.options_for(c))
-                .cloned()
-                .unwrap_or_default();
+            let options = engine.options(&channel).cloned().unwrap_or_default();
             let recover = request.subs.get(&channel).filter(|p| p.recover);
             let spec = SubscribeSpec {
                 channel: &channel,
@@ -139,24 +124,39 @@ impl Session {
                 positioned: true,
                 join_leave: false,
                 server_side: true,
-                recover: recover.map(|p| (p.offset, p.epoch.clone())),
+                recover: recover.map(|p| StreamPosition {
+                    offset: p.offset,
+                    epoch: p.epoch.clone(),
+                }),
             };
-            match subscribe_channel(&inner, &handle, spec).await {
-                Ok((result, delivered)) => {
-                    go_live.push((channel.clone(), delivered));
-                    subs.insert(channel, result);
+            match engine.subscribe(&handle, spec).await {
+                Ok(subscribed) => {
+                    go_live.push((channel.clone(), subscribed.live));
+                    subs.insert(channel, subscribed.result);
                 }
                 Err(error) => {
+                    // The client retries the whole connect (100 is
+                    // temporary): undo the subscriptions made so far.
+                    for channel in handle.take_subscriptions() {
+                        engine.leave(&handle, &channel, None).await;
+                    }
                     self.reply_error(id, error);
                     return Ok(());
                 }
             }
         }
+        engine.hub().connect(&handle);
+        let expires_at = token.as_ref().and_then(|t| t.expires_at);
+        self.connected = Some(Connected {
+            conn,
+            handle: handle.clone(),
+            expires_at,
+        });
 
         let ttl = expires_at.map(|at| at.saturating_sub(now_unix()).max(1));
         let result = ConnectResult {
             client: client_id.clone(),
-            version: inner.version.clone(),
+            version: engine.node().version.clone(),
             expires: ttl.is_some(),
             ttl: ttl.map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
             data: decision
@@ -172,8 +172,8 @@ impl Session {
             connect: Some(result),
             ..Reply::default()
         });
-        for (channel, delivered) in go_live {
-            handle.go_live(&channel, delivered);
+        for (channel, live) in go_live {
+            engine.go_live(&handle, &channel, &live);
         }
         let span = tracing::Span::current();
         span.record("client", client_id.as_str());
@@ -188,7 +188,7 @@ impl Session {
         &self,
         token: Option<&str>,
     ) -> Result<Result<Option<VerifiedToken>, RpcError>, Disconnect> {
-        let inner = &self.server.inner;
+        let inner = &self.cx;
         let token = token.filter(|t| !t.is_empty());
         match (&inner.verifier, token) {
             (Some(verifier), Some(token)) => match verifier.verify(token) {
@@ -213,7 +213,7 @@ impl Session {
 
     /// A new token for the same user (shared/protocol.md §4.6).
     pub(super) fn refresh(&mut self, id: u32, token: &str) -> Result<(), Disconnect> {
-        let Some(verifier) = self.server.inner.verifier.clone() else {
+        let Some(verifier) = self.cx.verifier.clone() else {
             self.reply_error(id, RpcError::not_available());
             return Ok(());
         };

@@ -24,9 +24,9 @@ use tracing::Instrument;
 use wirecall_core::protocol::{Command, Disconnect, Reply, RpcRequest};
 use wirecall_core::{Conn, RpcError};
 
-use crate::client::ClientHandle;
+use crate::context::Context;
+use crate::engine::client::ClientHandle;
 use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
-use crate::server::Server;
 
 /// Messages handled per wake-up of the read loop before it checks its
 /// timers and shutdown again.
@@ -39,18 +39,17 @@ const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(86_400 * 
 const MESSAGE_TOO_BIG: Disconnect = Disconnect::new(1009, "message too big");
 
 /// Runs one connection to its end.
-pub(crate) async fn run(server: Server, socket: WebSocket, shutdown: CancellationToken) {
+pub(crate) async fn run(cx: Arc<Context>, socket: WebSocket, shutdown: CancellationToken) {
     let (sink, stream) = socket.split();
-    let inner = &server.inner;
-    let (out, queue) = Outbound::new(inner.limits.outbound_queue_bytes);
+    let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes);
     let mut writer = Writer::new(sink, queue);
-    let write_timeout = inner.timings.write_timeout;
+    let write_timeout = cx.timings.write_timeout;
     let span = tracing::info_span!(
         "conn",
         client = tracing::field::Empty,
         user = tracing::field::Empty
     );
-    let mut session = Session::new(server.clone(), out.clone());
+    let mut session = Session::new(cx, out.clone());
     let reason = session
         .read_loop(stream, &mut writer, shutdown)
         .instrument(span.clone())
@@ -71,7 +70,7 @@ struct Connected {
 }
 
 struct Session {
-    server: Server,
+    cx: Arc<Context>,
     out: Arc<Outbound>,
     connected: Option<Connected>,
     rpcs: JoinSet<()>,
@@ -83,14 +82,10 @@ struct Session {
 }
 
 impl Session {
-    fn new(server: Server, out: Arc<Outbound>) -> Self {
-        let rate = server
-            .inner
-            .limits
-            .commands_per_second
-            .map(rate::TokenBucket::new);
+    fn new(cx: Arc<Context>, out: Arc<Outbound>) -> Self {
+        let rate = cx.limits.commands_per_second.map(rate::TokenBucket::new);
         Self {
-            server,
+            cx,
             out,
             connected: None,
             rpcs: JoinSet::new(),
@@ -108,7 +103,7 @@ impl Session {
         writer: &mut Writer,
         shutdown: CancellationToken,
     ) -> Option<Disconnect> {
-        let timings = self.server.inner.timings.clone();
+        let timings = self.cx.timings.clone();
         let mut connect_deadline = pin!(sleep(timings.connect_timeout));
         let mut ping = tokio::time::interval_at(
             Instant::now() + timings.ping_interval,
@@ -215,7 +210,7 @@ impl Session {
         Some(
             Instant::now()
                 + std::time::Duration::from_secs(remaining)
-                + self.server.inner.timings.expired_close_delay,
+                + self.cx.timings.expired_close_delay,
         )
     }
 
@@ -377,7 +372,7 @@ impl Session {
 
     /// Lets in-flight calls finish, within the shutdown grace period.
     async fn drain_rpcs(&mut self) {
-        let grace = self.server.inner.timings.shutdown_grace;
+        let grace = self.cx.timings.shutdown_grace;
         let drained = tokio::time::timeout(grace, async {
             while self.rpcs.join_next().await.is_some() {}
         })
@@ -396,18 +391,15 @@ impl Session {
         let Some(connected) = self.connected.take() else {
             return;
         };
+        let engine = &self.cx.engine;
         for channel in connected.handle.take_subscriptions() {
-            crate::subscriptions::leave_channel(
-                &self.server.inner,
-                &connected.handle,
-                &channel,
-                reason.clone(),
-            )
-            .await;
+            engine
+                .leave(&connected.handle, &channel, reason.clone())
+                .await;
         }
-        self.server.inner.hub.disconnect(&connected.handle);
+        engine.hub().disconnect(&connected.handle);
         tracing::info!(reason = ?reason, "disconnected");
-        if let Some(hook) = &self.server.inner.hooks.on_disconnect {
+        if let Some(hook) = &self.cx.hooks.on_disconnect {
             hook(crate::hooks::DisconnectContext {
                 client_id: connected.handle.client_id().to_owned(),
                 user_id: connected.handle.user().to_owned(),

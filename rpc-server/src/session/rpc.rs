@@ -15,7 +15,7 @@ use crate::outbound::Frame;
 
 impl Session {
     pub(super) fn rpc(&mut self, id: u32, request: RpcRequest<'_>) {
-        let inner = &self.server.inner;
+        let inner = &self.cx;
         if self.rpcs.len() >= inner.limits.max_in_flight_rpcs {
             tracing::warn!(id, "too many calls in flight");
             self.reply_error(id, RpcError::too_many_requests());

@@ -1,16 +1,16 @@
 //! Client `subscribe` and `unsubscribe`: permissions (shared/protocol.md
-//! §7.2); the mechanics live in `crate::subscriptions`.
+//! §7.2); the mechanics live in the engine (`crate::engine`).
 
 use wirecall_core::RpcError;
 use wirecall_core::channel::Channel;
-use wirecall_core::protocol::{Disconnect, Reply, SubscribeRequest};
+use wirecall_core::protocol::{Disconnect, Reply, StreamPosition, SubscribeRequest};
 
 use super::Session;
 use crate::auth::SubscriptionTokenError;
-use crate::client::ClientHandle;
 use crate::config::NamespaceOptions;
+use crate::engine::SubscribeSpec;
+use crate::engine::client::ClientHandle;
 use crate::hooks::{SubscribeContext, SubscribeDecision};
-use crate::subscriptions::{SubscribeSpec, leave_channel, subscribe_channel};
 
 impl Session {
     pub(super) async fn subscribe(
@@ -18,18 +18,19 @@ impl Session {
         id: u32,
         request: SubscribeRequest<'_>,
     ) -> Result<(), Disconnect> {
-        let inner = self.server.inner.clone();
+        let inner = self.cx.clone();
+        let engine = &inner.engine;
         let handle = self.connected().handle.clone();
         let channel_name = request.channel.as_str();
-        let channel = match Channel::parse(channel_name) {
-            Ok(channel) => channel,
+        let options = match engine.options(channel_name) {
+            Ok(options) => options.clone(),
             Err(error) => {
-                self.reply_error(id, RpcError::bad_request(error.to_string()));
+                self.reply_error(id, error);
                 return Ok(());
             }
         };
-        let Some(options) = inner.channels.options_for(channel).cloned() else {
-            self.reply_error(id, RpcError::unknown_channel());
+        // Parsed by `options` already.
+        let Ok(channel) = Channel::parse(channel_name) else {
             return Ok(());
         };
         if handle.is_subscribed(channel_name) {
@@ -59,11 +60,12 @@ impl Session {
             positioned: request.positioned,
             join_leave: request.join_leave,
             server_side: false,
-            recover: request
-                .recover
-                .then(|| (request.offset, request.epoch.clone())),
+            recover: request.recover.then(|| StreamPosition {
+                offset: request.offset,
+                epoch: request.epoch.clone(),
+            }),
         };
-        let (result, delivered) = match subscribe_channel(&inner, &handle, spec).await {
+        let subscribed = match engine.subscribe(&handle, spec).await {
             Ok(subscribed) => subscribed,
             Err(error) => {
                 self.reply_error(id, error);
@@ -72,18 +74,11 @@ impl Session {
         };
         self.reply(&Reply {
             id,
-            subscribe: Some(result),
+            subscribe: Some(subscribed.result),
             ..Reply::default()
         });
-        handle.go_live(channel_name, delivered);
-        if options.join_leave
-            && let Err(error) = inner
-                .broker
-                .publish_join(channel_name, handle.info.clone())
-                .await
-        {
-            tracing::warn!(%error, "join event not published");
-        }
+        engine.go_live(&handle, channel_name, &subscribed.live);
+        engine.announce_join(&handle, channel_name).await;
         tracing::debug!(channel = channel_name, "subscribed");
         Ok(())
     }
@@ -97,7 +92,7 @@ impl Session {
         options: &NamespaceOptions,
         request: &SubscribeRequest<'_>,
     ) -> Result<(), Refusal> {
-        let inner = &self.server.inner;
+        let inner = &self.cx;
         if let Some(hook) = &inner.hooks.on_subscribe {
             let context = SubscribeContext {
                 client_id: handle.client_id().to_owned(),
@@ -155,7 +150,7 @@ impl Session {
     pub(super) async fn unsubscribe(&mut self, id: u32, channel: &str) {
         let handle = self.connected().handle.clone();
         if handle.end_subscription(channel) {
-            leave_channel(&self.server.inner, &handle, channel, None).await;
+            self.cx.engine.leave(&handle, channel, None).await;
         }
         self.reply(&Reply {
             id,

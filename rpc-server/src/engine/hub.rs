@@ -1,6 +1,6 @@
 //! This node's subscribers: who is subscribed to what, and who is
-//! connected as which user. It is the broker's sink: each publication is
-//! serialised once and the same bytes are queued for every subscriber.
+//! connected as which user. Each publication the broker delivers is
+//! serialised once here and the same bytes are queued for every subscriber.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,8 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde::Serialize;
 use wirecall_core::protocol::{ClientInfo, Publication};
 
-use crate::broker::BrokerSink;
-use crate::client::ClientHandle;
+use super::client::{ClientHandle, Health};
 use crate::outbound::Frame;
 
 type Clients = HashMap<Arc<str>, Arc<ClientHandle>>;
@@ -32,13 +31,12 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Hub {
-    /// Adds a subscriber; true if it is the node's first for `channel`.
-    pub(crate) fn subscribe(&self, channel: &str, client: &Arc<ClientHandle>) -> bool {
-        let mut channels = write(&self.channels);
-        let subscribers = channels.entry(Arc::from(channel)).or_default();
-        let first = subscribers.is_empty();
-        subscribers.insert(Arc::from(client.client_id()), client.clone());
-        first
+    /// Adds a subscriber.
+    pub(crate) fn subscribe(&self, channel: &str, client: &Arc<ClientHandle>) {
+        write(&self.channels)
+            .entry(Arc::from(channel))
+            .or_default()
+            .insert(Arc::from(client.client_id()), client.clone());
     }
 
     /// Removes a subscriber; true if the node has none left for `channel`.
@@ -107,6 +105,25 @@ impl Hub {
             .collect()
     }
 
+    /// The subscribers of `channel` on this node.
+    pub(crate) fn subscribers(&self, channel: &str) -> Vec<Arc<ClientHandle>> {
+        read(&self.channels)
+            .get(channel)
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Channels with subscribers on this node.
+    pub(crate) fn channels(&self) -> Vec<Arc<str>> {
+        read(&self.channels).keys().cloned().collect()
+    }
+
+    /// Channels with subscribers, and subscriptions, on this node.
+    pub(crate) fn subscription_counts(&self) -> (usize, usize) {
+        let channels = read(&self.channels);
+        (channels.len(), channels.values().map(HashMap::len).sum())
+    }
+
     /// Every live connection.
     pub(crate) fn all_clients(&self) -> Vec<Arc<ClientHandle>> {
         read(&self.users)
@@ -115,11 +132,62 @@ impl Hub {
             .collect()
     }
 
-    fn fan_out(&self, channel: &str, frame: &Frame, deliver: impl Fn(&ClientHandle, &Frame)) {
+    fn fan_out(&self, channel: &str, mut deliver: impl FnMut(&ClientHandle)) {
         if let Some(subscribers) = read(&self.channels).get(channel) {
             for client in subscribers.values() {
-                deliver(client, frame);
+                deliver(client);
             }
+        }
+    }
+
+    /// Delivers a publication to this node's subscribers of `channel`;
+    /// returns those whose subscription turned out to have missed some.
+    pub(crate) fn publication(
+        &self,
+        channel: &str,
+        publication: &Publication,
+        epoch: &str,
+    ) -> Vec<Arc<ClientHandle>> {
+        let mut missed = Vec::new();
+        let Some(frame) = shared_frame(
+            channel,
+            PubPush {
+                channel,
+                publication,
+            },
+        ) else {
+            return missed;
+        };
+        let offset = publication.offset;
+        if let Some(subscribers) = read(&self.channels).get(channel) {
+            for client in subscribers.values() {
+                if client.deliver(channel, offset, epoch, &frame) == Health::Insufficient {
+                    missed.push(client.clone());
+                }
+            }
+        }
+        missed
+    }
+
+    /// Delivers a join push to the subscribers that asked for them.
+    pub(crate) fn join(&self, channel: &str, info: &ClientInfo) {
+        let push = JoinPush {
+            channel,
+            join: InfoBody { info },
+        };
+        if let Some(frame) = shared_frame(channel, push) {
+            self.fan_out(channel, |client| client.deliver_join_leave(channel, &frame));
+        }
+    }
+
+    /// Delivers a leave push to the subscribers that asked for them.
+    pub(crate) fn leave(&self, channel: &str, info: &ClientInfo) {
+        let push = LeavePush {
+            channel,
+            leave: InfoBody { info },
+        };
+        if let Some(frame) = shared_frame(channel, push) {
+            self.fan_out(channel, |client| client.deliver_join_leave(channel, &frame));
         }
     }
 }
@@ -160,47 +228,6 @@ fn shared_frame<T: Serialize>(channel: &str, push: T) -> Option<Frame> {
         Err(error) => {
             tracing::error!(%error, channel, "push failed to serialise");
             None
-        }
-    }
-}
-
-impl BrokerSink for Hub {
-    fn publication(&self, channel: &str, publication: &Publication) {
-        if let Some(frame) = shared_frame(
-            channel,
-            PubPush {
-                channel,
-                publication,
-            },
-        ) {
-            let offset = publication.offset;
-            self.fan_out(channel, &frame, |client, frame| {
-                client.deliver(channel, offset, frame)
-            });
-        }
-    }
-
-    fn join(&self, channel: &str, info: &ClientInfo) {
-        let push = JoinPush {
-            channel,
-            join: InfoBody { info },
-        };
-        if let Some(frame) = shared_frame(channel, push) {
-            self.fan_out(channel, &frame, |client, frame| {
-                client.deliver_join_leave(channel, frame)
-            });
-        }
-    }
-
-    fn leave(&self, channel: &str, info: &ClientInfo) {
-        let push = LeavePush {
-            channel,
-            leave: InfoBody { info },
-        };
-        if let Some(frame) = shared_frame(channel, push) {
-            self.fan_out(channel, &frame, |client, frame| {
-                client.deliver_join_leave(channel, frame)
-            });
         }
     }
 }
