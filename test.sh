@@ -17,7 +17,18 @@ require_rust_components() {
     done
 }
 
+require_redis() {
+    # The multi-node tests start their own redis-server processes (free
+    # ports, temporary directories); Debian's package provides the binary.
+    if ! command -v redis-server >/dev/null 2>&1; then
+        step "installing redis-server (apt)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    fi
+}
+
 require_rust_components
+require_redis
 
 step "format"
 cargo fmt --all -- --check

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub mod redis_server;
 pub mod types_fixture;
 
 use schemars::JsonSchema;

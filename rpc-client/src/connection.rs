@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use wirecall_core::protocol::{Push, Reply, StreamPosition};
+use wirecall_core::protocol::{Push, Reply, StreamPosition, unsubscribe_code};
 use wirecall_core::{RpcError, code};
 
 use crate::client::{ClientBuilder, ClientError, ConnectionState, Shared, Waiter};
@@ -218,11 +218,9 @@ async fn connection(
     });
     tracing::debug!(client = %result.client, "connected");
     *attempt = 0;
-    if let Some(ready) = ready.take() {
-        let _ = ready.send(Ok(()));
-    }
-
-    // Resubscribe every subscription, asking for what was missed.
+    // Resubscribe every subscription, asking for what was missed: those
+    // that existed before this connection (taken before `connect()` returns,
+    // so a subscribe made after it is not sent twice).
     let resubscribe: Vec<(String, Option<StreamPosition>)> = {
         let routes = shared.routes();
         routes
@@ -231,16 +229,11 @@ async fn connection(
             .map(|channel| (channel.clone(), routes.positions.get(channel).cloned()))
             .collect()
     };
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(Ok(()));
+    }
     for (channel, position) in resubscribe {
-        let id = shared.next_id();
-        let mut request = json!({"channel": channel, "recoverable": true, "positioned": true, "join_leave": true});
-        if let Some(position) = position {
-            request["recover"] = json!(true);
-            request["offset"] = json!(position.offset);
-            request["epoch"] = json!(position.epoch);
-        }
-        shared.pending().insert(id, Waiter::Resubscribe(channel));
-        let frame = json!({ "id": id, "subscribe": request }).to_string();
+        let frame = resubscribe_frame(shared, channel, position);
         if sink.send(Message::text(frame)).await.is_err() {
             return retry("the connection closed while resubscribing".into());
         }
@@ -249,6 +242,8 @@ async fn connection(
     let mut refresh = std::pin::pin!(sleep_opt(refresh_delay(
         result.expires.then_some(result.ttl)
     )));
+    let mut retry_later: Vec<String> = Vec::new();
+    let mut retry_timer = std::pin::pin!(sleep_opt(None));
     loop {
         tokio::select! {
             message = stream.next() => match message {
@@ -262,6 +257,19 @@ async fn connection(
                                 }
                             }
                             Routed::Refreshed { ttl } => refresh.set(sleep_opt(refresh_delay(ttl))),
+                            Routed::Resubscribe(channel) => {
+                                let position = shared.routes().positions.get(&channel).cloned();
+                                let frame = resubscribe_frame(shared, channel, position);
+                                if sink.send(Message::text(frame)).await.is_err() {
+                                    return retry("the connection closed".into());
+                                }
+                            }
+                            Routed::RetryLater(channel) => {
+                                if retry_later.is_empty() {
+                                    retry_timer.set(sleep_opt(Some(RESUBSCRIBE_RETRY)));
+                                }
+                                retry_later.push(channel);
+                            }
                         }
                     }
                 }
@@ -278,6 +286,22 @@ async fn connection(
                 }
                 if sink.send(Message::text(frame)).await.is_err() {
                     return retry("the connection closed".into());
+                }
+            }
+            () = &mut retry_timer => {
+                retry_timer.set(sleep_opt(None));
+                for channel in std::mem::take(&mut retry_later) {
+                    let position = {
+                        let routes = shared.routes();
+                        if !routes.channels.contains_key(&channel) {
+                            continue;
+                        }
+                        routes.positions.get(&channel).cloned()
+                    };
+                    let frame = resubscribe_frame(shared, channel, position);
+                    if sink.send(Message::text(frame)).await.is_err() {
+                        return retry("the connection closed".into());
+                    }
                 }
             }
             () = &mut refresh => {
@@ -297,6 +321,21 @@ async fn connection(
             }
         }
     }
+}
+
+/// A subscribe that renews `channel`, recovering from `position`; its
+/// reply ends in a `Resubscribed` event.
+fn resubscribe_frame(shared: &Shared, channel: String, position: Option<StreamPosition>) -> String {
+    let id = shared.next_id();
+    let mut request =
+        json!({"channel": channel, "recoverable": true, "positioned": true, "join_leave": true});
+    if let Some(position) = position {
+        request["recover"] = json!(true);
+        request["offset"] = json!(position.offset);
+        request["epoch"] = json!(position.epoch);
+    }
+    shared.pending().insert(id, Waiter::Resubscribe(channel));
+    json!({ "id": id, "subscribe": request }).to_string()
 }
 
 /// When to refresh a token that expires in `ttl` seconds: a little before.
@@ -406,7 +445,16 @@ enum Routed {
     Refreshed {
         ttl: Option<u32>,
     },
+    /// The server ended a subscription with a code of 2500 or more
+    /// (insufficient state): subscribe again, recovering, as the SDKs do.
+    Resubscribe(String),
+    /// A resubscribe was refused for now (a temporary error): try again
+    /// after [`RESUBSCRIBE_RETRY`].
+    RetryLater(String),
 }
+
+/// How long a temporarily refused resubscribe waits before the next try.
+const RESUBSCRIBE_RETRY: Duration = Duration::from_millis(500);
 
 /// Routes one line to its waiter, subscription or handler.
 fn route_line(shared: &Shared, line: &str) -> Routed {
@@ -423,7 +471,7 @@ fn route_line(shared: &Shared, line: &str) -> Routed {
             Some(Waiter::Reply(tx)) => {
                 let _ = tx.send(reply);
             }
-            Some(Waiter::Resubscribe(channel)) => resubscribed(shared, &channel, reply),
+            Some(Waiter::Resubscribe(channel)) => return resubscribed(shared, &channel, reply),
             Some(Waiter::Refresh) => {
                 if let Some(error) = &reply.error {
                     tracing::warn!(code = error.code, "token refresh refused");
@@ -437,7 +485,16 @@ fn route_line(shared: &Shared, line: &str) -> Routed {
     }
     match reply.push {
         Some(push) => {
-            shared.routes().route(push);
+            let mut routes = shared.routes();
+            let resubscribe = push
+                .unsubscribe
+                .as_ref()
+                .is_some_and(|u| u.code >= unsubscribe_code::INSUFFICIENT_STATE)
+                && routes.channels.contains_key(&push.channel);
+            if resubscribe {
+                return Routed::Resubscribe(push.channel);
+            }
+            routes.route(push);
             Routed::Done
         }
         None => Routed::Ping,
@@ -446,8 +503,13 @@ fn route_line(shared: &Shared, line: &str) -> Routed {
 
 /// Delivers what a resubscribe recovered, then tells the stream whether
 /// anything was lost.
-fn resubscribed(shared: &Shared, channel: &str, reply: Reply) {
+fn resubscribed(shared: &Shared, channel: &str, reply: Reply) -> Routed {
     let mut routes = shared.routes();
+    if reply.error.as_ref().is_some_and(|e| e.temporary) && routes.channels.contains_key(channel) {
+        // As the SDKs: a temporary refusal (the server's broker is away)
+        // is retried; the subscription stays subscribing meanwhile.
+        return Routed::RetryLater(channel.to_owned());
+    }
     let event = match (reply.subscribe, reply.error) {
         (Some(result), _) => {
             if !result.epoch.is_empty() {
@@ -468,7 +530,8 @@ fn resubscribed(shared: &Shared, channel: &str, reply: Reply) {
             code: error.code,
             reason: error.message,
         },
-        (None, None) => return,
+        (None, None) => return Routed::Done,
     };
     routes.notify(channel, event);
+    Routed::Done
 }

@@ -6,6 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use wirecall_core::RpcError;
+use wirecall_core::channel::Channel;
+
+use crate::broker::PublishOptions;
 
 /// Options of one channel namespace, named as in Centrifugo v6
 /// (shared/protocol.md §7.4). Everything is off by default: a namespace
@@ -235,6 +239,33 @@ pub struct Channels {
 }
 
 impl Channels {
+    /// The options of a channel by name: 107 for a malformed name, 102 for
+    /// a namespace that is not configured.
+    pub(crate) fn options_of(&self, channel: &str) -> Result<&NamespaceOptions, RpcError> {
+        if channel.is_empty() {
+            return Err(RpcError::bad_request("channel required"));
+        }
+        let parsed = Channel::parse(channel).map_err(|e| RpcError::bad_request(e.to_string()))?;
+        self.options_for(parsed)
+            .ok_or_else(RpcError::unknown_channel)
+    }
+
+    /// How a publication into `channel` is made: into its stream when the
+    /// namespace keeps history (unless `skip_history`), at most once per
+    /// idempotency key.
+    pub(crate) fn publish_options(
+        &self,
+        channel: &str,
+        skip_history: bool,
+        idempotency_key: Option<String>,
+    ) -> Result<PublishOptions, RpcError> {
+        let options = self.options_of(channel)?;
+        Ok(PublishOptions {
+            history: (options.history_enabled() && !skip_history).then(|| options.history_policy()),
+            idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
+        })
+    }
+
     /// The options that apply to `channel`, or `None` for a namespace that
     /// is not configured (error 102).
     pub fn options_for(

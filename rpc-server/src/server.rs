@@ -355,6 +355,13 @@ impl ServerBuilder {
         self.client_options.clone().unwrap_or_default()
     }
 
+    /// The channel settings so far (namespaces, personal channels), for a
+    /// [`crate::BrokerPublisher`] in a worker that must publish as the
+    /// nodes do.
+    pub fn channels(&self) -> Channels {
+        self.channels.clone()
+    }
+
     /// The RPC methods to serve (default: every registered handler).
     pub fn router(mut self, router: Router) -> Self {
         self.router = Some(router);

@@ -8,6 +8,8 @@
 //! alike; the channel engine (`crate::engine`) holds the rules on top.
 
 mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -35,8 +35,33 @@ pub(super) async fn serve(
     if let Some(key) = &args.api_key {
         builder = builder.api_key(key);
     }
+    let mut redis = None;
     if let Some(path) = &args.config {
-        builder = FileConfig::load(path)?.apply(builder);
+        let mut config = FileConfig::load(path)?;
+        redis = config.redis.take();
+        builder = config.apply(builder);
+    }
+    if let Some(url) = &args.redis {
+        redis = Some(super::config::RedisConfig {
+            url: url.clone(),
+            prefix: None,
+        });
+    }
+    if let Some(redis) = redis {
+        let mut options = crate::broker::redis::RedisOptions::new(redis.url);
+        if let Some(prefix) = args.redis_prefix.clone().or(redis.prefix) {
+            options.prefix = prefix;
+        }
+        let broker = crate::broker::redis::RedisBroker::connect(options)
+            .await
+            .map_err(|error| match error {
+                crate::broker::BrokerError::Unavailable(why) => why,
+                other => other.to_string(),
+            })?;
+        builder = builder.broker(std::sync::Arc::new(broker));
+    }
+    if let Some(name) = &args.node_name {
+        builder = builder.node_name(name);
     }
     let server = configure(builder).build().map_err(|e| e.to_string())?;
     let listening = server
@@ -64,10 +89,12 @@ pub(super) async fn serve(
     if args.dev {
         print_dev_banner(&args, addr)?;
     }
-    listening
+    let served = listening
         .serve()
         .await
-        .map_err(|e| format!("server failed: {e}"))
+        .map_err(|e| format!("server failed: {e}"));
+    server.close().await;
+    served
 }
 
 /// What a newcomer needs to try the server: the generated secrets, a

@@ -14,7 +14,8 @@ use crate::{NamespaceOptions, ServerBuilder};
 /// {
 ///   "namespaces": {"news": {"allow_subscribe_for_client": true, "history_size": 100, "history_ttl": 300}},
 ///   "personal_namespace": "personal",
-///   "allowed_origins": ["https://app.example"]
+///   "allowed_origins": ["https://app.example"],
+///   "redis": {"url": "redis://127.0.0.1:6379", "prefix": "wirecall"}
 /// }
 /// ```
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +29,18 @@ pub struct FileConfig {
     pub personal_namespace: Option<String>,
     /// Browser origins allowed besides the server's own.
     pub allowed_origins: Vec<String>,
+    /// Share channel state through Redis (the `--redis` flags win).
+    pub redis: Option<RedisConfig>,
+}
+
+/// The config file's Redis settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:6379`.
+    pub url: String,
+    /// Prefix of every key and channel (default `wirecall`).
+    pub prefix: Option<String>,
 }
 
 impl FileConfig {

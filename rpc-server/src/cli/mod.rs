@@ -25,7 +25,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ServerBuilder;
 
-pub use config::FileConfig;
+pub use config::{FileConfig, RedisConfig};
 
 /// Runs the command line; `configure` adds the service's own settings
 /// (namespaces, state, hooks) to the server that `serve` builds.
@@ -148,6 +148,17 @@ pub struct ServeArgs {
     /// A JSON file with namespaces and other server settings.
     #[arg(long, env = "WIRECALL_CONFIG")]
     pub config: Option<std::path::PathBuf>,
+    /// Share channels, history, presence and the node registry with every
+    /// node on this Redis (`redis://host:6379`); in memory without it.
+    #[arg(long, env = "WIRECALL_REDIS")]
+    pub redis: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share one
+    /// Redis (default `wirecall`).
+    #[arg(long, env = "WIRECALL_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// This node's name in the API's `info` (default: the host name).
+    #[arg(long, env = "WIRECALL_NODE_NAME")]
+    pub node_name: Option<String>,
     /// Let clients connect without a token.
     #[arg(long, env = "WIRECALL_ALLOW_ANONYMOUS")]
     pub allow_anonymous: bool,

@@ -7,11 +7,10 @@
 //! positions), [`hub`] (local subscribers and fan-out), [`gates`]
 //! (per-channel ordering of broker subscribe/unsubscribe), [`subscribe`]
 //! (subscribe, recovery, leave), [`users`] (acting on a user's connections
-//! on every node), [`control`] (surveys and control messages), [`upkeep`]
-//! (presence refresh, position checks, node announcements).
+//! on every node; the messages nodes exchange are in `crate::control`),
+//! [`upkeep`] (presence refresh, position checks, node announcements).
 
 pub(crate) mod client;
-pub(crate) mod control;
 mod gates;
 mod hub;
 mod subscribe;
@@ -25,16 +24,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio_util::sync::DropGuard;
 use wirecall_core::RpcError;
-use wirecall_core::channel::Channel;
 use wirecall_core::protocol::{ClientInfo, Publication, StreamPosition};
 
-use crate::broker::{
-    Broker, BrokerError, BrokerSink, HistoryPage, HistoryQuery, NodeInfo, PublishOptions,
-};
+use crate::broker::{Broker, BrokerError, BrokerSink, HistoryPage, HistoryQuery, NodeInfo};
 use crate::config::{Channels, Limits, NamespaceOptions, Timings};
+use crate::control::{Control, SurveyOp, Surveys};
 use crate::hooks::NoticeHook;
 use client::ClientHandle;
-use control::{Control, SurveyOp, Surveys};
 use gates::Gates;
 use hub::Hub;
 
@@ -122,13 +118,7 @@ impl Engine {
     /// The options of `channel`'s namespace: 107 for a malformed name, 102
     /// for a namespace that is not configured.
     pub(crate) fn options(&self, channel: &str) -> Result<&NamespaceOptions, RpcError> {
-        if channel.is_empty() {
-            return Err(RpcError::bad_request("channel required"));
-        }
-        let parsed = Channel::parse(channel).map_err(|e| RpcError::bad_request(e.to_string()))?;
-        self.rules
-            .options_for(parsed)
-            .ok_or_else(RpcError::unknown_channel)
+        self.rules.options_of(channel)
     }
 
     /// Publishes into `channel`, into its stream when its namespace keeps
@@ -141,13 +131,9 @@ impl Engine {
         skip_history: bool,
         idempotency_key: Option<String>,
     ) -> Result<StreamPosition, RpcError> {
-        let options = self.options(channel)?;
-        let history =
-            (options.history_enabled() && !skip_history).then(|| options.history_policy());
-        let options = PublishOptions {
-            history,
-            idempotency_key: idempotency_key.filter(|k| !k.is_empty()),
-        };
+        let options = self
+            .rules
+            .publish_options(channel, skip_history, idempotency_key)?;
         self.broker
             .publish(channel, publication, options)
             .await

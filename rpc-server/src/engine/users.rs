@@ -8,9 +8,9 @@ use serde_json::json;
 use wirecall_core::RpcError;
 use wirecall_core::protocol::{CodeReason, Disconnect, unsubscribe_code};
 
-use super::control::Control;
-pub(crate) use super::control::UserAction;
 use super::{Engine, SubscribeSpec, broker_error};
+use crate::control::Control;
+pub(crate) use crate::control::UserAction;
 use crate::outbound::Frame;
 
 impl Engine {

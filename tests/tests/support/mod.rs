@@ -23,6 +23,8 @@ pub const GUARD: Duration = Duration::from_secs(10);
 pub struct TestServer {
     pub server: Server,
     pub url: String,
+    /// The HTTP API (`http://127.0.0.1:<port>/api`).
+    pub api_url: String,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -31,6 +33,7 @@ impl TestServer {
         let server = builder.build().expect("server builds");
         let listening = server.listen("127.0.0.1:0").await.expect("binds");
         let url = format!("ws://{}/connection/websocket", listening.local_addr());
+        let api_url = format!("http://{}/api", listening.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(listening.serve_with_shutdown(async move {
             let _ = stopped.await;
@@ -38,8 +41,14 @@ impl TestServer {
         Self {
             server,
             url,
+            api_url,
             stop: Some(stop),
         }
+    }
+
+    /// A client of this server's HTTP API.
+    pub fn api(&self) -> wirecall_client::ApiClient {
+        wirecall_client::ApiClient::new(&self.api_url, wirecall_tests::API_KEY)
     }
 
     /// A connected client of `user`.
