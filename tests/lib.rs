@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub mod fixture;
 pub mod redis_server;
 pub mod types_fixture;
 
@@ -81,6 +82,21 @@ pub async fn notify_me(conn: &Conn, message: String) -> Result<bool, RpcError> {
         .send_notification(conn.user_id(), notification)
         .await?;
     Ok(delivery.delivered)
+}
+
+/// Timings of a node in the multi-node suites: presence, the node registry
+/// and position checks expire and run within seconds, so tests see a
+/// killed node drop out.
+pub fn cluster_timings() -> wirecall_server::Timings {
+    wirecall_server::Timings {
+        presence_ttl: Duration::from_secs(3),
+        presence_refresh_interval: Duration::from_secs(1),
+        position_check_interval: Duration::from_secs(2),
+        node_announce_interval: Duration::from_millis(500),
+        node_ttl: Duration::from_secs(2),
+        survey_timeout: Duration::from_secs(1),
+        ..wirecall_server::Timings::default()
+    }
 }
 
 /// The test servers' channels: namespace `news` (public, history 100 for

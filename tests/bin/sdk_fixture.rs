@@ -4,9 +4,15 @@
 //! stdin with `OK <json>` or `ERR <message>`:
 //! `token` (mint a connection JWT), `publish`, `personal`, `restart`
 //! (close every client with 3001, publish while they are away, listen again
-//! on the same port with state kept), `quit`. See tests/sdk/README.md.
+//! on the same port with state kept), `messaging`, `quit`. See
+//! tests/sdk/README.md.
+//!
+//! `--redis URL --name NAME` makes it one node of a deployment on that
+//! Redis, with short expiries (presence, node registry) so tests see them
+//! happen; the cluster fixture starts several such nodes.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,11 +21,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wirecall_client::ApiClient;
 use wirecall_server::auth::mint_hmac_token;
+use wirecall_server::broker::redis::{RedisBroker, RedisOptions};
 use wirecall_server::channel::personal_channel;
-use wirecall_server::messages::NotificationKind;
-use wirecall_server::publish::{Delivery, FileNotice, Notification};
 use wirecall_server::{Listening, Server};
-use wirecall_server::{Publisher, PublisherExt};
+use wirecall_tests::fixture::{Messaging, messaging};
 use wirecall_tests::{API_KEY, SECRET, test_server};
 
 #[derive(Deserialize)]
@@ -63,72 +68,6 @@ enum Via {
 }
 
 #[derive(Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-enum Messaging {
-    SendMessage {
-        user: String,
-        message: String,
-        #[serde(default)]
-        data: Option<Value>,
-    },
-    SendNotification {
-        user: String,
-        message: String,
-        #[serde(default)]
-        kind: NotificationKind,
-        #[serde(default)]
-        title: String,
-        #[serde(default)]
-        data: Option<Value>,
-    },
-    SendFile {
-        user: String,
-        file_url: String,
-        #[serde(default)]
-        file_name: Option<String>,
-        #[serde(default)]
-        message: Option<String>,
-        #[serde(default)]
-        file_size: Option<u64>,
-    },
-    BroadcastMessage {
-        users: Vec<String>,
-        message: String,
-    },
-    Task {
-        task_id: String,
-        channel: String,
-        steps: Vec<TaskStep>,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum TaskStep {
-    Update {
-        #[serde(default = "processing")]
-        status: String,
-        message: String,
-        progress: u8,
-        #[serde(default)]
-        data: Option<Value>,
-    },
-    Complete {
-        message: String,
-        #[serde(default)]
-        result: Option<Value>,
-    },
-    Error {
-        error: String,
-        message: String,
-    },
-}
-
-fn processing() -> String {
-    "processing".to_owned()
-}
-
-#[derive(Deserialize)]
 struct Publish {
     channel: String,
     data: Value,
@@ -148,9 +87,34 @@ fn start(listening: Listening) -> Running {
     Running { stop, task }
 }
 
+/// `--redis URL` and `--name NAME`.
+fn node_args() -> (Option<String>, Option<String>) {
+    let mut args = std::env::args().skip(1);
+    let (mut redis, mut name) = (None, None);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--redis" => redis = args.next(),
+            "--name" => name = args.next(),
+            _ => {}
+        }
+    }
+    (redis, name)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = test_server().build()?;
+    let (redis, name) = node_args();
+    let mut builder = test_server();
+    if let Some(url) = redis {
+        let broker = RedisBroker::connect(RedisOptions::new(url)).await?;
+        builder = builder
+            .broker(Arc::new(broker))
+            .timings(wirecall_tests::cluster_timings());
+    }
+    if let Some(name) = name {
+        builder = builder.node_name(name);
+    }
+    let server = builder.build()?;
     let listening = server.listen("127.0.0.1:0").await?;
     let addr: SocketAddr = listening.local_addr();
     let mut running = start(listening);
@@ -192,6 +156,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _ = running.stop.send(());
     running.task.await??;
+    server.close().await;
     Ok(())
 }
 
@@ -237,86 +202,4 @@ async fn publish_json(server: &Server, channel: &str, data: &Value) -> Result<Va
         .await
         .map_err(|e| e.to_string())?;
     Ok(json!({"offset": position.offset, "epoch": position.epoch}))
-}
-
-/// Runs a messaging helper through any publisher.
-async fn messaging(
-    publisher: &(impl Publisher + ?Sized),
-    action: Messaging,
-) -> Result<Value, String> {
-    let delivery = |d: Delivery| json!({"delivered": d.delivered, "offset": d.position.offset});
-    let result = match action {
-        Messaging::SendMessage {
-            user,
-            message,
-            data,
-        } => publisher
-            .send_message(&user, &message, data)
-            .await
-            .map(delivery),
-        Messaging::SendNotification {
-            user,
-            message,
-            kind,
-            title,
-            data,
-        } => {
-            let notification = Notification {
-                message,
-                kind,
-                title,
-                data,
-            };
-            publisher
-                .send_notification(&user, notification)
-                .await
-                .map(delivery)
-        }
-        Messaging::SendFile {
-            user,
-            file_url,
-            file_name,
-            message,
-            file_size,
-        } => {
-            let file = FileNotice {
-                file_url,
-                file_name,
-                message,
-                file_size,
-                data: None,
-            };
-            publisher.send_file(&user, file).await.map(delivery)
-        }
-        Messaging::BroadcastMessage { users, message } => publisher
-            .broadcast_message(&message, &users, None)
-            .await
-            .map(|reached| json!({ "reached": reached })),
-        Messaging::Task {
-            task_id,
-            channel,
-            steps,
-        } => {
-            let task = publisher.task(&task_id, &channel);
-            let mut outcome = Ok(json!({}));
-            for step in steps {
-                let sent = match step {
-                    TaskStep::Update {
-                        status,
-                        message,
-                        progress,
-                        data,
-                    } => task.update(&status, &message, progress, data).await,
-                    TaskStep::Complete { message, result } => task.complete(&message, result).await,
-                    TaskStep::Error { error, message } => task.error(&error, &message).await,
-                };
-                if let Err(error) = sent {
-                    outcome = Err(error);
-                    break;
-                }
-            }
-            outcome
-        }
-    };
-    result.map_err(|e| e.to_string())
 }

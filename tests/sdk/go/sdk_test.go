@@ -92,8 +92,21 @@ type fixture struct {
 
 func startFixture(t *testing.T) *fixture {
 	t.Helper()
+	f, ready := launch(t, fixturePath())
+	var port int
+	if _, err := fmt.Sscanf(ready, "READY %d", &port); err != nil {
+		t.Fatalf("unexpected first fixture line %q", ready)
+	}
+	f.url = fmt.Sprintf("ws://127.0.0.1:%d/connection/websocket", port)
+	return f
+}
+
+// launch starts a fixture process (the sdk-fixture, or the cluster fixture,
+// which speaks the same line protocol) and returns it with its READY line.
+func launch(t *testing.T, path string) (*fixture, string) {
+	t.Helper()
 	f := &fixture{t: t, lines: make(chan string, 16), exited: make(chan struct{}), stderr: &syncBuffer{}}
-	f.cmd = exec.Command(fixturePath())
+	f.cmd = exec.Command(path)
 	f.cmd.Stderr = f.stderr
 	var err error
 	if f.stdin, err = f.cmd.StdinPipe(); err != nil {
@@ -104,7 +117,7 @@ func startFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	if err := f.cmd.Start(); err != nil {
-		t.Fatalf("start fixture: %v", err)
+		t.Fatalf("start %s: %v", path, err)
 	}
 	go func() {
 		scanner := bufio.NewScanner(stdout)
@@ -119,14 +132,7 @@ func startFixture(t *testing.T) *fixture {
 		close(f.exited)
 	}()
 	t.Cleanup(f.stop)
-
-	ready := f.nextLine("fixture READY line")
-	var port int
-	if _, err := fmt.Sscanf(ready, "READY %d", &port); err != nil {
-		t.Fatalf("unexpected first fixture line %q", ready)
-	}
-	f.url = fmt.Sprintf("ws://127.0.0.1:%d/connection/websocket", port)
-	return f
+	return f, f.nextLine("READY line")
 }
 
 func (f *fixture) nextLine(what string) string {
@@ -211,10 +217,15 @@ type clientEvents struct {
 // newClient makes a client of this fixture that records its events; short
 // reconnect delays keep the restart test quick. It is closed when the test ends.
 func (f *fixture) newClient(config centrifuge.Config) (*centrifuge.Client, *clientEvents) {
+	return f.newClientAt(f.url, config)
+}
+
+// newClientAt is newClient for a client of another address (a node of a cluster).
+func (f *fixture) newClientAt(endpoint string, config centrifuge.Config) (*centrifuge.Client, *clientEvents) {
 	config.MinReconnectDelay = 50 * time.Millisecond
 	config.MaxReconnectDelay = 500 * time.Millisecond
 	config.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil } // never a proxy
-	c := centrifuge.NewJsonClient(f.url, config)
+	c := centrifuge.NewJsonClient(endpoint, config)
 	ev := &clientEvents{
 		connecting:       make(chan centrifuge.ConnectingEvent, 100),
 		connected:        make(chan centrifuge.ConnectedEvent, 100),
