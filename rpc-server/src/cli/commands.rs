@@ -16,7 +16,7 @@ use crate::{Server, ServerBuilder};
 
 pub(super) async fn serve(
     args: ServeArgs,
-    configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    configure: impl FnOnce(ServerBuilder, &super::Settings) -> ServerBuilder,
 ) -> Result<(), String> {
     init_logging(&args.log)?;
     let mut args = args;
@@ -47,11 +47,14 @@ pub(super) async fn serve(
             prefix: None,
         });
     }
+    let mut settings = super::Settings::default();
     if let Some(redis) = redis {
         let mut options = crate::broker::redis::RedisOptions::new(redis.url);
         if let Some(prefix) = args.redis_prefix.clone().or(redis.prefix) {
             options.prefix = prefix;
         }
+        settings.redis_url = Some(options.url.clone());
+        settings.redis_prefix = Some(options.prefix.clone());
         let broker = crate::broker::redis::RedisBroker::connect(options)
             .await
             .map_err(|error| match error {
@@ -63,7 +66,9 @@ pub(super) async fn serve(
     if let Some(name) = &args.node_name {
         builder = builder.node_name(name);
     }
-    let server = configure(builder).build().map_err(|e| e.to_string())?;
+    let server = configure(builder, &settings)
+        .build()
+        .map_err(|e| e.to_string())?;
     let listening = server
         .listen(&args.bind)
         .await

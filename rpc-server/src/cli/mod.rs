@@ -21,7 +21,7 @@ mod generate;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::ServerBuilder;
 
@@ -30,10 +30,46 @@ pub use config::{FileConfig, RedisConfig};
 /// Runs the command line; `configure` adds the service's own settings
 /// (namespaces, state, hooks) to the server that `serve` builds.
 pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
-    let cli = Cli::parse();
+    run_with(
+        move |server, _: &Settings| configure(server),
+        |none: NoCommands| match none {},
+    )
+}
+
+/// What `serve` was started with that a service's own parts may need (a
+/// job queue on the deployment's Redis, say).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The Redis the nodes share (`--redis`, `WIRECALL_REDIS`, the config
+    /// file), if any.
+    pub redis_url: Option<String>,
+    /// The prefix of wirecall's keys and channels in it.
+    pub redis_prefix: Option<String>,
+}
+
+/// [`run`] for a service with subcommands of its own (`E`, a clap
+/// `Subcommand`, handled by `commands` outside any runtime), whose
+/// configuration may depend on the [`Settings`] `serve` was started with.
+pub fn run_with<E: Subcommand>(
+    configure: impl FnOnce(ServerBuilder, &Settings) -> ServerBuilder,
+    commands: impl FnOnce(E) -> ExitCode,
+) -> ExitCode {
+    let matches = E::augment_subcommands(Cli::command()).get_matches();
+    if let Some((name, _)) = matches.subcommand()
+        && E::has_subcommand(name)
+    {
+        return match E::from_arg_matches(&matches) {
+            Ok(command) => commands(command),
+            Err(error) => error.exit(),
+        };
+    }
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     // Needs no runtime: it only reads the registry and writes files.
     if let Command::GenerateClients(args) = cli.command {
-        return generate::run(&args, configure(crate::Server::builder()));
+        return generate::run(
+            &args,
+            configure(crate::Server::builder(), &Settings::default()),
+        );
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -64,6 +100,10 @@ pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
         }
     }
 }
+
+/// No subcommands of the service's own.
+#[derive(Subcommand, Debug)]
+pub enum NoCommands {}
 
 #[derive(Parser)]
 #[command(

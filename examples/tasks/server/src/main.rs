@@ -1,21 +1,27 @@
 //! The tasks example's server: `tasks serve`, `tasks publish`, `tasks
 //! notify`, `tasks token`, `tasks generate-clients`, … (wirecall's standard
 //! command line) with the tasks handlers, their channels and the browser
-//! page at `/`.
+//! page at `/`; and `tasks worker`, which runs tasks handed over by nodes
+//! that share a Redis (`serve --redis`).
 
 mod page;
+mod queue;
+mod worker;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tasks_service::{TASKS_NAMESPACE, TaskStore};
+use tasks_service::{TASKS_NAMESPACE, TaskQueue, TaskStore};
+use wirecall_server::cli::Settings;
 use wirecall_server::{AppState, NamespaceOptions, ServerBuilder};
 
 /// Namespaces: `news` (public: subscribe and publish, history 100 for 5
 /// minutes, recovery, presence, join/leave), `tasks` (owner-only `#`
 /// channels, history 50 for 10 minutes, recovery) and `personal` (each
-/// user's personal channel).
-fn configure(server: ServerBuilder) -> ServerBuilder {
+/// user's personal channel). With a Redis (`serve --redis`), `tasks.run`
+/// hands runs to `tasks worker` instead of running them in the node.
+fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
     let tasks = NamespaceOptions {
         allow_user_limited_channels: true,
         history_size: 50,
@@ -39,11 +45,26 @@ fn configure(server: ServerBuilder) -> ServerBuilder {
         .namespace(TASKS_NAMESPACE, tasks)
         .namespace("personal", personal)
         .personal_channels("personal")
-        .state(AppState::new().with(TaskStore::default()))
+        .state(state(settings))
         .client_options(tasks_service::client_options())
         .routes(page::routes())
 }
 
+/// The handlers' state: the task store, and the worker queue with Redis.
+fn state(settings: &Settings) -> AppState {
+    let state = AppState::new().with(TaskStore::default());
+    let Some(url) = &settings.redis_url else {
+        return state;
+    };
+    match queue::RedisTaskQueue::new(url) {
+        Ok(queue) => state.with::<Arc<dyn TaskQueue>>(Arc::new(queue)),
+        Err(error) => {
+            eprintln!("warning: {error}; tasks run in the node");
+            state
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    wirecall_server::cli::run(configure)
+    wirecall_server::cli::run_with(configure, worker::run)
 }

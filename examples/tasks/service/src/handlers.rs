@@ -1,13 +1,13 @@
 //! The RPC methods. Each checks its params (a bad request names the
 //! field), acts on the caller's own tasks only, and returns a typed result.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde_json::json;
-use wirecall_core::messages::NotificationKind;
 use wirecall_core::publish::Notification;
 use wirecall_core::{Conn, PublisherExt, RpcError, websocket_rpc};
 
+use crate::jobs::{TaskJob, TaskQueue, run_job};
 use crate::models::*;
 use crate::store::TaskStore;
 
@@ -95,56 +95,39 @@ pub async fn run(conn: &Conn, params: RunTaskParams) -> Result<TaskRun, RpcError
     let store = conn.state::<TaskStore>()?;
     let task = store.start(conn.user_id(), params.task_id)?;
     let channel = task.channel.clone();
-    tokio::spawn(run_steps(
-        conn.clone(),
+    let job = TaskJob {
         task,
-        channel.clone(),
-        Duration::from_millis(params.step_ms),
-        params.fail_at,
-    ));
+        step_ms: params.step_ms,
+        fail_at: params.fail_at,
+    };
+    match conn.state::<Arc<dyn TaskQueue>>() {
+        Ok(queue) => {
+            if let Err(error) = queue.enqueue(conn, job).await {
+                // Not handed over: the caller may try again.
+                store.update(params.task_id, TaskStatus::Pending, 0);
+                return Err(error);
+            }
+        }
+        Err(_) => {
+            tokio::spawn(run_here(conn.clone(), job));
+        }
+    }
     Ok(TaskRun {
         task_id: params.task_id,
         channel,
     })
 }
 
-/// The background half of `tasks.run`.
-async fn run_steps(conn: Conn, task: Task, channel: String, step: Duration, fail_at: Option<u8>) {
+/// The background half of `tasks.run` when there is no worker queue.
+async fn run_here(conn: Conn, job: TaskJob) {
     let (Ok(store), Ok(publisher)) = (conn.state::<TaskStore>(), conn.publisher()) else {
         return;
     };
-    let notifier = publisher.task(&task.id.to_string(), &channel);
-    for done in 1..=task.steps {
-        tokio::time::sleep(step).await;
-        let progress = u8::try_from(done * 100 / task.steps).unwrap_or(100);
-        if fail_at.is_some_and(|at| progress >= at) {
-            store.update(task.id, TaskStatus::Failed, progress);
-            let failed = notifier.error("failed_on_purpose", "The run failed (fail_at)");
-            if let Err(error) = failed.await {
-                tracing::warn!(task = %task.id, %error, "task error not published");
-            }
-            return;
-        }
-        store.update(task.id, TaskStatus::Running, progress);
-        let message = format!("step {done} of {}", task.steps);
-        if let Err(error) = notifier.update("running", &message, progress, None).await {
-            tracing::warn!(task = %task.id, %error, "task update not published");
-        }
-    }
-    store.update(task.id, TaskStatus::Completed, 100);
-    let result = json!({"title": task.title, "steps": task.steps});
-    if let Err(error) = notifier.complete("Task completed", Some(result)).await {
-        tracing::warn!(task = %task.id, %error, "task completion not published");
-    }
-    let notification = Notification {
-        message: format!("“{}” is done", task.title),
-        kind: NotificationKind::Success,
-        title: "Task completed".into(),
-        data: Some(json!({"task_id": task.id})),
-    };
-    if let Err(error) = publisher.send_notification(&task.owner, notification).await {
-        tracing::warn!(task = %task.id, %error, "completion notification not sent");
-    }
+    let id = job.task.id;
+    run_job(publisher, &job, |status, progress| {
+        store.update(id, status, progress);
+    })
+    .await;
 }
 
 /// Sends `to_user` a notification on their personal channel.

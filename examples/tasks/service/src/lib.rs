@@ -10,10 +10,12 @@
 //! `AppState`); every task belongs to the user who created it.
 
 mod handlers;
+mod jobs;
 mod models;
 mod store;
 
 pub use handlers::*;
+pub use jobs::{TaskJob, TaskQueue, run_job};
 pub use models::*;
 pub use store::TaskStore;
 
