@@ -101,6 +101,37 @@ step "fan-out: $connections subscribers, $messages publications of $bytes bytes 
 fanout=$(loadgen fanout --server-bin "$bin/bench-server" --subscribers "$connections" \
     --messages "$messages" --bytes "$bytes" --rounds 3 || true)
 
+# The Redis broker: publications per second against the memory broker (in
+# one run, interleaved), the same fan-out spread over two nodes on one
+# Redis, and resubscribing after a Redis restart. redis-server comes from
+# Debian's package (test.sh installs it).
+redis_note=""
+publishes="" resubscribed="" fanout_redis=""
+if command -v redis-server >/dev/null 2>&1; then
+    step "brokers: publications per second, memory vs Redis, 64 publishers"
+    publishes=$("$bin/broker-bench" publish --seconds "$seconds" --rounds 3 2>&1 | tee -a "$log" | grep '^RESULT' || true)
+    step "resubscribe: $connections channels after a Redis restart"
+    resubscribed=$("$bin/broker-bench" resubscribe --channels "$connections" --rounds 3 2>&1 | tee -a "$log" | grep '^RESULT' || true)
+    step "fan-out over two nodes on one Redis: $connections subscribers"
+    redis_dir=$(mktemp -d)
+    redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$redis_dir" >/dev/null &
+    redis_pid=$!
+    for _ in $(seq 1 100); do
+        redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    fanout_redis=$(loadgen fanout --server-bin "$bin/bench-server" \
+        --server-arg=--redis --server-arg="redis://127.0.0.1:$redis_port" --nodes 2 \
+        --subscribers "$connections" --messages "$messages" --bytes "$bytes" --rounds 3 || true)
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+    rm -rf "$redis_dir"
+else
+    redis_note="redis-server is not installed: the Redis rows were not measured"
+    echo "note: $redis_note" >&2
+fi
+
 # stat LABEL C F KEY: median of KEY over the rounds.
 stat() {
     grep "^RESULT rpc label=$1 connections=$2 in_flight=$3 " "$results" | field "$4" | median
@@ -147,7 +178,32 @@ if [ -n "$per_conn" ]; then
 else
     echo "| Idle memory per connection, $connections connected + subscribed | failed | | | ≤ 16 KiB |"
 fi
-rate=$(printf '%s\n' "$fanout" | field deliveries_per_s)
-echo "| Fan-out, $connections subscribers of one channel, $messages × $bytes-byte publications (median of 3) | ${rate:-failed} deliveries/s | | | |"
+# fanout_row LABEL RESULT: deliveries/s, latency and the delivered share.
+fanout_row() {
+    local rate delivered expected share
+    rate=$(printf '%s\n' "$2" | field deliveries_per_s)
+    delivered=$(printf '%s\n' "$2" | field delivered)
+    expected=$(printf '%s\n' "$2" | field expected)
+    share=$(awk -v d="${delivered:-0}" -v e="${expected:-0}" 'BEGIN { if (e > 0) printf "%.2f %%", d * 100 / e; else print "n/a" }')
+    echo "| $1 | ${rate:-failed} deliveries/s, $share delivered | $(printf '%s\n' "$2" | field p50_us) | $(printf '%s\n' "$2" | field p99_us) | 100 % delivered |"
+}
+fanout_row "Fan-out, $connections subscribers of one channel on one node in memory, $messages × $bytes-byte publications (median of 3)" "$fanout"
+if [ -z "$redis_note" ]; then
+    fanout_row "Fan-out, the same $connections subscribers spread over two nodes on one Redis" "$fanout_redis"
+    # publish_row BROKER HISTORY LABEL
+    publish_row() {
+        local line
+        line=$(printf '%s\n' "$publishes" | grep "broker=$1 history=$2 " || true)
+        echo "| Publish, 64 concurrent publishers, $3 | $(printf '%s\n' "$line" | field per_s) publications/s ($(printf '%s\n' "$line" | field us_per_publish) µs each) | $(printf '%s\n' "$line" | field p50_us) | $(printf '%s\n' "$line" | field p99_us) | |"
+    }
+    publish_row memory true "memory broker, with history"
+    publish_row redis true "Redis broker, with history"
+    publish_row memory false "memory broker, no history"
+    publish_row redis false "Redis broker, no history"
+    echo "| Resubscribe $connections channels after a Redis restart (from Redis answering to all subscribed again, median of 3) | $(printf '%s\n' "$resubscribed" | field median_ms) ms | | | |"
+else
+    echo
+    echo "($redis_note.)"
+fi
 echo
 echo "Full output: $log" >&2

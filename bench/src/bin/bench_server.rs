@@ -7,10 +7,15 @@
 //! it reads commands from stdin, one a line:
 //!
 //! - `publish <n> <bytes>`: publishes `n` publications of about `bytes`
-//!   bytes of data to `bench:fan`, one after the other, and answers
+//!   bytes of data to `bench:fan`, one after the other, each carrying the
+//!   time it was made (`"t"`, Unix µs, for latency), and answers
 //!   `OK <elapsed µs>` (or `ERR <why>`);
 //! - `quit`, or the end of stdin: shuts down and exits.
+//!
+//! `--redis URL` makes it a node of a deployment on that Redis (the
+//! fan-out benchmark starts several).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use schemars::JsonSchema;
@@ -20,6 +25,7 @@ use serde_json::value::RawValue;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 use wirecall_server::auth::mint_hmac_token;
+use wirecall_server::broker::redis::{RedisBroker, RedisOptions};
 use wirecall_server::{Limits, NamespaceOptions, Server, websocket_rpc};
 
 /// The HS256 secret of the benchmark server (loopback only).
@@ -54,7 +60,16 @@ pub async fn add(params: AddParams) -> Sum {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--redis" {
+            let url = args.next().ok_or("--redis needs a URL")?;
+            let broker = RedisBroker::connect(RedisOptions::new(url)).await?;
+            builder = builder.broker(Arc::new(broker));
+        }
+    }
+    let server = builder
         .hmac_secret(SECRET)
         .namespace(
             "bench",
@@ -95,6 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _ = stop.send(());
     serving.await??;
+    server.close().await;
     Ok(())
 }
 
@@ -109,11 +125,15 @@ fn token(user: &str) -> Result<String, Box<dyn std::error::Error>> {
 
 /// Publishes `n` publications of about `bytes` bytes each to `bench:fan`.
 async fn publish(server: &Server, n: u64, bytes: usize) -> Result<Duration, String> {
-    // `{"seq":N,"pad":"…"}`: the padding makes up the rest of `bytes`.
-    let pad = "x".repeat(bytes.saturating_sub(24));
+    // `{"t":µs,"seq":N,"pad":"…"}`: the padding makes up the rest of `bytes`.
+    let pad = "x".repeat(bytes.saturating_sub(48));
     let started = Instant::now();
     for seq in 0..n {
-        let data = RawValue::from_string(format!(r#"{{"seq":{seq},"pad":"{pad}"}}"#))
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_micros();
+        let data = RawValue::from_string(format!(r#"{{"t":{t},"seq":{seq},"pad":"{pad}"}}"#))
             .map_err(|e| e.to_string())?;
         server
             .publish(FAN_CHANNEL, &data)

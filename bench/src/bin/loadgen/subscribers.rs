@@ -59,6 +59,11 @@ pub(crate) struct FanoutArgs {
     /// Rounds; the median is reported.
     #[arg(long, default_value_t = 3, value_parser = value_parser!(u64).range(1..=20))]
     rounds: u64,
+    /// Server processes (started with the same `--server-arg`s, e.g. a
+    /// shared `--redis URL`); subscribers are spread over them round-robin
+    /// and the first one publishes.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u64).range(1..=8))]
+    nodes: u64,
 }
 
 /// Pushes received by all subscribers, and a wake-up when a target is
@@ -70,6 +75,81 @@ struct Deliveries {
     reached: Notify,
     /// Subscribers whose connection ended.
     closed: AtomicU64,
+    /// From each publication's `"t"` to its arrival.
+    latency: Latency,
+}
+
+/// A latency histogram: 1 µs buckets below 1 ms, 1 ms buckets up to 10 s.
+struct Latency {
+    buckets: Vec<AtomicU64>,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self {
+            buckets: (0..11_000).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl Latency {
+    fn bucket(micros: u64) -> usize {
+        if micros < 1000 {
+            micros as usize
+        } else {
+            1000 + (micros / 1000).min(9_999) as usize
+        }
+    }
+
+    fn record(&self, micros: u64) {
+        self.buckets[Self::bucket(micros)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        for bucket in &self.buckets {
+            bucket.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The `q` quantile, in µs (the bucket's lower bound).
+    fn quantile(&self, q: f64) -> u64 {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let rank = (total as f64 * q).ceil() as u64;
+        let mut seen = 0;
+        for (index, count) in counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank.max(1) {
+                return if index < 1000 {
+                    index as u64
+                } else {
+                    (index as u64 - 1000) * 1000
+                };
+            }
+        }
+        0
+    }
+}
+
+/// Microseconds since the Unix epoch (the server's clock is the same).
+fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// The `"t"` a bench-server publication carries, from a push line.
+fn sent_at(line: &str) -> Option<u64> {
+    let at = line.find(r#""t":"#)? + 4;
+    let digits = &line[at..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
 }
 
 impl Deliveries {
@@ -184,9 +264,13 @@ async fn listen(mut ws: Ws, deliveries: &Deliveries) {
         match message {
             Message::Text(text) => {
                 let mut pushes = 0;
+                let now = now_micros();
                 for line in lines(text.as_str()) {
                     if line.starts_with(r#"{"push""#) {
                         pushes += 1;
+                        if let Some(t) = sent_at(line) {
+                            deliveries.latency.record(now.saturating_sub(t));
+                        }
                     } else if line == "{}" && ws.send(Message::text("{}")).await.is_err() {
                         break;
                     }
@@ -307,35 +391,38 @@ async fn hold(
 }
 
 pub(crate) async fn fanout(args: FanoutArgs) -> Result<(), String> {
-    let started = args.target.start().await?;
-    let Some(mut child) = started.child else {
-        return Err("fanout starts the server itself: give --server-bin".into());
-    };
+    let mut nodes = Vec::new();
+    for _ in 0..args.nodes {
+        let started = args.target.start().await?;
+        let Some(child) = started.child else {
+            return Err("fanout starts the servers itself: give --server-bin".into());
+        };
+        nodes.push((started.url, started.token, child));
+    }
     let mut subscribers = Subscribers::new();
-    let outcome = fanout_rounds(
-        &args,
-        &started.url,
-        &started.token,
-        &mut child,
-        &mut subscribers,
-    )
-    .await;
+    let outcome = fanout_rounds(&args, &mut nodes, &mut subscribers).await;
     drop(subscribers);
-    child.stop().await;
+    for (_, _, child) in nodes {
+        child.stop().await;
+    }
     outcome
 }
 
 async fn fanout_rounds(
     args: &FanoutArgs,
-    url: &str,
-    token: &str,
-    child: &mut ServerChild,
+    nodes: &mut [(String, String, ServerChild)],
     subscribers: &mut Subscribers,
 ) -> Result<(), String> {
     let (n, m) = (args.subscribers, args.messages);
-    subscribers.add(url, token, "bench:fan", n).await?;
+    let count = nodes.len() as u64;
+    for (index, (url, token, _)) in nodes.iter().enumerate() {
+        let share = n / count + u64::from((index as u64) < n % count);
+        subscribers.add(url, token, "bench:fan", share).await?;
+    }
     sleep(Duration::from_secs(1)).await;
+    let child = &mut nodes[0].2;
     let deliveries = subscribers.deliveries.clone();
+    deliveries.latency.reset();
     let mut rates = Vec::new();
     for round in 1..=args.rounds {
         let target = n * m * round;
@@ -366,8 +453,21 @@ async fn fanout_rounds(
     }
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
+    // Once every round is in, anything more would be a duplicate.
+    sleep(Duration::from_millis(500)).await;
+    let expected = n * m * args.rounds;
+    let delivered = deliveries.total.load(Ordering::Acquire);
+    let (p50, p99) = (
+        deliveries.latency.quantile(0.5),
+        deliveries.latency.quantile(0.99),
+    );
     println!(
-        "RESULT fanout subscribers={n} messages={m} bytes={} rounds={} deliveries_per_s={median:.0}",
+        "fanout: {delivered} of {expected} deliveries ({:.2} %), latency p50 {p50} µs, p99 {p99} µs",
+        delivered as f64 * 100.0 / expected as f64
+    );
+    println!(
+        "RESULT fanout nodes={count} subscribers={n} messages={m} bytes={} rounds={} \
+         deliveries_per_s={median:.0} delivered={delivered} expected={expected} p50_us={p50} p99_us={p99}",
         args.bytes, args.rounds
     );
     Ok(())

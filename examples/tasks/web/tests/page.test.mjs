@@ -5,8 +5,10 @@
 // text and colour; a `user.file` opens the dialog whose Download opens the
 // file in a new tab; after the server is killed and restarted the indicator
 // shows reconnecting then connected, and a task run afterwards still updates.
-// Saves target/screenshots/tasks-page.png. Waits are on page state; the
-// timeouts are hang guards only.
+// Saves target/screenshots/tasks-page.png. A second test runs two nodes on
+// a real redis-server with `tasks worker`: the page on node 1 sees the
+// worker's run fill the bar, and a notification sent through node 0 arrives.
+// Waits are on page state; the timeouts are hang guards only.
 //
 // Needs: target/debug/tasks ($WIRECALL_TASKS), the generated TypeScript client
 // built at target/clients/ts/tasks-client (tests/sdk/clients.sh), Chromium
@@ -34,10 +36,11 @@ const { APIClient, CentrifugoRPCClient } = await import(
   pathToFileURL(path.join(REPO, 'target/clients/ts/tasks-client/dist/index.js')).href
 );
 
-/** Starts `tasks serve --dev` on `bind`; resolves once it listens. */
-async function startServer(bind = '127.0.0.1:0') {
+/** Starts `tasks serve --dev` on `bind` (with `extra` arguments, e.g. a
+ * shared `--redis`); resolves once it listens. */
+async function startServer(bind = '127.0.0.1:0', extra = []) {
   const proc = spawn(TASKS, ['serve', '--dev', '--bind', bind, '--secret', SECRET,
-    '--api-key', API_KEY, '--log', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--api-key', API_KEY, '--log', 'warn', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout });
   const address = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('tasks serve did not start')), GUARD_MS);
@@ -178,5 +181,79 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     bob.disconnect();
     await browser.close();
     server.proc.kill('SIGKILL');
+  }
+});
+
+/** A free port on 127.0.0.1. */
+async function freePort() {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server (Debian's package) on a free port, in a fresh directory. */
+async function startRedis() {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'tasks-page-redis-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: proc.stdout });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), GUARD_MS);
+    proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (/Ready to accept connections/.test(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { proc, url: `redis://127.0.0.1:${port}` };
+}
+
+test('two nodes on Redis with a worker: the page on either node sees the bar fill', { timeout: 120_000 }, async () => {
+  const redis = await startRedis();
+  const redisArgs = ['--redis', redis.url];
+  const nodes = [await startServer('127.0.0.1:0', redisArgs), await startServer('127.0.0.1:0', redisArgs)];
+  const worker = spawn(TASKS, ['worker', ...redisArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('tasks worker did not start')), GUARD_MS);
+    createInterface({ input: worker.stdout }).on('line', (line) => {
+      if (line.startsWith('tasks worker:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => console.error('page error:', error));
+    // The page is on node 1; the worker runs the task and publishes
+    // through Redis.
+    await page.goto(`http://${nodes[1].address}/?user=alice`);
+    await page.locator('#connection[data-state="connected"]').waitFor({ timeout: GUARD_MS });
+    await page.fill('input[name="title"]', 'Run by the worker');
+    await page.fill('input[name="steps"]', '4');
+    await page.click('button[type="submit"]');
+    const task = page.locator('.task', { hasText: 'Run by the worker' });
+    await task.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await task.getAttribute('data-progress'), '100');
+    await page.locator('.toast[data-kind="success"]', { hasText: 'is done' }).waitFor({ timeout: GUARD_MS });
+    // A notification sent through node 0's API reaches the page on node 1.
+    assert.match(await cli(nodes[0].address, 'notify', '--user', 'alice', '--message', 'From node 0',
+      '--type', 'info'), /delivered/);
+    await page.locator('.toast', { hasText: 'From node 0' }).waitFor({ timeout: GUARD_MS });
+  } finally {
+    await browser.close();
+    worker.kill('SIGKILL');
+    for (const node of nodes) node.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
   }
 });

@@ -9,7 +9,7 @@
 //!   The script runs atomically, so every node receives a channel's
 //!   publications in offset order.
 //! - A node subscribes a channel's pub/sub only while it has local
-//!   subscribers, on a few dedicated connections ([`pubsub`]).
+//!   subscribers, on a few dedicated connections (the `pubsub` module).
 //! - Presence and the node registry are a sorted set of expiry times with a
 //!   hash of entries; reads drop what expired, by Redis's clock.
 //! - Commands go through `redis`'s connection manager, which reconnects by
@@ -179,6 +179,14 @@ impl RedisBroker {
         options: PublishOptions,
     ) -> Result<StreamPosition, BrokerError> {
         let json = serde_json::to_string(&publication).map_err(unavailable)?;
+        if options.history.is_none() && options.idempotency_key.is_none() {
+            // Nothing to keep or check: a plain PUBLISH, in the form the
+            // script sends (offset 0, no epoch).
+            let payload = format!("p0::{json}");
+            self.publish_raw(self.names.pubsub(channel), payload.into_bytes())
+                .await?;
+            return Ok(StreamPosition::default());
+        }
         let (size, ttl, meta_ttl) = match options.history {
             Some(policy) => (policy.size, seconds(policy.ttl), seconds(policy.meta_ttl)),
             None => (0, 1, 1),
