@@ -106,10 +106,13 @@ fanout=$(loadgen fanout --server-bin "$bin/bench-server" --subscribers "$connect
 # Redis, and resubscribing after a Redis restart. redis-server comes from
 # Debian's package (test.sh installs it).
 redis_note=""
-publishes="" resubscribed="" fanout_redis=""
+publishes="" resubscribed="" fanout_redis="" growth_capped="" growth_open=""
 if command -v redis-server >/dev/null 2>&1; then
     step "brokers: publications per second, memory vs Redis, 64 publishers"
     publishes=$("$bin/broker-bench" publish --seconds "$seconds" --rounds 3 2>&1 | tee -a "$log" | grep '^RESULT' || true)
+    step "stream state: memory after 200,000 random channels, with and without a ceiling"
+    growth_capped=$("$bin/broker-bench" growth --channels 200000 --ceiling 1000 2>&1 | tee -a "$log" | grep '^RESULT' || true)
+    growth_open=$("$bin/broker-bench" growth --channels 200000 --ceiling 0 2>&1 | tee -a "$log" | grep '^RESULT' || true)
     step "resubscribe: $connections channels after a Redis restart"
     resubscribed=$("$bin/broker-bench" resubscribe --channels "$connections" --rounds 3 2>&1 | tee -a "$log" | grep '^RESULT' || true)
     step "fan-out over two nodes on one Redis: $connections subscribers"
@@ -200,6 +203,14 @@ if [ -z "$redis_note" ]; then
     publish_row redis true "Redis broker, with history"
     publish_row memory false "memory broker, no history"
     publish_row redis false "Redis broker, no history"
+    # growth_row RESULT LABEL
+    growth_row() {
+        local mib
+        mib=$(printf '%s\n' "$1" | field rss_growth_bytes | awk '{ printf "%.1f", $1 / 1048576 }')
+        echo "| Stream state after 200,000 random channels read (memory broker), $2 | $(printf '%s\n' "$1" | field streams) streams kept, VmRSS +$mib MiB | | | bounded |"
+    }
+    growth_row "$growth_capped" "history_max_channels 1000"
+    growth_row "$growth_open" "no ceiling"
     echo "| Resubscribe $connections channels after a Redis restart (from Redis answering to all subscribed again, median of 3) | $(printf '%s\n' "$resubscribed" | field median_ms) ms | | | |"
 else
     echo

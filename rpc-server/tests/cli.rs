@@ -239,6 +239,29 @@ async fn server_errors_are_one_line_each() {
 }
 
 #[tokio::test]
+async fn an_unreachable_redis_at_start_is_one_line_and_a_failure() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let out = wirecall(&["serve", "--bind", "127.0.0.1:0", "--redis", &url]).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot connect to Redis at {url}: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("refused"),
+        "the cause: {stderr}"
+    );
+}
+
+#[tokio::test]
 async fn user_limited_channel_names_get_a_warning() {
     let server = server().await;
     let out = wirecall(&[

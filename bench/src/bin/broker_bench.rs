@@ -49,6 +49,18 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         bytes: usize,
     },
+    /// Resident memory after reading the position of N random channels
+    /// (what a client's subscribe with recovery does) in the memory broker,
+    /// with a namespace ceiling and without one.
+    Growth {
+        /// Random channels touched.
+        #[arg(long, default_value_t = 200_000)]
+        channels: usize,
+        /// The namespace's `history_max_channels` (0: none). One measurement
+        /// per process, so freed memory of another cannot blur it.
+        #[arg(long, default_value_t = 1000)]
+        ceiling: usize,
+    },
     /// Time to subscribe N channels again after Redis restarts.
     Resubscribe {
         /// Channels the node is subscribed to.
@@ -70,7 +82,58 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             bytes,
         } => publish(publishers, Duration::from_secs(seconds), rounds, bytes).await,
         Command::Resubscribe { channels, rounds } => resubscribe(channels, rounds).await,
+        Command::Growth { channels, ceiling } => growth(channels, ceiling).await,
     }
+}
+
+/// This process's resident memory, in bytes.
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+async fn growth(channels: usize, ceiling: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use wirecall_server::broker::{HistoryPolicy, HistoryQuery};
+    let max_channels = if ceiling == 0 { usize::MAX } else { ceiling };
+    {
+        let broker = MemoryBroker::new();
+        let policy = HistoryPolicy {
+            size: 100,
+            ttl: Duration::from_secs(300),
+            meta_ttl: Duration::from_secs(30 * 24 * 3600),
+            max_channels,
+        };
+        let before = rss();
+        for n in 0..channels {
+            let channel = format!(
+                "news:{:032x}",
+                (n as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            );
+            broker
+                .history(&channel, HistoryQuery::default(), policy)
+                .await?;
+        }
+        let after = rss();
+        println!(
+            "{channels} random channels, ceiling {ceiling}: {} streams kept, VmRSS +{:.1} MiB",
+            broker.stream_count(),
+            after.saturating_sub(before) as f64 / (1024.0 * 1024.0)
+        );
+        println!(
+            "RESULT growth ceiling={ceiling} channels={channels} streams={} rss_growth_bytes={}",
+            broker.stream_count(),
+            after.saturating_sub(before)
+        );
+    }
+    Ok(())
 }
 
 /// A node with two namespaces: `hist` (history 100 for 5 minutes, as
