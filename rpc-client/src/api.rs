@@ -58,7 +58,7 @@ impl From<ApiError> for RpcError {
 /// api.task("t-1", "tasks:#42").update("processing", "halfway", 50, None).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiClient {
     http: reqwest::Client,
     url: String,
@@ -79,6 +79,17 @@ struct Position {
     offset: u64,
     #[serde(default)]
     epoch: String,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key: Debug output ends up in logs.
+        f.debug_struct("ApiClient")
+            .field("url", &self.url)
+            .field("key", &"[redacted]")
+            .field("personal_namespace", &self.personal_namespace)
+            .finish()
+    }
 }
 
 impl ApiClient {
@@ -205,5 +216,18 @@ impl Publisher for ApiClient {
 
     fn personal_channel(&self, user: &str) -> Result<String, RpcError> {
         Ok(personal_channel(&self.personal_namespace, user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiClient;
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let client = ApiClient::new("http://127.0.0.1:8000/api", "k3y-value");
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("k3y-value"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8000"));
     }
 }

@@ -7,7 +7,7 @@
 //! recovery, token refresh) is run by `crate::connection`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -140,6 +140,7 @@ impl ClientBuilder {
             outgoing,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
+            next_route: AtomicU64::new(1),
             routes: Mutex::new(Routes::default()),
             buffer: self.buffer,
             state: state_tx,
@@ -230,6 +231,8 @@ pub(crate) struct Shared {
     pub(crate) outgoing: mpsc::UnboundedSender<String>,
     pub(crate) pending: Mutex<HashMap<u32, Waiter>>,
     pub(crate) next_id: AtomicU32,
+    /// Ids of subscription routes.
+    pub(crate) next_route: AtomicU64,
     pub(crate) routes: Mutex<Routes>,
     pub(crate) buffer: usize,
     pub(crate) state: watch::Sender<ConnectionState>,
@@ -244,8 +247,15 @@ impl Shared {
         self.routes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A fresh command id; 0 is not a valid id, so after 2^32 − 1 commands
+    /// the count goes on from 1.
     pub(crate) fn next_id(&self) -> u32 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        loop {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            if id != 0 {
+                return id;
+            }
+        }
     }
 }
 
@@ -354,11 +364,17 @@ impl Client {
     /// If dropped after the request was sent, the server-side subscription
     /// may exist without a local stream; unsubscribe to clear it.
     pub async fn subscribe(&self, channel: &str) -> Result<Subscription, ClientError> {
-        let (route, events) = Route::new(self.shared.buffer);
-        self.shared
-            .routes()
-            .channels
-            .insert(channel.to_owned(), route);
+        let id = self.shared.next_route.fetch_add(1, Ordering::Relaxed);
+        let (route, events) = Route::new(self.shared.buffer, id);
+        {
+            let mut routes = self.shared.routes();
+            if routes.channels.contains_key(channel) {
+                // The first subscription keeps working; this one is refused
+                // as the server would refuse it.
+                return Err(ClientError::Rpc(RpcError::already_subscribed()));
+            }
+            routes.channels.insert(channel.to_owned(), route);
+        }
         let request = json!({"channel": channel, "recoverable": true, "positioned": true, "join_leave": true});
         match self.command("subscribe", request).await {
             Ok(reply) => {
@@ -376,10 +392,11 @@ impl Client {
                     channel: channel.to_owned(),
                     client: self.clone(),
                     events,
+                    route: id,
                 })
             }
             Err(error) => {
-                self.forget_route(channel);
+                self.forget_route(channel, id);
                 Err(error)
             }
         }
@@ -404,7 +421,7 @@ impl Client {
         if routes.server_side.as_ref().is_some_and(|r| !r.is_closed()) {
             return None;
         }
-        let (route, events) = Route::new(self.shared.buffer);
+        let (route, events) = Route::new(self.shared.buffer, 0);
         routes.server_side = Some(route);
         Some(ServerSubscriptions { events })
     }
@@ -413,10 +430,22 @@ impl Client {
         self.shared.routes().positions.get(channel).cloned()
     }
 
-    pub(crate) fn forget_route(&self, channel: &str) {
+    /// Removes `channel`'s route if it is still route `id`; whether it was.
+    pub(crate) fn forget_route(&self, channel: &str, id: u64) -> bool {
         let mut routes = self.shared.routes();
+        if routes.channels.get(channel).is_none_or(|r| r.id != id) {
+            return false;
+        }
         routes.channels.remove(channel);
         routes.positions.remove(channel);
+        true
+    }
+
+    /// Sends `{"id":N,"<kind>":body}` and does not wait for the reply.
+    pub(crate) fn send_without_reply(&self, kind: &str, body: Value) {
+        let mut frame = json!({ "id": self.shared.next_id() });
+        frame[kind] = body;
+        let _ = self.shared.outgoing.send(frame.to_string());
     }
 
     /// Sends `{"id":N,"<kind>":body}` and waits for its reply.
@@ -440,5 +469,30 @@ impl Client {
             Some(error) => Err(ClientError::Rpc(error)),
             None => Ok(reply),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::Shared;
+
+    #[tokio::test]
+    async fn command_ids_skip_zero_when_they_wrap() {
+        let (outgoing, _queue) = tokio::sync::mpsc::unbounded_channel();
+        let (state, _watch) = tokio::sync::watch::channel(super::ConnectionState::Connecting);
+        let shared = Shared {
+            outgoing,
+            pending: Default::default(),
+            next_id: std::sync::atomic::AtomicU32::new(u32::MAX),
+            next_route: std::sync::atomic::AtomicU64::new(1),
+            routes: Default::default(),
+            buffer: 16,
+            state,
+        };
+        assert_eq!(shared.next_id(), u32::MAX);
+        assert_eq!(shared.next_id(), 1, "0 is not a valid command id");
+        assert_eq!(shared.next_id.load(Ordering::Relaxed), 2);
     }
 }

@@ -280,7 +280,16 @@ async fn connection(
             },
             frame = outgoing.recv() => {
                 let Some(mut frame) = frame else { return Ended::Dropped };
+                // Batched, but never past the server's message limit (it
+                // closes with 1009 above it): the rest goes next.
                 while let Ok(next) = outgoing.try_recv() {
+                    if frame.len() + 1 + next.len() > MAX_MESSAGE_BYTES {
+                        if sink.send(Message::text(std::mem::take(&mut frame))).await.is_err() {
+                            return retry("the connection closed".into());
+                        }
+                        frame = next;
+                        continue;
+                    }
                     frame.push('\n');
                     frame.push_str(&next);
                 }
@@ -452,6 +461,10 @@ enum Routed {
     /// after [`RESUBSCRIBE_RETRY`].
     RetryLater(String),
 }
+
+/// The largest message a batch of commands may make: the server's default
+/// limit (64 KiB), above which it closes the connection with 1009.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// How long a temporarily refused resubscribe waits before the next try.
 const RESUBSCRIBE_RETRY: Duration = Duration::from_millis(500);

@@ -56,12 +56,15 @@ pub enum SubscriptionEvent {
 pub(crate) struct Route<T> {
     tx: mpsc::Sender<T>,
     missed: u64,
+    /// Which subscription the route belongs to, so a dropped one removes
+    /// its own route and never a later one's.
+    pub(crate) id: u64,
 }
 
 impl<T> Route<T> {
-    pub(crate) fn new(capacity: usize) -> (Self, mpsc::Receiver<T>) {
+    pub(crate) fn new(capacity: usize, id: u64) -> (Self, mpsc::Receiver<T>) {
         let (tx, rx) = mpsc::channel(capacity.max(2));
-        (Self { tx, missed: 0 }, rx)
+        (Self { tx, missed: 0, id }, rx)
     }
 
     /// Delivers without waiting: a full buffer counts a missed event, and
@@ -111,6 +114,8 @@ pub struct Subscription {
     pub(crate) channel: String,
     pub(crate) client: Client,
     pub(crate) events: mpsc::Receiver<SubscriptionEvent>,
+    /// Its route's id.
+    pub(crate) route: u64,
 }
 
 impl Subscription {
@@ -178,7 +183,7 @@ impl Subscription {
     /// # Errors
     /// Timeout or disconnection.
     pub async fn unsubscribe(self) -> Result<(), ClientError> {
-        self.client.forget_route(&self.channel);
+        self.client.forget_route(&self.channel, self.route);
         self.client
             .command("unsubscribe", json!({"channel": self.channel}))
             .await
@@ -190,6 +195,17 @@ impl Subscription {
         TypedSubscription {
             inner: self,
             _payload: PhantomData,
+        }
+    }
+}
+
+/// Dropping a subscription unsubscribes it (without waiting for the
+/// reply), so a reconnect does not renew it.
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if self.client.forget_route(&self.channel, self.route) {
+            self.client
+                .send_without_reply("unsubscribe", json!({"channel": self.channel}));
         }
     }
 }

@@ -130,10 +130,27 @@ impl Router {
     /// `.await`; nothing else is affected.
     pub fn call(&self, conn: Conn, method: &str, params: RawParams<'_>) -> Call {
         let state = match self.methods.get(method) {
-            Some(registration) => CallState::Running {
-                method: registration.method,
-                future: AssertUnwindSafe((registration.call)(conn, params)).catch_unwind(),
-            },
+            // Params are decoded and extractors run here, synchronously: a
+            // panic there (a hand-written Deserialize or FromConn) must
+            // fail this call too, not the connection.
+            Some(registration) => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    (registration.call)(conn, params)
+                })) {
+                    Ok(reply) => CallState::Running {
+                        method: registration.method,
+                        future: AssertUnwindSafe(reply).catch_unwind(),
+                    },
+                    Err(panic) => {
+                        tracing::error!(
+                            method = registration.method,
+                            panic = panic_message(&*panic),
+                            "decoding params or an extractor panicked; the call fails with an internal error"
+                        );
+                        CallState::NotFound(Some(RpcError::internal()))
+                    }
+                }
+            }
             None => CallState::NotFound(Some(RpcError::method_not_found(method))),
         };
         Call { state }
@@ -149,6 +166,8 @@ pub struct Call {
 }
 
 enum CallState {
+    /// Answered before running (unknown method, or a panic while
+    /// preparing the call).
     NotFound(Option<RpcError>),
     Running {
         method: &'static str,

@@ -90,6 +90,35 @@ pub async fn explode(_conn: &Conn) -> Result<(), RpcError> {
     panic!("handler bug")
 }
 
+/// Params whose hand-written Deserialize panics.
+#[derive(JsonSchema)]
+pub struct Fragile;
+
+impl<'de> Deserialize<'de> for Fragile {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        panic!("deserializer bug")
+    }
+}
+
+#[websocket_rpc("bugs.decode")]
+pub async fn decode_bug(_conn: &Conn, _params: Fragile) -> u32 {
+    1
+}
+
+/// An extractor that panics.
+pub struct Brittle;
+
+impl wirecall_core::FromConn for Brittle {
+    fn from_conn(_: &Conn) -> Result<Self, RpcError> {
+        panic!("extractor bug")
+    }
+}
+
+#[websocket_rpc("bugs.extract")]
+pub async fn extract_bug(_brittle: Brittle, _params: Value) -> u32 {
+    1
+}
+
 #[websocket_rpc("users.whoami")]
 pub async fn whoami(conn: &Conn) -> String {
     format!("{}/{}", conn.user_id(), conn.client_id())
@@ -228,6 +257,17 @@ async fn a_panicking_handler_fails_only_its_call() {
     assert_eq!(error, RpcError::internal());
     assert!(error.temporary);
     // The same router and connection keep working.
+    let result = call(&conn, "users.whoami", None).await.unwrap();
+    assert_eq!(result, json!("u1/client-1"));
+}
+
+#[tokio::test]
+async fn a_panic_while_decoding_params_or_extracting_fails_only_that_call() {
+    let conn = conn("u1");
+    for method in ["bugs.decode", "bugs.extract"] {
+        let error = call(&conn, method, raw(json!({}))).await.unwrap_err();
+        assert_eq!(error, RpcError::internal(), "{method}");
+    }
     let result = call(&conn, "users.whoami", None).await.unwrap();
     assert_eq!(result, json!("u1/client-1"));
 }

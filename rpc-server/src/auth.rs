@@ -29,7 +29,7 @@ pub enum TokenError {
     /// The key could not be read.
     #[error("invalid key: {0}")]
     Key(#[source] jsonwebtoken::errors::Error),
-    /// The token is past its `exp` (or before its `nbf`): error 109.
+    /// The token is past its `exp`: error 109, the client gets a new one.
     #[error("token expired")]
     Expired,
     /// Bad signature, malformed, wrong algorithm, forbidden claim: close 3500.
@@ -108,9 +108,9 @@ impl TokenVerifier {
         let data =
             jsonwebtoken::decode::<Value>(token, &self.key, &self.validation).map_err(|error| {
                 match error.kind() {
-                    ErrorKind::ExpiredSignature | ErrorKind::ImmatureSignature => {
-                        TokenError::Expired
-                    }
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    // Not valid yet (`nbf`): a new token would not help, so
+                    // it is refused rather than reported as expired.
                     _ => TokenError::Invalid(error.to_string()),
                 }
             })?;

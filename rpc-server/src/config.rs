@@ -184,6 +184,10 @@ pub struct Timings {
     pub pong_timeout: Duration,
     /// How long a new socket may take to send `connect` (10 s) before 3502.
     pub connect_timeout: Duration,
+    /// How long a new TCP connection may take to send its request headers
+    /// (the WebSocket upgrade, an API call) before it is closed (10 s):
+    /// slow or silent sockets cannot pile up.
+    pub http_header_timeout: Duration,
     /// Grace after token expiry before closing with 3005 (25 s).
     pub expired_close_delay: Duration,
     /// How long shutdown waits for in-flight calls (10 s).
@@ -213,6 +217,7 @@ impl Default for Timings {
             ping_interval: Duration::from_secs(25),
             pong_timeout: Duration::from_secs(8),
             connect_timeout: Duration::from_secs(10),
+            http_header_timeout: Duration::from_secs(10),
             expired_close_delay: Duration::from_secs(25),
             shutdown_grace: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),

@@ -117,3 +117,21 @@ pub(crate) struct Hooks {
     pub(crate) on_unsubscribe: Option<NoticeHook>,
     pub(crate) on_disconnect: Option<NoticeHook>,
 }
+
+/// Runs a hook so that a panic in it is logged and reported as `None`
+/// instead of ending the connection's task (and skipping its cleanup).
+pub(crate) async fn guarded<T>(hook: &'static str, run: impl Future<Output = T>) -> Option<T> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        Ok(value) => Some(value),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("non-string panic payload");
+            tracing::error!(hook, panic = message, "hook panicked");
+            None
+        }
+    }
+}

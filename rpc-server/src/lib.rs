@@ -43,6 +43,7 @@ mod engine;
 mod hooks;
 mod outbound;
 mod publisher;
+mod serve;
 mod server;
 mod session;
 mod worker;

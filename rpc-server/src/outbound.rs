@@ -76,15 +76,26 @@ impl Outbound {
     /// when the queue is over its byte limit.
     pub(crate) fn send(&self, frame: Frame) -> bool {
         let len = frame.as_str().len();
+        if !self.hold(len) {
+            return false;
+        }
+        if self.tx.send(frame).is_err() {
+            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Counts `len` bytes the connection holds for the client (a queued
+    /// frame, or a reply its own task keeps for the next write) against
+    /// its limit. Past the limit: false, and the connection closes as
+    /// slow (3008), freeing what it held.
+    pub(crate) fn hold(&self, len: usize) -> bool {
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         if before + len > self.limit_bytes {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             tracing::warn!(queued = before, "client is not reading; closing it as slow");
             self.close(Disconnect::SLOW);
-            return false;
-        }
-        if self.tx.send(frame).is_err() {
-            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             return false;
         }
         true
@@ -171,7 +182,9 @@ impl Writer {
         write_timeout: Duration,
     ) -> Result<(), WriteFailure> {
         let queued = first.or_else(|| self.queue.rx.try_recv().ok());
-        let mut taken = queued.as_ref().map_or(0, |f| f.as_str().len());
+        // The connection's own replies were counted when they were made.
+        let mut taken = queued.as_ref().map_or(0, |f| f.as_str().len())
+            + local.iter().map(String::len).sum::<usize>();
         let message = match (local.len(), queued) {
             (0, None) => return Ok(()),
             // A lone frame is sent as it is, without a copy.
@@ -183,7 +196,7 @@ impl Writer {
                 // Sized for what is at hand (the message takes the string,
                 // so it is new each time): one allocation, no regrowth,
                 // unless more frames are queued meanwhile.
-                let known: usize = local.iter().map(|f| f.len() + 1).sum::<usize>() + taken;
+                let known = taken + local.len();
                 let mut batch = String::with_capacity(known + 256);
                 for frame in local.drain(..) {
                     push_line(&mut batch, &frame);
@@ -258,13 +271,25 @@ impl Writer {
             }
         }
         drop(self.queue);
-        if let Some(disconnect) = disconnect.filter(|_| !self.cut) {
-            let close = Message::Close(Some(CloseFrame {
-                code: disconnect.code,
-                reason: disconnect.reason.as_ref().into(),
-            }));
-            let _ = tokio::time::timeout(write_timeout, self.sink.send(close)).await;
+        let closed = match disconnect.filter(|_| !self.cut) {
+            Some(disconnect) => {
+                let close = Message::Close(Some(CloseFrame {
+                    code: disconnect.code,
+                    reason: disconnect.reason.as_ref().into(),
+                }));
+                matches!(
+                    tokio::time::timeout(write_timeout, self.sink.send(close)).await,
+                    Ok(Ok(()))
+                )
+            }
+            None => false,
+        };
+        // After our close frame, a clean close. Otherwise (a write cut
+        // short, a close that could not be written in time, a client already
+        // gone) the socket is dropped: closing the sink would send a close
+        // frame without a code, which SDKs read as 1005.
+        if closed {
+            let _ = tokio::time::timeout(write_timeout, self.sink.close()).await;
         }
-        let _ = tokio::time::timeout(write_timeout, self.sink.close()).await;
     }
 }

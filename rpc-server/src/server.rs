@@ -93,6 +93,14 @@ impl Server {
             return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
         }
         let limits = &self.inner.limits;
+        if limits
+            .max_connections
+            .is_some_and(|max| self.inner.engine.hub().connection_count() >= max)
+        {
+            // Refused before the upgrade: a flood past the limit costs an
+            // HTTP answer, not a WebSocket session each.
+            return (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached").into_response();
+        }
         let server = self.clone();
         let shutdown = self.shutdown_token();
         let sessions = self.inner.sessions.clone();
@@ -215,18 +223,19 @@ impl Server {
     /// `shutdown_grace` to finish, then clients are told to reconnect
     /// (3001). Waits until every session has ended.
     async fn shut_down_sessions(&self) {
-        let token = {
-            let mut current = self
-                .inner
-                .shutdown
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *current, CancellationToken::new())
-        };
+        // The token stays cancelled until every session has ended: one
+        // upgraded during the shutdown itself takes it and ends at once,
+        // instead of waiting forever on a fresh token.
+        let token = self.shutdown_token();
         token.cancel();
         self.inner.sessions.close();
         self.inner.sessions.wait().await;
         self.inner.sessions.reopen();
+        *self
+            .inner
+            .shutdown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = CancellationToken::new();
     }
 }
 
@@ -272,12 +281,13 @@ impl Listening {
         } = self;
         let app = server.axum_router();
         let stop = CancellationToken::new();
-        let stopped = stop.clone();
-        let serving = tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stopped.cancelled().await })
-                .into_future(),
-        );
+        let header_timeout = server.inner.timings.http_header_timeout;
+        let serving = tokio::spawn(crate::serve::serve(
+            listener,
+            app,
+            stop.clone(),
+            header_timeout,
+        ));
         signal.await;
         tracing::info!("shutting down: no new connections; closing sessions");
         stop.cancel();

@@ -90,6 +90,32 @@ async fn dropping_a_call_leaves_the_connection_healthy() {
     );
 }
 
+#[tokio::test]
+async fn a_burst_of_calls_larger_than_one_message_all_succeed() {
+    // 3,000 calls of ~200 bytes queued at once: about 600 KiB, which one
+    // joined message would put far over the server's 64 KiB limit (close
+    // 1009, then a reconnect loop under load).
+    let server = TestServer::start(test_server()).await;
+    let client = client(&server, "u1").await;
+    let padding = "x".repeat(200);
+    let calls = (0..3000).map(|n| {
+        let client = client.clone();
+        let params = json!({"n": n, "padding": padding});
+        async move { client.call_raw("test.echo", &params).await }
+    });
+    let replies = futures_util::future::join_all(calls).await;
+    assert!(
+        replies.iter().all(Result::is_ok),
+        "{:?}",
+        replies.iter().find(|r| r.is_err())
+    );
+    assert_eq!(
+        client.client_id(),
+        client.client_id(),
+        "still the same connection"
+    );
+}
+
 mod subscriptions {
     use futures_util::StreamExt;
     use serde::Deserialize;
@@ -118,6 +144,52 @@ mod subscriptions {
             let raw = serde_json::value::to_raw_value(&data).unwrap();
             server.publish(&channel, &raw).await.unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn a_second_subscribe_is_refused_and_the_first_keeps_working() {
+        let server = TestServer::start(test_server()).await;
+        let client = client(&server, "u1").await;
+        let mut first = client.subscribe("news:twice").await.unwrap();
+        let second = client.subscribe("news:twice").await.unwrap_err();
+        assert!(
+            matches!(&second, ClientError::Rpc(e) if e.code == 105),
+            "{second:?}"
+        );
+        publish(&server, "news:twice", json!({"n": 1})).await;
+        loop {
+            if let SubscriptionEvent::Publication(p) = next(&mut first).await {
+                assert_eq!(p.data.get(), r#"{"n":1}"#);
+                break;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_a_subscription_unsubscribes() {
+        let server = TestServer::start(test_server()).await;
+        let client = client(&server, "u1").await;
+        let sub = client.subscribe("news:dropped").await.unwrap();
+        let present = || async {
+            server
+                .api()
+                .call::<serde_json::Value>("presence_stats", &json!({"channel": "news:dropped"}))
+                .await
+                .unwrap()["num_clients"]
+                .as_u64()
+                .unwrap()
+        };
+        assert_eq!(present().await, 1);
+        drop(sub);
+        // The unsubscribe is on its way; the server drops the presence entry
+        // when it arrives.
+        let deadline = tokio::time::Instant::now() + support::GUARD;
+        while present().await != 0 {
+            assert!(tokio::time::Instant::now() < deadline, "still subscribed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // And the channel can be subscribed again.
+        client.subscribe("news:dropped").await.unwrap();
     }
 
     #[tokio::test]

@@ -61,6 +61,92 @@ async fn rs256_and_es256_tokens() {
     }
 }
 
+/// A JWT put together by hand: any header, any claims, any signature.
+fn forged(header: serde_json::Value, claims: serde_json::Value, signature: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string()),
+        b64.encode(signature)
+    )
+}
+
+/// Connects with `token`: `Ok(())` when it connected and answers a call,
+/// else the close code (`None`: dropped without a close frame).
+async fn try_connect(server: &TestServer, token: &str) -> Result<(), Option<u16>> {
+    let mut client = RawClient::open(&server.url).await;
+    let id = client.command(json!({"connect": {"token": token}})).await;
+    match client.receive().await {
+        support::Received::Closed(close) => Err(close.map(|(code, _)| code)),
+        support::Received::Json(reply) if reply["id"] == id && reply.get("connect").is_some() => {
+            let reply = client.call("test.echo", json!("alive")).await;
+            assert_eq!(reply["rpc"]["data"], "alive");
+            Ok(())
+        }
+        support::Received::Json(reply) => panic!("unexpected {reply}"),
+    }
+}
+
+#[tokio::test]
+async fn hostile_tokens_are_refused_with_3500() {
+    let exp = server_now() + 600;
+    let claims = json!({"sub": "u1", "exp": exp});
+
+    // alg none, no signature: never accepted.
+    let hs = TestServer::start(test_server()).await;
+    let none = forged(json!({"alg": "none", "typ": "JWT"}), claims.clone(), b"");
+    assert_eq!(try_connect(&hs, &none).await, Err(Some(3500)), "alg none");
+
+    // Algorithm confusion: HS256 signed with the RSA public key's bytes as
+    // the secret, sent to a server that verifies RS256 with that key.
+    let rsa_public = include_bytes!("../keys/rsa_public.pem");
+    let rs = TestServer::start(
+        test_server().token_verifier(TokenVerifier::rsa_pem(rsa_public).unwrap()),
+    )
+    .await;
+    let confused = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(rsa_public),
+    )
+    .unwrap();
+    assert_eq!(
+        try_connect(&rs, &confused).await,
+        Err(Some(3500)),
+        "HS256 with the RSA public key"
+    );
+
+    // Not valid yet (nbf in the future): refused, not "expired" (109 would
+    // make the SDK fetch a new token and retry forever).
+    let early = crate::support::sign(&json!({"sub": "u1", "exp": exp, "nbf": exp}));
+    assert_eq!(
+        try_connect(&hs, &early).await,
+        Err(Some(3500)),
+        "nbf in the future"
+    );
+
+    // No `sub` on a server that does not take anonymous connections.
+    let nobody = crate::support::sign(&json!({"exp": exp}));
+    assert_eq!(
+        try_connect(&hs, &nobody).await,
+        Err(Some(3500)),
+        "missing sub"
+    );
+    // On one that does, it is an anonymous connection.
+    let open = TestServer::start(test_server().allow_anonymous(true)).await;
+    assert_eq!(
+        try_connect(&open, &nobody).await,
+        Ok(()),
+        "anonymous allowed"
+    );
+
+    // An absurd `exp` is just far away: no overflow, the connection works.
+    let forever = crate::support::sign(&json!({"sub": "u1", "exp": u64::MAX}));
+    assert_eq!(try_connect(&hs, &forever).await, Ok(()), "exp = u64::MAX");
+}
+
 #[tokio::test]
 async fn silent_clients_are_closed_for_no_pong_and_answering_ones_stay() {
     let server = TestServer::start(test_server().timings(Timings {
@@ -310,4 +396,60 @@ async fn browser_origins_must_match_or_be_allowed() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn sockets_that_never_finish_their_request_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timings = Timings {
+        http_header_timeout: Duration::from_millis(300),
+        ..Timings::default()
+    };
+    let server = TestServer::start(test_server().timings(timings)).await;
+    let address = server
+        .url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // A request line and one header, then nothing (slowloris); and a socket
+    // that sends nothing at all.
+    let mut trickle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    trickle
+        .write_all(b"GET /connection/websocket HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    for socket in [&mut trickle, &mut silent] {
+        let mut rest = Vec::new();
+        // The server answers 408 or just closes; either way the socket ends.
+        tokio::time::timeout(support::GUARD, socket.read_to_end(&mut rest))
+            .await
+            .expect("the server closed the socket")
+            .ok();
+    }
+    // Whoever completes a request in time is served.
+    let mut client = server.client("u1").await;
+    let reply = client.call("test.echo", json!("ok")).await;
+    assert_eq!(reply["rpc"]["data"], "ok");
+}
+
+#[tokio::test]
+async fn upgrades_past_the_connection_limit_are_refused_with_503() {
+    let server = TestServer::start(test_server().limits(Limits {
+        max_connections: Some(1),
+        ..Limits::default()
+    }))
+    .await;
+    let _first = server.client("u1").await;
+    let refused = tokio_tungstenite::connect_async(&server.url)
+        .await
+        .unwrap_err();
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 503);
+        }
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    }
 }

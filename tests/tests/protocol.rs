@@ -464,3 +464,50 @@ impl RawClient {
             .await;
     }
 }
+
+#[tokio::test]
+async fn rpc_replies_count_against_the_outbound_limit() {
+    // A client that sends calls and never reads: every reply the server
+    // holds for it counts, so it is closed as slow (3008) once they pass
+    // the limit, instead of the server buffering whatever TCP lets in.
+    let (reasons, mut closed) = tokio::sync::mpsc::unbounded_channel();
+    let server = TestServer::start(
+        test_server()
+            .limits(Limits {
+                outbound_queue_bytes: 32 * 1024,
+                ..Limits::default()
+            })
+            .on_disconnect(move |cx| {
+                let reasons = reasons.clone();
+                async move {
+                    let _ = reasons.send((cx.user_id, cx.reason));
+                }
+            }),
+    )
+    .await;
+    let mut flooder = server.client("flooder").await;
+    let flooding = tokio::spawn(async move {
+        let data = "z".repeat(100);
+        let mut id = 100u32;
+        for _ in 0..2_000 {
+            let frame: Vec<String> = (0..100)
+                .map(|_| {
+                    id += 1;
+                    json!({"id": id, "rpc": {"method": "test.echo", "data": data}}).to_string()
+                })
+                .collect();
+            if flooder.try_send_text(&frame.join("\n")).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (user, reason) = tokio::time::timeout(support::GUARD, closed.recv())
+        .await
+        .expect("the flooder is closed before the guard")
+        .unwrap();
+    assert_eq!(user, "flooder");
+    assert_eq!(reason, Some(wirecall_server::protocol::Disconnect::SLOW));
+    flooding.abort();
+    let mut witness = server.client("witness").await;
+    still_serving(&mut witness).await;
+}

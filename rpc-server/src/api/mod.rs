@@ -105,29 +105,43 @@ fn authorized(cx: &Context, headers: &HeaderMap, query: Option<&str>) -> bool {
             let (scheme, key) = value.split_once(' ')?;
             scheme.eq_ignore_ascii_case("apikey").then_some(key.trim())
         })
-        .or_else(|| {
-            query?
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("api_key="))
-        });
-    given.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
+        .map(str::to_owned)
+        .or_else(|| query_key(query?));
+    given.is_some_and(|given| same_key(&given, expected))
+}
+
+/// `?api_key=`, percent-decoded as any query value.
+fn query_key(query: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find_map(|(name, value)| (name == "api_key").then_some(value))
 }
 
 /// Equality whose time depends only on the lengths, not on where the
 /// first difference is.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares keys in time that does not depend on where they differ.
+fn same_key(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{query_key, same_key};
 
     #[test]
     fn key_comparison() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
+        assert!(same_key("secret", "secret"));
+        assert!(!same_key("secret", "secreT"));
+        assert!(!same_key("secret", "secret2"));
+        assert!(!same_key("", "x"));
+    }
+
+    #[test]
+    fn the_query_key_is_percent_decoded() {
+        assert_eq!(query_key("api_key=a%2Bb%26c").as_deref(), Some("a+b&c"));
+        assert_eq!(query_key("x=1&api_key=k").as_deref(), Some("k"));
+        assert_eq!(query_key("x=1"), None);
     }
 }

@@ -14,6 +14,19 @@ use super::{
 };
 use crate::{Server, ServerBuilder};
 
+/// Prints a line to stdout, ignoring a closed stdout (`serve | head`): a
+/// server must not die because nobody reads its banner.
+macro_rules! say {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub(super) async fn serve(
     args: ServeArgs,
     configure: impl FnOnce(ServerBuilder, &super::Settings) -> ServerBuilder,
@@ -21,19 +34,21 @@ pub(super) async fn serve(
     init_logging(&args.log)?;
     let mut args = args;
     if args.dev {
-        args.secret.get_or_insert_with(super::dev::generated_secret);
+        refuse_public_dev(&args).await?;
+        args.secret
+            .get_or_insert_with(|| super::dev::generated_secret().into());
         args.api_key
-            .get_or_insert_with(super::dev::generated_secret);
+            .get_or_insert_with(|| super::dev::generated_secret().into());
     }
     let mut builder = Server::builder().allow_anonymous(args.allow_anonymous);
     if let Some(secret) = &args.secret {
-        builder = builder.hmac_secret(secret);
+        builder = builder.hmac_secret(secret.expose());
         if args.dev {
-            builder = builder.routes(super::dev::token_route(secret.clone()));
+            builder = builder.routes(super::dev::token_route(secret.expose().to_owned()));
         }
     }
     if let Some(key) = &args.api_key {
-        builder = builder.api_key(key);
+        builder = builder.api_key(key.expose());
     }
     let mut redis = None;
     if let Some(path) = &args.config {
@@ -74,13 +89,13 @@ pub(super) async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let addr = listening.local_addr();
-    println!("wirecall listening on ws://{addr}{}", crate::WEBSOCKET_PATH);
+    say!("wirecall listening on ws://{addr}{}", crate::WEBSOCKET_PATH);
     if args.api_key.is_some() {
-        println!("HTTP API on http://{addr}/api");
+        say!("HTTP API on http://{addr}/api");
     } else {
-        println!("HTTP API off (no --api-key / WIRECALL_API_KEY)");
+        say!("HTTP API off (no --api-key / WIRECALL_API_KEY)");
     }
-    println!(
+    say!(
         "{} RPC methods: {}",
         server.router().len(),
         server
@@ -102,12 +117,37 @@ pub(super) async fn serve(
     served
 }
 
+/// `--dev` serves tokens for any user to anyone who can reach it: only on
+/// loopback, unless `--dev-on-public-address` says so (then with a warning).
+async fn refuse_public_dev(args: &ServeArgs) -> Result<(), String> {
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&args.bind)
+        .await
+        .map_err(|e| format!("cannot resolve --bind {}: {e}", args.bind))?
+        .collect();
+    if addresses.iter().all(|a| a.ip().is_loopback()) {
+        return Ok(());
+    }
+    if args.dev_on_public_address {
+        tracing::warn!(
+            bind = args.bind,
+            "--dev on a public address: anyone who reaches it can mint tokens for any user"
+        );
+        return Ok(());
+    }
+    Err(format!(
+        "--dev mints tokens for any user; refusing to serve it on {} (not loopback). \
+         Bind 127.0.0.1, or pass --dev-on-public-address if you mean it",
+        args.bind
+    ))
+}
+
 /// What a newcomer needs to try the server: the generated secrets, a
 /// token, the page, and a command for a second terminal.
 fn print_dev_banner(args: &ServeArgs, addr: std::net::SocketAddr) -> Result<(), String> {
     let (Some(secret), Some(key)) = (&args.secret, &args.api_key) else {
         return Ok(());
     };
+    let (secret, key) = (secret.expose(), key.expose());
     let user = super::dev::DEV_USER;
     let token = super::dev::token(secret, user)?;
     let program = std::env::args()
@@ -118,16 +158,14 @@ fn print_dev_banner(args: &ServeArgs, addr: std::net::SocketAddr) -> Result<(), 
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "wirecall".into());
-    println!();
-    println!(
-        "Development mode (never in production): tokens for any user at GET /dev/token?user=NAME"
-    );
-    println!("  secret:  {secret}");
-    println!("  API key: {key}");
-    println!("  token for {user}: {token}");
-    println!("  page:    http://{addr}/?user={user}");
-    println!("In a second terminal, send {user} a notification:");
-    println!(
+    say!();
+    say!("Development mode (never in production): tokens for any user at GET /dev/token?user=NAME");
+    say!("  secret:  {secret}");
+    say!("  API key: {key}");
+    say!("  token for {user}: {token}");
+    say!("  page:    http://{addr}/?user={user}");
+    say!("In a second terminal, send {user} a notification:");
+    say!(
         "  {program} notify --user {user} --message \"Hello from the CLI\" --type success --api-url http://{addr}/api --api-key {key}"
     );
     Ok(())
@@ -161,19 +199,21 @@ pub(super) async fn publish(args: PublishArgs) -> Result<(), String> {
         .idempotency_key
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let client = ApiClient::new(&args.api.api_url, args.api.api_key.expose());
     let raw = serde_json::value::to_raw_value(&data).map_err(|e| e.to_string())?;
     let position = client
         .publish_with_key(&args.channel, &raw, Some(&key))
         .await
         .map_err(|e| explain(e, &args.channel))?;
     if position.offset > 0 {
-        println!(
+        say!(
             "Published to {} (message id {key}, offset {}, epoch {})",
-            args.channel, position.offset, position.epoch
+            args.channel,
+            position.offset,
+            position.epoch
         );
     } else {
-        println!("Published to {} (message id {key})", args.channel);
+        say!("Published to {} (message id {key})", args.channel);
     }
     Ok(())
 }
@@ -216,9 +256,9 @@ pub(super) fn token(args: &TokenArgs) -> Result<(), String> {
         claims["info"] =
             serde_json::from_str(info).map_err(|e| format!("Invalid JSON in --info: {e}"))?;
     }
-    let token =
-        crate::auth::mint_hmac_token(args.secret.as_bytes(), &claims).map_err(|e| e.to_string())?;
-    println!("{token}");
+    let token = crate::auth::mint_hmac_token(args.secret.expose().as_bytes(), &claims)
+        .map_err(|e| e.to_string())?;
+    say!("{token}");
     Ok(())
 }
 
@@ -249,15 +289,15 @@ pub(super) async fn check_user(args: CheckUserArgs) -> Result<(), String> {
     if args.user.is_empty() {
         return Err("--user must not be empty".to_owned());
     }
-    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let client = ApiClient::new(&args.api.api_url, args.api.api_key.expose());
     let connections = client
         .connections_of(&args.user)
         .await
         .map_err(|e| explain(e, ""))?;
     match connections {
-        0 => println!("user {} is not connected", args.user),
-        1 => println!("user {} is connected on 1 connection", args.user),
-        n => println!("user {} is connected on {n} connections", args.user),
+        0 => say!("user {} is not connected", args.user),
+        1 => say!("user {} is connected on 1 connection", args.user),
+        n => say!("user {} is connected on {n} connections", args.user),
     }
     Ok(())
 }
@@ -280,7 +320,7 @@ pub(super) async fn notify(args: NotifyArgs) -> Result<(), String> {
         title: args.title,
         data: None,
     };
-    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let client = ApiClient::new(&args.api.api_url, args.api.api_key.expose());
     let delivery = client
         .send_notification(&args.user, notification)
         .await
@@ -301,7 +341,7 @@ pub(super) async fn send_file(args: SendFileArgs) -> Result<(), String> {
         file_size: args.size,
         data: None,
     };
-    let client = ApiClient::new(&args.api.api_url, &args.api.api_key);
+    let client = ApiClient::new(&args.api.api_url, args.api.api_key.expose());
     let delivery = client
         .send_file(&args.user, file)
         .await
@@ -313,9 +353,9 @@ pub(super) async fn send_file(args: SendFileArgs) -> Result<(), String> {
 /// One line on whether a personal message reached a connected client.
 fn report(what: &str, user: &str, delivered: bool) {
     if delivered {
-        println!("{what} sent to {user} (delivered)");
+        say!("{what} sent to {user} (delivered)");
     } else {
-        println!("{what} sent to {user} (not connected now)");
+        say!("{what} sent to {user} (not connected now)");
     }
 }
 

@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod dev;
 mod generate;
+mod secret;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::ServerBuilder;
 
 pub use config::{FileConfig, RedisConfig};
+pub use secret::Secret;
 
 /// Runs the command line; `configure` adds the service's own settings
 /// (namespaces, state, hooks) to the server that `serve` builds.
@@ -181,10 +183,10 @@ pub struct ServeArgs {
     pub bind: String,
     /// HS256 secret for connection tokens.
     #[arg(long, env = "WIRECALL_SECRET", hide_env_values = true)]
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     /// Key of the HTTP API; the API is off without one.
     #[arg(long, env = "WIRECALL_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// A JSON file with namespaces and other server settings.
     #[arg(long, env = "WIRECALL_CONFIG")]
     pub config: Option<std::path::PathBuf>,
@@ -210,6 +212,10 @@ pub struct ServeArgs {
     /// production.
     #[arg(long, env = "WIRECALL_DEV")]
     pub dev: bool,
+    /// Allow `--dev` on an address other than loopback, where anyone who
+    /// reaches it can mint tokens for any user.
+    #[arg(long, requires = "dev")]
+    pub dev_on_public_address: bool,
 }
 
 /// Where the HTTP API is and its key.
@@ -224,7 +230,7 @@ pub struct ApiArgs {
     pub api_url: String,
     /// The API key.
     #[arg(long, env = "WIRECALL_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    pub api_key: Secret,
 }
 
 /// `publish`'s options.
@@ -262,7 +268,7 @@ pub struct TokenArgs {
     pub info: Option<String>,
     /// The HS256 secret.
     #[arg(long, env = "WIRECALL_SECRET", hide_env_values = true)]
-    pub secret: String,
+    pub secret: Secret,
 }
 
 /// How a notification is shown.
@@ -330,4 +336,34 @@ pub struct CheckUserArgs {
     /// Where the HTTP API is.
     #[command(flatten)]
     pub api: ApiArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let cli = Cli::try_parse_from([
+            "wirecall",
+            "serve",
+            "--secret",
+            "s3cr3t-value",
+            "--api-key",
+            "k3y-value",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve");
+        };
+        let shown = format!("{args:?}");
+        assert!(
+            !shown.contains("s3cr3t-value") && !shown.contains("k3y-value"),
+            "{shown}"
+        );
+        assert!(shown.contains("[redacted]"));
+        assert_eq!(args.secret.unwrap().expose(), "s3cr3t-value");
+    }
 }

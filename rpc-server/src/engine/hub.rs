@@ -53,21 +53,39 @@ impl Hub {
         false
     }
 
-    /// Registers a connection; returns the user's connection count.
-    pub(crate) fn connect(&self, client: &Arc<ClientHandle>) -> usize {
-        self.connections.fetch_add(1, Ordering::AcqRel);
+    /// Registers a connection if the limits allow it (total, and per user
+    /// for a named user). The check and the registration are one step under
+    /// the lock, so concurrent connects cannot pass a limit together.
+    pub(crate) fn try_connect(
+        &self,
+        client: &Arc<ClientHandle>,
+        max_total: Option<usize>,
+        max_per_user: Option<usize>,
+    ) -> bool {
         let mut users = write(&self.users);
-        let connections = users.entry(Arc::from(client.user())).or_default();
-        connections.insert(Arc::from(client.client_id()), client.clone());
-        connections.len()
+        if max_total.is_some_and(|max| self.connections.load(Ordering::Acquire) >= max) {
+            return false;
+        }
+        let user = client.user();
+        let theirs = users.get(user).map_or(0, HashMap::len);
+        if !user.is_empty() && max_per_user.is_some_and(|max| theirs >= max) {
+            return false;
+        }
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        users
+            .entry(Arc::from(user))
+            .or_default()
+            .insert(Arc::from(client.client_id()), client.clone());
+        true
     }
 
     /// Forgets a connection.
     pub(crate) fn disconnect(&self, client: &ClientHandle) {
-        self.connections.fetch_sub(1, Ordering::AcqRel);
         let mut users = write(&self.users);
-        if let Some(connections) = users.get_mut(client.user()) {
-            connections.remove(client.client_id());
+        if let Some(connections) = users.get_mut(client.user())
+            && connections.remove(client.client_id()).is_some()
+        {
+            self.connections.fetch_sub(1, Ordering::AcqRel);
             if connections.is_empty() {
                 users.remove(client.user());
             }

@@ -12,7 +12,7 @@ use super::client::{ClientHandle, Health, SubscriptionKind};
 use super::{Engine, broker_error};
 use crate::broker::{BrokerError, HistoryQuery};
 use crate::config::NamespaceOptions;
-use crate::hooks::DisconnectContext;
+use crate::hooks::{DisconnectContext, guarded};
 
 /// What a subscription asks for, client- or server-side.
 pub(crate) struct SubscribeSpec<'a> {
@@ -263,13 +263,13 @@ impl Engine {
             tracing::warn!(%error, channel, "leave event not published");
         }
         if let Some(hook) = &self.on_unsubscribe {
-            hook(DisconnectContext {
+            let context = DisconnectContext {
                 client_id: handle.client_id().to_owned(),
                 user_id: handle.user().to_owned(),
                 channel: Some(channel.to_owned()),
                 reason,
-            })
-            .await;
+            };
+            guarded("on_unsubscribe", hook(context)).await;
         }
     }
 

@@ -15,7 +15,7 @@ use super::{Connected, Session};
 use crate::auth::{TokenError, VerifiedToken, now_unix};
 use crate::engine::SubscribeSpec;
 use crate::engine::client::ClientHandle;
-use crate::hooks::{ConnectContext, ConnectDecision, Rejection};
+use crate::hooks::{ConnectContext, ConnectDecision, Rejection, guarded};
 
 impl Session {
     pub(super) async fn connect(
@@ -34,6 +34,12 @@ impl Session {
             }
         };
         let user = token.as_ref().map(|t| t.user.clone()).unwrap_or_default();
+        if token.is_some() && user.is_empty() && !inner.allow_anonymous {
+            // A token without `sub` is an anonymous connection, which
+            // this server does not take.
+            tracing::warn!("connection token without a user");
+            return Err(Disconnect::INVALID_TOKEN);
+        }
         if inner
             .limits
             .max_connections
@@ -69,13 +75,19 @@ impl Session {
                         .data
                         .and_then(|d| serde_json::from_str(d.get()).ok()),
                 };
-                match hook(context).await {
-                    Ok(decision) => decision,
-                    Err(Rejection::Error(error)) => {
+                match guarded("on_connect", hook(context)).await {
+                    Some(Ok(decision)) => decision,
+                    Some(Err(Rejection::Error(error))) => {
                         self.reply_error(id, error);
                         return Ok(());
                     }
-                    Err(Rejection::Disconnect(disconnect)) => return Err(disconnect),
+                    Some(Err(Rejection::Disconnect(disconnect))) => return Err(disconnect),
+                    // The hook panicked: this connect fails (100, the
+                    // client retries), nothing else does.
+                    None => {
+                        self.reply_error(id, RpcError::internal());
+                        return Ok(());
+                    }
                 }
             }
         };
@@ -112,6 +124,16 @@ impl Session {
             .state(inner.state.clone())
             .publisher(inner.publisher.clone())
             .build();
+        // The limits were checked early to refuse cheaply; this is the
+        // binding check, made together with the registration.
+        if !engine.hub().try_connect(
+            &handle,
+            inner.limits.max_connections,
+            inner.limits.max_connections_per_user,
+        ) {
+            tracing::warn!(user, "connection limit reached");
+            return Err(Disconnect::CONNECTION_LIMIT);
+        }
         let mut subs = BTreeMap::new();
         let mut go_live = Vec::with_capacity(channels.len());
         for channel in channels {
@@ -136,16 +158,17 @@ impl Session {
                 }
                 Err(error) => {
                     // The client retries the whole connect (100 is
-                    // temporary): undo the subscriptions made so far.
+                    // temporary): undo what this one did, so the session
+                    // stays not connected and nothing is left behind.
                     for channel in handle.take_subscriptions() {
                         engine.leave(&handle, &channel, None).await;
                     }
+                    engine.hub().disconnect(&handle);
                     self.reply_error(id, error);
                     return Ok(());
                 }
             }
         }
-        engine.hub().connect(&handle);
         let expires_at = token.as_ref().and_then(|t| t.expires_at);
         self.connected = Some(Connected {
             conn,

@@ -11,6 +11,7 @@ mod rate;
 mod rpc;
 mod subscribe;
 
+use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 
@@ -50,10 +51,16 @@ pub(crate) async fn run(cx: Arc<Context>, socket: WebSocket, shutdown: Cancellat
         user = tracing::field::Empty
     );
     let mut session = Session::new(cx, out.clone());
-    let reason = session
-        .read_loop(stream, &mut writer, shutdown)
+    // Whatever happens in the loop (a bug, a panicking hook or extractor
+    // that escaped its own guard), the cleanup below runs.
+    let reason = AssertUnwindSafe(session.read_loop(stream, &mut writer, shutdown))
+        .catch_unwind()
         .instrument(span.clone())
-        .await;
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("the connection's task panicked; closing it and cleaning up");
+            Some(Disconnect::INTERNAL)
+        });
     // Boxed, like the rarer commands below: the session future lives as
     // long as the connection, so its size is paid by every idle client.
     Box::pin(session.finish(reason.clone()).instrument(span)).await;
@@ -194,7 +201,7 @@ impl Session {
     ) -> Result<(), Option<Disconnect>> {
         match message {
             None | Some(Ok(Message::Close(_))) => Err(None),
-            Some(Err(error)) => Err(read_error(&error)),
+            Some(Err(error)) => Err(read_error(error)),
             Some(Ok(Message::Text(text))) => self.handle_frame(text.as_str()).await,
             Some(Ok(Message::Binary(_))) => {
                 tracing::warn!("binary frame on the JSON protocol");
@@ -207,11 +214,12 @@ impl Session {
     fn expiry_deadline(&self) -> Option<Instant> {
         let expires_at = self.connected.as_ref()?.expires_at?;
         let remaining = expires_at.saturating_sub(crate::auth::now_unix());
-        Some(
-            Instant::now()
-                + std::time::Duration::from_secs(remaining)
-                + self.cx.timings.expired_close_delay,
-        )
+        // An absurd `exp` is simply far away; Instant arithmetic must not
+        // overflow on it.
+        let remaining = std::time::Duration::from_secs(remaining.min(FAR_FUTURE.as_secs()));
+        Instant::now()
+            .checked_add(remaining)?
+            .checked_add(self.cx.timings.expired_close_delay)
     }
 
     /// Runs every command of one frame, in order.
@@ -400,13 +408,13 @@ impl Session {
         engine.hub().disconnect(&connected.handle);
         tracing::info!(reason = ?reason, "disconnected");
         if let Some(hook) = &self.cx.hooks.on_disconnect {
-            hook(crate::hooks::DisconnectContext {
+            let context = crate::hooks::DisconnectContext {
                 client_id: connected.handle.client_id().to_owned(),
                 user_id: connected.handle.user().to_owned(),
                 channel: None,
                 reason,
-            })
-            .await;
+            };
+            crate::hooks::guarded("on_disconnect", hook(context)).await;
         }
     }
 }
@@ -420,17 +428,18 @@ fn send_reply(out: &Outbound, reply: &Reply) {
     }
 }
 
-fn read_error(error: &axum::Error) -> Option<Disconnect> {
-    let text = error.to_string();
-    if text.contains("Space limit exceeded")
-        || text.contains("too long")
-        || text.contains("Message too big")
-    {
-        tracing::warn!(%error, "message over the size limit");
-        Some(MESSAGE_TOO_BIG)
-    } else {
-        tracing::debug!(%error, "read failed");
-        None
+fn read_error(error: axum::Error) -> Option<Disconnect> {
+    use tungstenite::error::{CapacityError, Error};
+    let inner = error.into_inner();
+    match inner.downcast_ref::<Error>() {
+        Some(Error::Capacity(CapacityError::MessageTooLong { .. })) => {
+            tracing::warn!(error = %inner, "message over the size limit");
+            Some(MESSAGE_TOO_BIG)
+        }
+        _ => {
+            tracing::debug!(error = %inner, "read failed");
+            None
+        }
     }
 }
 

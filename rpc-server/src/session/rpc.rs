@@ -34,7 +34,12 @@ impl Session {
         // this connection. (CPU-heavy handlers belong in spawn_blocking.)
         if let Some(result) = span.in_scope(|| (&mut call).now_or_never()) {
             let _entered = span.enter();
-            self.local.push(rpc_frame(id, result, None));
+            let frame = rpc_frame(id, result, None);
+            // Counted like a queued frame: a client that sends calls and
+            // never reads cannot make the server hold more than its limit.
+            if self.out.hold(frame.len()) {
+                self.local.push(frame);
+            }
             return;
         }
         let timeout = inner.limits.rpc_timeout;

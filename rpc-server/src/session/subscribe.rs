@@ -10,7 +10,7 @@ use crate::auth::SubscriptionTokenError;
 use crate::config::NamespaceOptions;
 use crate::engine::SubscribeSpec;
 use crate::engine::client::ClientHandle;
-use crate::hooks::{SubscribeContext, SubscribeDecision};
+use crate::hooks::{SubscribeContext, SubscribeDecision, guarded};
 
 impl Session {
     pub(super) async fn subscribe(
@@ -102,10 +102,11 @@ impl Session {
                     .data
                     .and_then(|d| serde_json::from_str(d.get()).ok()),
             };
-            match hook(context).await {
-                SubscribeDecision::Allow => return Ok(()),
-                SubscribeDecision::Reject(error) => return Err(Refusal::Error(error)),
-                SubscribeDecision::Default => {}
+            match guarded("on_subscribe", hook(context)).await {
+                Some(SubscribeDecision::Allow) => return Ok(()),
+                Some(SubscribeDecision::Reject(error)) => return Err(Refusal::Error(error)),
+                Some(SubscribeDecision::Default) => {}
+                None => return Err(Refusal::Error(RpcError::internal())),
             }
         }
         if let Some(token) = request.token.as_deref().filter(|t| !t.is_empty()) {

@@ -68,6 +68,11 @@ impl Drop for TestServer {
     }
 }
 
+/// HS256 with the test secret, over any claims.
+pub fn sign(claims: &Value) -> String {
+    mint_hmac_token(SECRET.as_bytes(), claims).unwrap()
+}
+
 /// A connection token for `user` valid for `exp_in` seconds (negative:
 /// already expired).
 pub fn token(user: &str, exp_in: i64) -> String {
@@ -124,6 +129,14 @@ impl RawClient {
 
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    /// Sends a text frame; an error once the server has gone.
+    pub async fn try_send_text(&mut self, text: &str) -> Result<(), String> {
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {

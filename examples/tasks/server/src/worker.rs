@@ -84,7 +84,14 @@ async fn work(args: WorkerArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let slots = Arc::new(Semaphore::new(args.concurrency.max(1)));
-    println!("tasks worker: taking jobs from {JOBS} on {}", args.redis);
+    {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stdout(),
+            "tasks worker: taking jobs from {JOBS} on {}",
+            args.redis
+        );
+    }
     loop {
         let permit = slots
             .clone()

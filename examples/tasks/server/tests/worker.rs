@@ -30,6 +30,8 @@ async fn node(redis: &RedisServer) -> (Child, String) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     while let Some(line) = lines.next_line().await.unwrap() {
         if let Some(url) = line.strip_prefix("wirecall listening on ") {
+            // Keep reading what it prints after.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
             return (child, url.to_owned());
         }
     }
@@ -59,6 +61,7 @@ async fn a_run_on_one_node_is_done_by_the_worker_and_seen_on_another() {
     let mut worker_out = BufReader::new(worker.stdout.take().unwrap()).lines();
     let ready = worker_out.next_line().await.unwrap().unwrap();
     assert!(ready.starts_with("tasks worker: taking jobs"), "{ready}");
+    tokio::spawn(async move { while let Ok(Some(_)) = worker_out.next_line().await {} });
 
     let on_a = client(&url_a, "alice").await;
     let on_b = client(&url_b, "alice").await;
