@@ -32,6 +32,7 @@ require_redis
 
 step "format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path tests/fuzz/Cargo.toml -- --check
 
 step "the tasks example's committed clients are current (generate-clients --check)"
 # Before anything builds tasks-clients, whose build script would rewrite them.
@@ -64,6 +65,25 @@ WIRECALL_FIXTURE="$PWD/target/debug/sdk-fixture" bash tests/sdk/run.sh
 
 step "the tasks page in headless Chromium (bundle current, tsc, browser test)"
 bash examples/tasks/web/check.sh
+
+step "fuzz targets build and run briefly (tests/fuzz; the long runs are in README)"
+# Nightly and cargo-fuzz (from crates.io) build the targets; each then runs
+# for a few seconds from the committed seeds, so they keep building and
+# nothing obvious crashes. New inputs go to target/, not the repository.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2 --quiet
+fi
+for target in fast_rpc command jwt channel api; do
+    mkdir -p "target/fuzz-corpus/$target"
+    log="target/fuzz-$target.log"
+    if ! (cd tests/fuzz && cargo +nightly fuzz run --sanitizer none "$target" \
+        "../../target/fuzz-corpus/$target" "seeds/$target" -- -max_total_time=5 >"../../$log" 2>&1); then
+        tail -n 40 "$log"
+        echo "fuzz target $target failed; the crashing input is under tests/fuzz/artifacts/$target" >&2
+        exit 1
+    fi
+    echo "$target: $(grep -E '^Done' "$log")"
+done
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -50,6 +50,30 @@ pub struct Command<'a> {
     pub sub_refresh: Option<SubRefreshRequest>,
 }
 
+impl Command<'_> {
+    /// How many requests the command carries: one is a command, none is
+    /// the pong `{}` (with id 0), more is malformed.
+    pub fn request_count(&self) -> usize {
+        [
+            self.connect.is_some(),
+            self.subscribe.is_some(),
+            self.unsubscribe.is_some(),
+            self.publish.is_some(),
+            self.presence.is_some(),
+            self.presence_stats.is_some(),
+            self.history.is_some(),
+            self.ping.is_some(),
+            self.send.is_some(),
+            self.rpc.is_some(),
+            self.refresh.is_some(),
+            self.sub_refresh.is_some(),
+        ]
+        .into_iter()
+        .filter(|set| *set)
+        .count()
+    }
+}
+
 /// `connect` request (§4.1).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

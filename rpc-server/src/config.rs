@@ -146,7 +146,9 @@ pub struct Limits {
     /// Connections one user may hold (`None`: unlimited).
     pub max_connections_per_user: Option<usize>,
     /// Commands per second one connection may send, with a burst of the
-    /// same size (`None`: unlimited); more → error 111.
+    /// same size (`None`: unlimited); more → error 111. Off by default;
+    /// `Some(100)` is a good production value (far above what an SDK sends
+    /// for a page, and it stops one script from spending a core).
     pub commands_per_second: Option<u32>,
     /// RPC calls in flight on one connection (1024); more → error 111.
     pub max_in_flight_rpcs: usize,

@@ -40,6 +40,9 @@ mod config;
 mod context;
 mod control;
 mod engine;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod outbound;
 mod publisher;

@@ -453,3 +453,31 @@ async fn upgrades_past_the_connection_limit_are_refused_with_503() {
         other => panic!("expected an HTTP refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_panicking_hook_fails_its_connect_or_subscribe_and_nothing_else() {
+    let server = TestServer::start(
+        test_server()
+            .on_connect(|cx| async move {
+                assert!(cx.user_id != "boom", "connect hook bug");
+                Ok(ConnectDecision::default())
+            })
+            .on_subscribe(|cx| async move {
+                assert!(!cx.channel.ends_with(":boom"), "subscribe hook bug");
+                SubscribeDecision::Default
+            }),
+    )
+    .await;
+    let mut doomed = RawClient::open(&server.url).await;
+    let reply = doomed.connect(&token("boom", 600)).await;
+    assert_eq!(reply["error"]["code"], 100, "{reply}");
+    assert_eq!(server.server.connection_count(), 0, "nothing left behind");
+
+    let mut client = server.client("u1").await;
+    let reply = client.subscribe(json!({"channel": "news:boom"})).await;
+    assert_eq!(reply["error"]["code"], 100, "{reply}");
+    let reply = client.subscribe(json!({"channel": "news:fine"})).await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let reply = client.call("test.echo", json!("alive")).await;
+    assert_eq!(reply["rpc"]["data"], "alive");
+}

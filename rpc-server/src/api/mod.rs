@@ -44,11 +44,16 @@ async fn handle(
         tracing::warn!(method, "API request with a missing or wrong key");
         return StatusCode::UNAUTHORIZED.into_response();
     }
+    respond(&cx, &method, &body).await
+}
+
+/// Answers an authorized request: `method` with a JSON `body`.
+pub(crate) async fn respond(cx: &Context, method: &str, body: &[u8]) -> Response {
     let started = Instant::now();
     let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        match serde_json::from_slice(&body) {
+        match serde_json::from_slice(body) {
             Ok(request) => request,
             Err(error) => {
                 let error = RpcError::bad_request(format!("body is not JSON: {error}"));
@@ -57,9 +62,9 @@ async fn handle(
         }
     };
     let response = if method == "batch" {
-        methods::batch(&cx, request).await
+        methods::batch(cx, request).await
     } else {
-        match methods::call(&cx, &method, request).await {
+        match methods::call(cx, method, request).await {
             Some(Ok(result)) => json!({ "result": result }),
             Some(Err(error)) => json!({ "error": error }),
             None => {

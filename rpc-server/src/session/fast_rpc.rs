@@ -9,14 +9,14 @@
 use serde_json::value::RawValue;
 
 /// An RPC command: its id, method and params.
-pub(super) struct FastRpc<'a> {
-    pub(super) id: u32,
-    pub(super) method: &'a str,
-    pub(super) data: Option<&'a RawValue>,
+pub(crate) struct FastRpc<'a> {
+    pub(crate) id: u32,
+    pub(crate) method: &'a str,
+    pub(crate) data: Option<&'a RawValue>,
 }
 
 /// `line` as an RPC command, when it has the common shape.
-pub(super) fn parse(line: &str) -> Option<FastRpc<'_>> {
+pub(crate) fn parse(line: &str) -> Option<FastRpc<'_>> {
     let mut cursor = Cursor { text: line, at: 0 };
     let mut id = None;
     let mut rpc = None;

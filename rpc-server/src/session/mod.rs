@@ -6,7 +6,7 @@
 
 mod channel_ops;
 mod connect;
-mod fast_rpc;
+pub(crate) mod fast_rpc;
 mod rate;
 mod rpc;
 mod subscribe;
@@ -267,23 +267,7 @@ impl Session {
     /// the command was fully handled here (pong, refusal), `Err` to close.
     fn admit(&mut self, command: &Command<'_>) -> Result<bool, Disconnect> {
         let id = command.id;
-        let requests = [
-            command.connect.is_some(),
-            command.subscribe.is_some(),
-            command.unsubscribe.is_some(),
-            command.publish.is_some(),
-            command.presence.is_some(),
-            command.presence_stats.is_some(),
-            command.history.is_some(),
-            command.ping.is_some(),
-            command.send.is_some(),
-            command.rpc.is_some(),
-            command.refresh.is_some(),
-            command.sub_refresh.is_some(),
-        ]
-        .into_iter()
-        .filter(|set| *set)
-        .count();
+        let requests = command.request_count();
         if requests == 0 {
             if id == 0 {
                 // `{}` is the client's pong.

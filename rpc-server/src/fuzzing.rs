@@ -1,0 +1,55 @@
+//! Entry points for the fuzz targets (`tests/fuzz`), behind the `fuzzing`
+//! feature: the parsers a client's bytes reach, exposed as plain functions.
+//! Not part of the API.
+
+use serde_json::Value;
+use wirecall_core::protocol::Command;
+
+/// An RPC command as `(id, method, data)`; `"null"` data reads as none, as
+/// the session treats it.
+pub type Rpc = (u32, String, Option<String>);
+
+/// The fast reader's answer for `line` (`None`: it declines).
+pub fn fast_rpc(line: &str) -> Option<Rpc> {
+    crate::session::fast_rpc::parse(line).map(|rpc| {
+        let data = rpc.data.map(|d| d.get().to_owned());
+        (rpc.id, rpc.method.to_owned(), data.filter(|d| d != "null"))
+    })
+}
+
+/// What the general parser makes of `line`, when it is an RPC command the
+/// session would run (exactly one request, an `rpc`, with an id).
+pub fn general_rpc(line: &str) -> Option<Rpc> {
+    let command: Command<'_> = serde_json::from_str(line).ok()?;
+    if command.request_count() != 1 || command.id == 0 {
+        return None;
+    }
+    let rpc = command.rpc?;
+    let data = rpc.data.map(|d| d.get().to_owned());
+    Some((
+        command.id,
+        rpc.method.into_owned(),
+        data.filter(|d| d != "null"),
+    ))
+}
+
+/// The general command parser on any line (it must never panic).
+pub fn parse_command(line: &str) -> Option<usize> {
+    serde_json::from_str::<Command<'_>>(line)
+        .ok()
+        .map(|c| c.request_count())
+}
+
+/// Answers an HTTP API request (`POST /api/<method>` with `body`) as the
+/// server does once the key is checked: the status and the JSON body.
+pub async fn api(server: &crate::Server, method: &str, body: &[u8]) -> (u16, Value) {
+    let response = crate::api::respond(&server.inner, method, body).await;
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
