@@ -19,6 +19,7 @@
 mod child;
 mod client;
 mod rpc;
+mod soak;
 mod subscribers;
 mod ws;
 
@@ -46,6 +47,8 @@ enum Command {
     /// RPC round trips through `wirecall_client::Client` (one connection), to
     /// compare with `rpc --connections 1` and see the client's own cost.
     Client(client::ClientArgs),
+    /// Mixed load for a long run against a tasks server (`bench/soak.sh`).
+    Soak(soak::SoakArgs),
 }
 
 /// Which server to measure.
@@ -107,6 +110,7 @@ async fn main() {
         Command::Idle(args) => subscribers::idle(args).await,
         Command::Fanout(args) => subscribers::fanout(args).await,
         Command::Client(args) => client::run(args).await,
+        Command::Soak(args) => soak::run(args).await,
     };
     if let Err(why) = outcome {
         eprintln!("loadgen: {why}");
