@@ -113,7 +113,7 @@ pub(crate) async fn run(args: SoakArgs) -> Result<(), String> {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 n += 1;
-                let channel = if n % 4 == 0 {
+                let channel = if n.is_multiple_of(4) {
                     format!("news:cold-{}", n % 5000)
                 } else {
                     HOT[(n % 3) as usize].to_owned()
