@@ -262,6 +262,18 @@ async fn an_unreachable_redis_at_start_is_one_line_and_a_failure() {
 }
 
 #[tokio::test]
+async fn dev_mode_refuses_a_public_bind_address() {
+    let out = wirecall(&["serve", "--dev", "--bind", "0.0.0.0:0"]).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--dev mints tokens for any user"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--dev-on-public-address"), "{stderr}");
+}
+
+#[tokio::test]
 async fn user_limited_channel_names_get_a_warning() {
     let server = server().await;
     let out = wirecall(&[

@@ -23,7 +23,8 @@ use wirecall_server::{NamespaceOptions, Timings};
 use wirecall_tests::test_server;
 
 /// A memory broker whose deliveries to the node skip publications whose
-/// data is `{"lost": true}` (they are still in the stream's history).
+/// data is `{"lost": true}` (they are still in the stream's history), and
+/// which refuses to subscribe the node to channels ending in `#refused`.
 struct LossyBroker {
     inner: MemoryBroker,
 }
@@ -74,6 +75,12 @@ impl Broker for LossyBroker {
         self.inner.publish_leave(channel, info)
     }
     fn subscribe_node<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
+        if channel.ends_with("#refused") {
+            // As a broker that cannot be reached would answer.
+            return Box::pin(std::future::ready(Err(BrokerError::Unavailable(
+                "refused for the test".into(),
+            ))));
+        }
         self.inner.subscribe_node(channel)
     }
     fn unsubscribe_node<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
@@ -352,4 +359,19 @@ async fn lost_deliveries_are_counted_only_once_per_subscription() {
     publish(&server, "news:witness", json!({"witness": true})).await;
     let next = client.push().await;
     assert_eq!(next["channel"], "news:witness", "{next}");
+}
+
+#[tokio::test]
+async fn a_connect_whose_personal_channel_fails_leaves_nothing_connected() {
+    let server = TestServer::start(test_server().broker(lossy())).await;
+    let mut client = RawClient::open(&server.url).await;
+    let reply = client.connect(&support::token("refused", 3600)).await;
+    assert_eq!(reply["error"]["code"], 100, "{reply}");
+    assert_eq!(reply["error"]["temporary"], true);
+    assert_eq!(server.server.connection_count(), 0);
+    // The session is not connected: a command now is a protocol error.
+    client
+        .command(json!({"rpc": {"method": "test.echo", "data": 1}}))
+        .await;
+    client.expect_close(3501).await;
 }
