@@ -47,6 +47,10 @@ step "the library packages build as published (cargo package)"
 # packed copy (nothing is uploaded): a file the build needs but the package
 # leaves out, or a dependency cycle, fails here. --allow-dirty: what is
 # checked is the package's contents, not whether they are committed yet.
+# Cargo unpacks the packed crates from a temporary registry into its own
+# cache and reuses an unpacked copy of the same name and version from an
+# earlier run instead of the fresh one: remove those first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/wirecall-{macros,core,server,client}-[0-9]*
 cargo package --quiet --allow-dirty -p wirecall-macros -p wirecall-core -p wirecall-server -p wirecall-client
 
 step "tests"
