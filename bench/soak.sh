@@ -50,6 +50,9 @@ print(sys.argv[2], sys.argv[3], sys.argv[4], n[0].get("num_clients", -1), n[0].g
 }
 echo "t,rss_kib,fds,connections,subscriptions" >"$run/samples.csv"
 started=$(date +%s)
+# The baseline, before any load.
+sample 0 >>"$run/samples.csv"
+sleep 10
 (
     while [ ! -e "$run/stop" ]; do
         sample $(( $(date +%s) - started )) >>"$run/samples.csv"
@@ -63,6 +66,7 @@ target/release/loadgen soak --url "ws://127.0.0.1:$port/connection/websocket" \
     --api-url "http://127.0.0.1:$port/api" --api-key "$key" --secret "$secret" \
     --connections "$connections" --seconds "$seconds" | tee "$run/load.log" >&2
 echo "$(( $(date +%s) - started ))" >"$run/load_ended"
+echo "$seconds" >"$run/load_seconds"
 sleep "$settle"
 touch "$run/stop"
 wait "$sampler"
@@ -73,9 +77,11 @@ python3 - "$run" "$warmup" <<'PY'
 import csv, sys
 run, warmup = sys.argv[1], int(sys.argv[2])
 rows = [dict((k, int(v)) for k, v in r.items()) for r in csv.DictReader(open(f"{run}/samples.csv"))]
-load_ended = int(open(f"{run}/load_ended").read())
+# The load starts 10 s after the baseline sample and runs its seconds;
+# then its connections wind down (a minute at most).
+load_seconds = int(open(f"{run}/load_seconds").read())
 baseline, last = rows[0], rows[-1]
-steady = [r for r in rows if warmup <= r["t"] <= load_ended]
+steady = [r for r in rows if warmup <= r["t"] <= 10 + load_seconds]
 def spread(key):
     values = sorted(r[key] for r in steady)
     median = values[len(values) // 2]
