@@ -57,6 +57,10 @@ pub enum BuildError {
         "personal channels use namespace `{0}`, which is not configured; add it with .namespace()"
     )]
     PersonalNamespace(String),
+    /// The service's own routes overlap the server's
+    /// (`/connection/websocket`, `/health`, `/api/{method}`).
+    #[error("the service's routes overlap the server's: {0}")]
+    RouteOverlap(String),
 }
 
 impl Server {
@@ -345,8 +349,8 @@ impl ServerBuilder {
     /// HTTP routes of the service itself (a page, a webhook), served by
     /// [`Server::listen`] and included in [`Server::axum_router`]. Each call
     /// adds to the previous ones. A route at a path the server serves itself
-    /// (`/connection/websocket`, `/health`, `/api/…`) is a programming
-    /// error: axum panics on the overlap when the router is assembled.
+    /// (`/connection/websocket`, `/health`, `/api/…`) makes
+    /// [`ServerBuilder::build`] fail with [`BuildError::RouteOverlap`].
     pub fn routes(mut self, routes: axum::Router) -> Self {
         self.routes = std::mem::take(&mut self.routes).merge(routes);
         self
@@ -525,6 +529,7 @@ impl ServerBuilder {
         {
             return Err(BuildError::PersonalNamespace(namespace.clone()));
         }
+        check_routes(&self.routes)?;
         if self.verifier.is_none() && !self.allow_anonymous {
             tracing::warn!(
                 "no token verifier and anonymous connections off: every connect will be refused"
@@ -571,6 +576,27 @@ impl ServerBuilder {
             }),
         })
     }
+}
+
+/// The service's routes beside the server's own: axum refuses an overlap
+/// by panicking when routers are merged, so the merge is tried here, once,
+/// where it can become an error.
+fn check_routes(routes: &axum::Router) -> Result<(), BuildError> {
+    let own = axum::Router::<()>::new()
+        .route(WEBSOCKET_PATH, get(|| async {}))
+        .route("/health", get(|| async {}))
+        .route("/api/{method}", axum::routing::post(|| async {}));
+    let routes = routes.clone();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| own.merge(routes)))
+        .map(drop)
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "conflicting routes".to_owned());
+            BuildError::RouteOverlap(message)
+        })
 }
 
 fn host_name() -> String {

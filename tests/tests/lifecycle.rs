@@ -481,3 +481,16 @@ async fn a_panicking_hook_fails_its_connect_or_subscribe_and_nothing_else() {
     let reply = client.call("test.echo", json!("alive")).await;
     assert_eq!(reply["rpc"]["data"], "alive");
 }
+
+#[test]
+fn service_routes_that_overlap_the_servers_fail_the_build() {
+    let routes = axum::Router::new().route("/health", axum::routing::get(|| async { "mine" }));
+    let error = test_server().routes(routes).build().unwrap_err();
+    assert!(
+        matches!(&error, wirecall_server::BuildError::RouteOverlap(why) if why.contains("/health")),
+        "{error}"
+    );
+    // Routes of its own are fine.
+    let routes = axum::Router::new().route("/page", axum::routing::get(|| async { "mine" }));
+    assert!(test_server().routes(routes).build().is_ok());
+}
