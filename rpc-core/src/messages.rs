@@ -173,4 +173,65 @@ mod tests {
                    "message": "step 1", "progress": 45, "data": {}})
         );
     }
+
+    /// The rest of the wire contract: every payload the browsers and the
+    /// generated clients read, field by field. A change here is a change
+    /// for every client.
+    #[test]
+    fn every_payload_keeps_its_wire_shape() {
+        let at = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let cases = [
+            (
+                serde_json::to_value(PersonalMessage::Notification(UserNotification {
+                    username: "u1".into(),
+                    notification_type: NotificationKind::Warning,
+                    title: "T".into(),
+                    message: "m".into(),
+                    data: json!({}),
+                    timestamp: at,
+                })),
+                json!({"type": "user.notification", "username": "u1",
+                       "notification_type": "warning", "title": "T", "message": "m",
+                       "data": {}, "timestamp": "2026-11-21T10:00:00Z"}),
+            ),
+            (
+                serde_json::to_value(PersonalMessage::File(UserFile {
+                    username: "u1".into(),
+                    file_url: "https://x/r.csv".into(),
+                    file_name: "r.csv".into(),
+                    file_size: Some(2048),
+                    message: "ready".into(),
+                    data: json!({}),
+                    timestamp: at,
+                })),
+                json!({"type": "user.file", "username": "u1", "file_url": "https://x/r.csv",
+                       "file_name": "r.csv", "file_size": 2048, "message": "ready",
+                       "data": {}, "timestamp": "2026-11-21T10:00:00Z"}),
+            ),
+            (
+                serde_json::to_value(TaskEvent::TaskComplete(TaskComplete {
+                    task_id: "t1".into(),
+                    status: "completed".into(),
+                    message: "done".into(),
+                    result: json!({"n": 1}),
+                })),
+                json!({"type": "task_complete", "task_id": "t1", "status": "completed",
+                       "message": "done", "result": {"n": 1}}),
+            ),
+            (
+                serde_json::to_value(TaskEvent::TaskError(TaskError {
+                    task_id: "t1".into(),
+                    error: "boom".into(),
+                    message: "failed".into(),
+                })),
+                json!({"type": "task_error", "task_id": "t1", "error": "boom",
+                       "message": "failed"}),
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got.unwrap(), want);
+        }
+    }
 }
