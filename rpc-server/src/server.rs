@@ -223,9 +223,17 @@ impl Server {
         self.inner.engine.close().await;
     }
 
-    /// Stops the current serve loop's sessions: in-flight RPCs get
-    /// `shutdown_grace` to finish, then clients are told to reconnect
-    /// (3001). Waits until every session has ended.
+    /// Ends every session gracefully: in-flight RPCs get `shutdown_grace`
+    /// to finish, then clients are told to reconnect (3001); returns once
+    /// every session has ended. [`Listening::serve_with_shutdown`] calls it;
+    /// an application that mounts [`Server::axum_router`] or
+    /// [`Server::websocket_route`] into its own server calls it from its own
+    /// shutdown. The server (channels, the broker) stays usable: new
+    /// connections may come afterwards.
+    pub async fn shutdown(&self) {
+        self.shut_down_sessions().await;
+    }
+
     async fn shut_down_sessions(&self) {
         // The token stays cancelled until every session has ended: one
         // upgraded during the shutdown itself takes it and ends at once,

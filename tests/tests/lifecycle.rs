@@ -349,6 +349,19 @@ async fn mounts_into_an_existing_axum_app() {
     client.connect(&token("u1", 600)).await;
     let reply = client.call("test.echo", json!("mounted")).await;
     assert_eq!(reply["rpc"]["data"], "mounted");
+
+    // The application's own shutdown drains wirecall's sessions: clients
+    // are told to reconnect (3001) and shutdown() returns once they ended.
+    let shutdown = {
+        let server = server.clone();
+        tokio::spawn(async move { server.shutdown().await })
+    };
+    client.expect_close(3001).await;
+    tokio::time::timeout(support::GUARD, shutdown)
+        .await
+        .expect("shutdown returns")
+        .unwrap();
+    assert_eq!(server.connection_count(), 0);
 }
 
 #[tokio::test]
