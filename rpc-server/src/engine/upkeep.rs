@@ -45,6 +45,11 @@ impl Engine {
                 continue;
             }
             for handle in self.hub.subscribers(&channel) {
+                // One that left since the snapshot must not come back as
+                // a ghost (it would linger until the entry expired).
+                if !handle.is_subscribed(&channel) {
+                    continue;
+                }
                 if let Err(error) = self
                     .broker
                     .add_presence(&channel, handle.info.clone(), ttl)
