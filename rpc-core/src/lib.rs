@@ -57,7 +57,10 @@
 //! a custom [`Router`] picks methods with `.method::<tasks_get_stats>()`.
 //!
 //! # Features
-//! None yet.
+//! - `export`: the client exporter (`export`: the API model and the
+//!   Python, TypeScript, Go and OpenRPC emitters), for build scripts and
+//!   the command line's `generate-clients`. Off by default: a service that
+//!   only serves does not compile it.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -72,6 +75,7 @@ extern crate self as wirecall_core;
 pub mod channel;
 mod conn;
 mod error;
+#[cfg(feature = "export")]
 pub mod export;
 pub mod messages;
 mod method;

@@ -19,7 +19,18 @@
 //! ```
 //!
 //! A service depending on this crate alone can write handlers: it
-//! re-exports `wirecall_core` (errors, `Conn`, `Router`, the attribute).
+//! re-exports what it needs of `wirecall_core` (errors, `Conn`, `Router`,
+//! the attribute).
+//!
+//! # Features
+//! All off by default, so a service that only serves compiles the server
+//! alone:
+//! - `cli`: `cli::run` (`serve`, `publish`, `notify`, `token`,
+//!   `generate-clients`, …) and the standalone `wirecall` binary; turns on
+//!   `redis` and `export`;
+//! - `redis`: the Redis broker (`broker::redis`), for several nodes;
+//! - `export`: the client exporter (`generate-clients`,
+//!   `ServerBuilder::client_options`).
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -60,10 +71,13 @@ pub use publisher::ServerPublisher;
 pub use server::{BuildError, Listening, Server, ServerBuilder, WEBSOCKET_PATH};
 // What a service needs from the core, by name (no glob: the server's API
 // does not change when the core adds something).
+/// The client exporter (feature `export`, on with `cli`).
+#[cfg(feature = "export")]
+pub use wirecall_core::export;
 pub use wirecall_core::{
     AppState, Call, Conn, ConnBuilder, DuplicateMethod, FromConn, Location, Method, Publisher,
     PublisherExt, Registration, Result, Router, RouterBuilder, RouterError, RpcError, State,
-    channel, code, export, messages, protocol, publish, registered, websocket_rpc,
+    channel, code, messages, protocol, publish, registered, websocket_rpc,
 };
 pub use worker::BrokerPublisher;
 

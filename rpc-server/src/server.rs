@@ -349,6 +349,7 @@ pub struct ServerBuilder {
     allowed_origins: Vec<String>,
     api_key: Option<String>,
     node_name: Option<String>,
+    #[cfg(feature = "export")]
     client_options: Option<wirecall_core::export::ClientOptions>,
     routes: axum::Router,
 }
@@ -364,6 +365,7 @@ impl ServerBuilder {
         self
     }
 
+    #[cfg(feature = "export")]
     /// How `generate-clients` names the generated packages (npm name, Go
     /// module); its flags override these.
     pub fn client_options(mut self, options: wirecall_core::export::ClientOptions) -> Self {
@@ -371,6 +373,7 @@ impl ServerBuilder {
         self
     }
 
+    #[cfg(feature = "export")]
     /// The options set with [`ServerBuilder::client_options`], or the
     /// defaults.
     pub fn export_options(&self) -> wirecall_core::export::ClientOptions {

@@ -4,6 +4,7 @@
 //! messaging helper and the task notifier work from it as from a handler.
 //!
 //! ```no_run
+//! # #[cfg(feature = "redis")]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use std::time::Duration;

@@ -55,7 +55,7 @@ GO_CHECKS="$ROOT/target/clients/go-checks"
 rm -rf "$GO_CHECKS" && mkdir -p "$GO_CHECKS"
 cp -r "$ROOT/target/clients/fixture/go" "$GO_CHECKS/fixture"
 cp -r "$ROOT/examples/tasks/clients/generated/go" "$GO_CHECKS/tasks"
-WIRECALL_GO_DUMP="$GO_CHECKS/stress-out" cargo test -q --locked -p wirecall-core --lib export::go::stress >/dev/null \
+WIRECALL_GO_DUMP="$GO_CHECKS/stress-out" cargo test -q --locked -p wirecall-core --features export --lib export::go::stress >/dev/null \
   && mv "$GO_CHECKS/stress-out/go" "$GO_CHECKS/stress" || failed+=(go-stress-model)
 for dir in "$GO_CHECKS"/fixture "$GO_CHECKS"/tasks "$GO_CHECKS"/stress; do
   (cd "$dir" && unformatted=$(gofmt -l .) && [ -z "$unformatted" ] && go mod tidy >/dev/null 2>&1 \

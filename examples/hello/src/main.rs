@@ -1,18 +1,20 @@
-//! The smallest wirecall service: one handler, a public `news` namespace and
-//! personal channels, served with the standard command line.
+//! The smallest wirecall service: one handler, a public `news` namespace
+//! and personal channels, served on 127.0.0.1:8000. It depends on
+//! `wirecall-server` with no features, so it compiles the server and
+//! nothing else (no command line, no client exporter, no Redis).
 //!
 //! ```sh
-//! cargo run -p hello -- serve --secret dev-secret --api-key dev-key
-//! cargo run -p hello -- token --user alice --secret dev-secret
-//! cargo run -p hello -- publish -c news:general -m "hello" --api-key dev-key
+//! HELLO_SECRET=dev-secret cargo run -p hello
 //! ```
+//!
+//! Connect with any Centrifugo SDK and an HS256 token for that secret
+//! (`{"sub": "alice"}`), then call `greet.hello` with `{"name": "Ada"}`.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use wirecall_server::{Conn, NamespaceOptions, RpcError, websocket_rpc};
+use wirecall_server::{Conn, NamespaceOptions, RpcError, Server, websocket_rpc};
 
 /// Who to greet.
 #[derive(Deserialize, JsonSchema)]
@@ -39,21 +41,33 @@ pub async fn hello(conn: &Conn, params: HelloParams) -> Result<Greeting, RpcErro
     })
 }
 
-fn main() -> ExitCode {
-    wirecall_server::cli::run(|server| {
-        let personal = NamespaceOptions {
-            presence: true,
-            history_size: 50,
-            history_ttl: Duration::from_secs(600),
-            force_recovery: true,
-            ..NamespaceOptions::default()
-        };
-        server
-            .namespace(
-                "news",
-                NamespaceOptions::public(100, Duration::from_secs(300)),
-            )
-            .namespace("personal", personal)
-            .personal_channels("personal")
-    })
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let secret = std::env::var("HELLO_SECRET")
+        .map_err(|_| "set HELLO_SECRET to the HS256 secret of connection tokens")?;
+    let personal = NamespaceOptions {
+        presence: true,
+        history_size: 50,
+        history_ttl: Duration::from_secs(600),
+        force_recovery: true,
+        ..NamespaceOptions::default()
+    };
+    let server = Server::builder()
+        .hmac_secret(secret)
+        .namespace(
+            "news",
+            NamespaceOptions::public(100, Duration::from_secs(300)),
+        )
+        .namespace("personal", personal)
+        .personal_channels("personal")
+        .build()?;
+    let listening = server.listen("127.0.0.1:8000").await?;
+    println!(
+        "hello listening on ws://{}{}",
+        listening.local_addr(),
+        wirecall_server::WEBSOCKET_PATH
+    );
+    // Until SIGINT or SIGTERM; then sessions end gracefully (3001).
+    listening.serve().await?;
+    Ok(())
 }
