@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{Publisher, RpcError};
+use crate::{Handshake, Publisher, RpcError};
 
 /// Who is calling and what the application shares with its handlers.
 ///
@@ -26,6 +26,7 @@ struct ConnInner {
     claims: Value,
     state: AppState,
     publisher: Option<Arc<dyn Publisher>>,
+    handshake: Option<Arc<Handshake>>,
 }
 
 impl Conn {
@@ -65,6 +66,13 @@ impl Conn {
             .state
             .get::<T>()
             .ok_or_else(|| missing_state::<T>())
+    }
+
+    /// The HTTP request the connection was upgraded from (headers,
+    /// cookies, URI, peer address); `None` on a context built without one
+    /// (tests).
+    pub fn handshake(&self) -> Option<&Handshake> {
+        self.inner.handshake.as_deref()
     }
 
     /// The server's publisher, to reach channels and users from a handler:
@@ -111,6 +119,7 @@ pub struct ConnBuilder {
     claims: Value,
     state: AppState,
     publisher: Option<Arc<dyn Publisher>>,
+    handshake: Option<Arc<Handshake>>,
 }
 
 impl ConnBuilder {
@@ -150,6 +159,12 @@ impl ConnBuilder {
         self
     }
 
+    /// Sets the upgrade request's facts.
+    pub fn handshake(mut self, handshake: Arc<Handshake>) -> Self {
+        self.handshake = Some(handshake);
+        self
+    }
+
     /// Finishes the context.
     pub fn build(self) -> Conn {
         Conn {
@@ -160,6 +175,7 @@ impl ConnBuilder {
                 claims: self.claims,
                 state: self.state,
                 publisher: self.publisher,
+                handshake: self.handshake,
             }),
         }
     }

@@ -77,6 +77,7 @@ mod conn;
 mod error;
 #[cfg(feature = "export")]
 pub mod export;
+mod handshake;
 pub mod messages;
 mod method;
 pub mod protocol;
@@ -89,6 +90,7 @@ pub mod __private;
 
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
+pub use handshake::Handshake;
 pub use method::{Location, Method, Registration, registered};
 pub use publish::{Publisher, PublisherExt};
 pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};

@@ -31,11 +31,18 @@ pub struct ConnectContext {
     pub version: Option<String>,
     /// The SDK's connect `data`.
     pub data: Option<Value>,
+    /// The HTTP request the WebSocket was upgraded from: headers, cookies,
+    /// URI, peer address.
+    pub handshake: Arc<wirecall_core::Handshake>,
 }
 
 /// What a connect hook decides when it lets the client in.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectDecision {
+    /// Who the client is, for a connect without a token that the hook
+    /// authenticated itself (from a session cookie, say). Ignored when the
+    /// client sent a token: the token's user stands.
+    pub user: Option<String>,
     /// Replaces the connection info (presence, join/leave, `Conn::info`).
     pub info: Option<Value>,
     /// Extra server-side subscriptions.

@@ -36,10 +36,10 @@ pub(crate) async fn serve(
         .header_read_timeout(header_timeout);
     let connections = TaskTracker::new();
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // The peer gave up before we took it: nothing to do.
                 Err(error) if is_connection_error(&error) => continue,
                 Err(error) => {
@@ -50,8 +50,12 @@ pub(crate) async fn serve(
             },
         };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             let mut app = app.clone();
+            // The peer's address, where axum's ConnectInfo looks for it.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             async move {
                 let response: Result<Response<Body>, Infallible> =
                     app.call(request.map(Body::new)).await;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::WebSocketUpgrade;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -85,13 +86,14 @@ impl Server {
     pub fn websocket_route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
         self.inner.engine.start_upkeep();
         let server = self.clone();
-        get(move |upgrade: WebSocketUpgrade, headers: HeaderMap| {
+        get(move |upgrade: WebSocketUpgrade, request: Parts| {
             let server = server.clone();
-            async move { server.upgrade(upgrade, &headers) }
+            async move { server.upgrade(upgrade, request) }
         })
     }
 
-    fn upgrade(&self, upgrade: WebSocketUpgrade, headers: &HeaderMap) -> Response {
+    fn upgrade(&self, upgrade: WebSocketUpgrade, request: Parts) -> Response {
+        let headers = &request.headers;
         if !self.origin_allowed(headers) {
             tracing::warn!(origin = ?headers.get(header::ORIGIN), "websocket origin not allowed");
             return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
@@ -105,6 +107,7 @@ impl Server {
             // HTTP answer, not a WebSocket session each.
             return (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached").into_response();
         }
+        let handshake = Arc::new(handshake_of(&request));
         let server = self.clone();
         let shutdown = self.shutdown_token();
         let sessions = self.inner.sessions.clone();
@@ -115,7 +118,7 @@ impl Server {
             .max_message_size(limits.max_message_size)
             .max_frame_size(limits.max_message_size)
             .on_upgrade(move |socket| {
-                sessions.track_future(session::run(server.inner, socket, shutdown))
+                sessions.track_future(session::run(server.inner, socket, shutdown, handshake))
             })
     }
 
@@ -608,6 +611,22 @@ fn check_routes(routes: &axum::Router) -> Result<(), BuildError> {
                 .unwrap_or_else(|| "conflicting routes".to_owned());
             BuildError::RouteOverlap(message)
         })
+}
+
+/// The upgrade request's facts, for the connect hook and `Conn`.
+fn handshake_of(request: &Parts) -> wirecall_core::Handshake {
+    let headers = request.headers.iter().filter_map(|(name, value)| {
+        Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+    });
+    let uri = request
+        .uri
+        .path_and_query()
+        .map_or_else(|| request.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let peer = request
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
+    wirecall_core::Handshake::new(headers, uri, peer)
 }
 
 fn host_name() -> String {

@@ -240,6 +240,7 @@ async fn connect_hook_rejects_replaces_info_and_adds_channels() {
                 info: Some(json!({"plan": "pro"})),
                 channels: vec!["news:alerts".into()],
                 data: Some(json!({"welcome": true})),
+                ..ConnectDecision::default()
             }),
         }
     }))
@@ -506,4 +507,54 @@ fn service_routes_that_overlap_the_servers_fail_the_build() {
     // Routes of its own are fine.
     let routes = axum::Router::new().route("/page", axum::routing::get(|| async { "mine" }));
     assert!(test_server().routes(routes).build().is_ok());
+}
+
+#[tokio::test]
+async fn the_connect_hook_can_authenticate_from_a_session_cookie() {
+    // The web app's session store: cookie value → user. A real service
+    // would look the session up in its database.
+    let server = TestServer::start(test_server().on_connect(|cx| async move {
+        assert!(
+            cx.handshake
+                .peer_addr()
+                .is_some_and(|a| a.ip().is_loopback())
+        );
+        assert_eq!(cx.handshake.uri(), "/connection/websocket");
+        let user = match cx.handshake.cookie("session") {
+            Some("s3ss10n-of-alice") => Some("alice".to_owned()),
+            _ => None,
+        };
+        Ok(ConnectDecision {
+            user,
+            ..ConnectDecision::default()
+        })
+    }))
+    .await;
+
+    // No token, a session cookie: connected as the hook's user, who gets
+    // their personal channel, and handlers see the same request.
+    let mut alice = RawClient::open_with_headers(
+        &server.url,
+        &[("cookie", "theme=dark; session=s3ss10n-of-alice")],
+    )
+    .await;
+    let id = alice.command(json!({"connect": {}})).await;
+    let reply = alice.reply_to(id).await;
+    assert!(
+        reply["connect"]["subs"]["personal:#alice"].is_object(),
+        "{reply}"
+    );
+    let reply = alice.call("test.whoami", json!({})).await;
+    assert_eq!(reply["rpc"]["data"]["user"], "alice");
+
+    // No token and no known session: refused (anonymous is off).
+    let mut stranger =
+        RawClient::open_with_headers(&server.url, &[("cookie", "session=forged")]).await;
+    stranger.command(json!({"connect": {}})).await;
+    stranger.expect_close(3501).await;
+
+    // A token still works, and its user stands.
+    let mut bob = server.client("bob").await;
+    let reply = bob.call("test.whoami", json!({})).await;
+    assert_eq!(reply["rpc"]["data"]["user"], "bob");
 }

@@ -33,7 +33,7 @@ impl Session {
                 return Ok(());
             }
         };
-        let user = token.as_ref().map(|t| t.user.clone()).unwrap_or_default();
+        let mut user = token.as_ref().map(|t| t.user.clone()).unwrap_or_default();
         if token.is_some() && user.is_empty() && !inner.allow_anonymous {
             // A token without `sub` is an anonymous connection, which
             // this server does not take.
@@ -74,6 +74,7 @@ impl Session {
                     data: request
                         .data
                         .and_then(|d| serde_json::from_str(d.get()).ok()),
+                    handshake: self.handshake.clone(),
                 };
                 match guarded("on_connect", hook(context)).await {
                     Some(Ok(decision)) => decision,
@@ -93,6 +94,22 @@ impl Session {
         };
         if decision.info.is_some() {
             info.clone_from(&decision.info);
+        }
+        if token.is_none() {
+            // No token: the hook may have authenticated the connection
+            // itself (a session cookie); otherwise it is anonymous.
+            match &decision.user {
+                Some(who) if !who.is_empty() => user.clone_from(who),
+                _ if inner.allow_anonymous => {}
+                _ => {
+                    tracing::warn!("connect without a token, and the connect hook named no user");
+                    return Err(Disconnect::BAD_REQUEST);
+                }
+            }
+        } else if decision.user.as_ref().is_some_and(|who| *who != user) {
+            tracing::warn!(
+                "the connect hook named a user for a token connection; the token's stands"
+            );
         }
 
         let channels =
@@ -123,6 +140,7 @@ impl Session {
             .claims(claims)
             .state(inner.state.clone())
             .publisher(inner.publisher.clone())
+            .handshake(self.handshake.clone())
             .build();
         // The limits were checked early to refuse cheaply; this is the
         // binding check, made together with the registration.
@@ -226,7 +244,8 @@ impl Session {
                 tracing::warn!("a token was sent but no token verifier is configured");
                 Err(Disconnect::INVALID_TOKEN)
             }
-            (_, None) if inner.allow_anonymous => Ok(Ok(None)),
+            // Without a token: anonymous, or whoever the connect hook says.
+            (_, None) if inner.allow_anonymous || inner.hooks.on_connect.is_some() => Ok(Ok(None)),
             (_, None) => {
                 tracing::warn!("connect without credentials");
                 Err(Disconnect::BAD_REQUEST)

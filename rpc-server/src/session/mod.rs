@@ -23,7 +23,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wirecall_core::protocol::{Command, Disconnect, Reply, RpcRequest};
-use wirecall_core::{Conn, RpcError};
+use wirecall_core::{Conn, Handshake, RpcError};
 
 use crate::context::Context;
 use crate::engine::client::ClientHandle;
@@ -40,7 +40,12 @@ const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(86_400 * 
 const MESSAGE_TOO_BIG: Disconnect = Disconnect::new(1009, "message too big");
 
 /// Runs one connection to its end.
-pub(crate) async fn run(cx: Arc<Context>, socket: WebSocket, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    cx: Arc<Context>,
+    socket: WebSocket,
+    shutdown: CancellationToken,
+    handshake: Arc<Handshake>,
+) {
     let (sink, stream) = socket.split();
     let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes);
     let mut writer = Writer::new(sink, queue);
@@ -50,7 +55,7 @@ pub(crate) async fn run(cx: Arc<Context>, socket: WebSocket, shutdown: Cancellat
         client = tracing::field::Empty,
         user = tracing::field::Empty
     );
-    let mut session = Session::new(cx, out.clone());
+    let mut session = Session::new(cx, out.clone(), handshake);
     // Whatever happens in the loop (a bug, a panicking hook or extractor
     // that escaped its own guard), the cleanup below runs.
     let reason = AssertUnwindSafe(session.read_loop(stream, &mut writer, shutdown))
@@ -78,6 +83,8 @@ struct Connected {
 
 struct Session {
     cx: Arc<Context>,
+    /// The upgrade request, for the connect hook and `Conn`.
+    handshake: Arc<Handshake>,
     out: Arc<Outbound>,
     connected: Option<Connected>,
     rpcs: JoinSet<()>,
@@ -89,10 +96,11 @@ struct Session {
 }
 
 impl Session {
-    fn new(cx: Arc<Context>, out: Arc<Outbound>) -> Self {
+    fn new(cx: Arc<Context>, out: Arc<Outbound>, handshake: Arc<Handshake>) -> Self {
         let rate = cx.limits.commands_per_second.map(rate::TokenBucket::new);
         Self {
             cx,
+            handshake,
             out,
             connected: None,
             rpcs: JoinSet::new(),

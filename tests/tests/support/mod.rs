@@ -110,7 +110,21 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn open(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        Self::open_with_headers(url, &[]).await
+    }
+
+    /// Opens with extra headers on the upgrade request (a cookie, say).
+    pub async fn open_with_headers(url: &str, headers: &[(&str, &str)]) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().expect("a websocket URL");
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                    .expect("a header name"),
+                value.parse().expect("a header value"),
+            );
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("websocket opens");
         Self {
