@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wirecall_server::messages::NotificationKind;
+use wirecall_server::messages::{NotificationKind, TaskUpdateStatus};
 use wirecall_server::publish::{Delivery, FileNotice, Notification};
 use wirecall_server::{Publisher, PublisherExt};
 
@@ -59,7 +59,7 @@ pub enum Messaging {
 pub enum TaskStep {
     Update {
         #[serde(default = "processing")]
-        status: String,
+        status: TaskUpdateStatus,
         message: String,
         progress: u8,
         #[serde(default)]
@@ -76,8 +76,8 @@ pub enum TaskStep {
     },
 }
 
-fn processing() -> String {
-    "processing".to_owned()
+fn processing() -> TaskUpdateStatus {
+    TaskUpdateStatus::Processing
 }
 
 /// Runs a messaging helper through any publisher.
@@ -147,7 +147,7 @@ pub async fn messaging(
                         message,
                         progress,
                         data,
-                    } => task.update(&status, &message, progress, data).await,
+                    } => task.update(status, &message, progress, data).await,
                     TaskStep::Complete { message, result } => task.complete(&message, result).await,
                     TaskStep::Error { error, message } => task.error(&error, &message).await,
                 };

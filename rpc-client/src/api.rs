@@ -50,12 +50,13 @@ impl From<ApiError> for RpcError {
 /// ```no_run
 /// use wirecall_client::ApiClient;
 /// use wirecall_core::PublisherExt;
+/// use wirecall_core::messages::TaskUpdateStatus;
 ///
 /// # async fn run() -> Result<(), wirecall_core::RpcError> {
 /// let api = ApiClient::new("http://127.0.0.1:8000/api", "api-key");
 /// let delivery = api.send_message("42", "Your report is ready", None).await?;
 /// println!("delivered: {}", delivery.delivered);
-/// api.task("t-1", "tasks:#42").update("processing", "halfway", 50, None).await?;
+/// api.task("t-1", "tasks:#42").update(TaskUpdateStatus::Processing, "halfway", 50, None).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

@@ -103,8 +103,8 @@ pub enum TaskEvent {
 pub struct TaskUpdate {
     /// The task.
     pub task_id: String,
-    /// Its status, `processing` unless said otherwise.
-    pub status: String,
+    /// Where the task is: `processing` while it runs.
+    pub status: TaskUpdateStatus,
     /// What it is doing.
     pub message: String,
     /// Percent done, 0 to 100.
@@ -114,13 +114,33 @@ pub struct TaskUpdate {
     pub data: Value,
 }
 
+/// The `status` of a `task_update`: the values that pages following a
+/// task's progress read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskUpdateStatus {
+    /// Waiting to start: handed to a worker that has not taken it yet.
+    Queued,
+    /// Under way; the usual value.
+    Processing,
+}
+
+/// The `status` of a `task_complete`, which has one value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskCompleteStatus {
+    /// Done.
+    #[default]
+    Completed,
+}
+
 /// `{"type":"task_complete",…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskComplete {
     /// The task.
     pub task_id: String,
     /// Always `completed`.
-    pub status: String,
+    pub status: TaskCompleteStatus,
     /// A closing message.
     pub message: String,
     /// What the task produced.
@@ -162,7 +182,7 @@ mod tests {
         );
         let update = TaskEvent::TaskUpdate(TaskUpdate {
             task_id: "t1".into(),
-            status: "processing".into(),
+            status: TaskUpdateStatus::Processing,
             message: "step 1".into(),
             progress: 45,
             data: json!({}),
@@ -213,7 +233,7 @@ mod tests {
             (
                 serde_json::to_value(TaskEvent::TaskComplete(TaskComplete {
                     task_id: "t1".into(),
-                    status: "completed".into(),
+                    status: TaskCompleteStatus::Completed,
                     message: "done".into(),
                     result: json!({"n": 1}),
                 })),

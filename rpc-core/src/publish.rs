@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::RpcError;
 use crate::messages::{
-    NotificationKind, PersonalMessage, TaskComplete, TaskError, TaskEvent, TaskUpdate, UserFile,
-    UserMessage, UserNotification,
+    NotificationKind, PersonalMessage, TaskComplete, TaskCompleteStatus, TaskError, TaskEvent,
+    TaskUpdate, TaskUpdateStatus, UserFile, UserMessage, UserNotification,
 };
 use crate::protocol::StreamPosition;
 
@@ -270,13 +270,14 @@ impl<P: Publisher + ?Sized> TaskNotifier<'_, P> {
         self.publisher.publish(&self.channel, &encode(event)?).await
     }
 
-    /// `task_update` with `status` (usually `processing`) and `progress`.
+    /// `task_update` with `status` ([`TaskUpdateStatus::Processing`] while
+    /// the task runs) and `progress`.
     ///
     /// # Errors
     /// Bad request (107) for progress over 100; the publisher's errors.
     pub async fn update(
         &self,
-        status: &str,
+        status: TaskUpdateStatus,
         message: &str,
         progress: u8,
         data: Option<Value>,
@@ -288,7 +289,7 @@ impl<P: Publisher + ?Sized> TaskNotifier<'_, P> {
         }
         self.send(&TaskEvent::TaskUpdate(TaskUpdate {
             task_id: self.task_id.clone(),
-            status: status.to_owned(),
+            status,
             message: message.to_owned(),
             progress,
             data: data.unwrap_or_else(|| json!({})),
@@ -307,7 +308,7 @@ impl<P: Publisher + ?Sized> TaskNotifier<'_, P> {
     ) -> Result<StreamPosition, RpcError> {
         self.send(&TaskEvent::TaskComplete(TaskComplete {
             task_id: self.task_id.clone(),
-            status: "completed".to_owned(),
+            status: TaskCompleteStatus::Completed,
             message: message.to_owned(),
             result: result.unwrap_or_else(|| json!({})),
         }))

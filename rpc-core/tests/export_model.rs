@@ -123,9 +123,11 @@ fn methods_are_sorted_with_docs_and_types() {
             "Status",
             "Task",
             "TaskComplete",
+            "TaskCompleteStatus",
             "TaskError",
             "TaskEvent",
             "TaskUpdate",
+            "TaskUpdateStatus",
             "UserFile",
             "UserMessage",
             "UserNotification"

@@ -7,7 +7,7 @@ mod support;
 use serde_json::{Value, json};
 use support::{TestServer, pub_data};
 use wirecall_server::PublisherExt;
-use wirecall_server::messages::NotificationKind;
+use wirecall_server::messages::{NotificationKind, TaskUpdateStatus};
 use wirecall_server::publish::{FileNotice, Notification};
 use wirecall_tests::test_server;
 
@@ -126,12 +126,17 @@ async fn task_progress_arrives_in_order() {
     client.subscribe(json!({"channel": "chat:#u1"})).await;
     let task = publisher.task("t-1", "chat:#u1");
     for progress in [0, 45, 100] {
-        task.update("processing", &format!("at {progress}"), progress, None)
-            .await
-            .unwrap();
+        task.update(
+            TaskUpdateStatus::Processing,
+            &format!("at {progress}"),
+            progress,
+            None,
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(
-        task.update("processing", "too far", 101, None)
+        task.update(TaskUpdateStatus::Processing, "too far", 101, None)
             .await
             .unwrap_err()
             .code,

@@ -46,7 +46,7 @@ class TaskComplete(BaseModel):
     """A closing message."""
     result: Any
     """What the task produced."""
-    status: str
+    status: TaskCompleteStatus
     """Always `completed`."""
     task_id: str
     """The task."""
@@ -74,8 +74,8 @@ class TaskUpdate(BaseModel):
     """What it is doing."""
     progress: int
     """Percent done, 0 to 100."""
-    status: str
-    """Its status, `processing` unless said otherwise."""
+    status: TaskUpdateStatus
+    """Where the task is: `processing` while it runs."""
     task_id: str
     """The task."""
 
@@ -138,6 +138,15 @@ NotificationKind = Literal["success", "error", "info", "warning"]
 
 # Where a task is.
 Status = Literal["pending", "done"]
+
+
+# The `status` of a `task_complete`, which has one value.
+TaskCompleteStatus = Literal["completed"]
+
+
+# The `status` of a `task_update`: the values that pages following a
+# task's progress read.
+TaskUpdateStatus = Literal["queued", "processing"]
 
 
 class EventProgress(BaseModel):

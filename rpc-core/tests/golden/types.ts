@@ -55,10 +55,13 @@ export interface TaskComplete {
   /** What the task produced. */
   result: unknown;
   /** Always `completed`. */
-  status: string;
+  status: TaskCompleteStatus;
   /** The task. */
   task_id: string;
 }
+
+/** The `status` of a `task_complete`, which has one value. */
+export type TaskCompleteStatus = "completed";
 
 /** `{"type":"task_error",…}`. */
 export interface TaskError {
@@ -87,11 +90,17 @@ export interface TaskUpdate {
   message: string;
   /** Percent done, 0 to 100. */
   progress: number;
-  /** Its status, `processing` unless said otherwise. */
-  status: string;
+  /** Where the task is: `processing` while it runs. */
+  status: TaskUpdateStatus;
   /** The task. */
   task_id: string;
 }
+
+/**
+ * The `status` of a `task_update`: the values that pages following a
+ * task's progress read.
+ */
+export type TaskUpdateStatus = "queued" | "processing";
 
 /** `{"type":"user.file",…}`. */
 export interface UserFile {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use wirecall_core::messages::NotificationKind;
+use wirecall_core::messages::{NotificationKind, TaskUpdateStatus};
 use wirecall_core::publish::{BoxFuture, Notification};
 use wirecall_core::{Conn, Publisher, PublisherExt, RpcError};
 
@@ -56,7 +56,10 @@ pub async fn run_job(
         }
         report(TaskStatus::Running, progress);
         let message = format!("step {done} of {}", task.steps);
-        if let Err(error) = notifier.update("running", &message, progress, None).await {
+        if let Err(error) = notifier
+            .update(TaskUpdateStatus::Processing, &message, progress, None)
+            .await
+        {
             tracing::warn!(task = %task.id, %error, "task update not published");
         }
     }

@@ -446,10 +446,18 @@ type TaskComplete struct {
 	// What the task produced.
 	Result json.RawMessage `json:"result"`
 	// Always `completed`.
-	Status string `json:"status"`
+	Status TaskCompleteStatus `json:"status"`
 	// The task.
 	TaskId string `json:"task_id"`
 }
+
+// The `status` of a `task_complete`, which has one value.
+type TaskCompleteStatus string
+
+// The values of TaskCompleteStatus.
+const (
+	TaskCompleteStatusCompleted TaskCompleteStatus = "completed"
+)
 
 // `{"type":"task_error",…}`.
 type TaskError struct {
@@ -546,11 +554,21 @@ type TaskUpdate struct {
 	Message string `json:"message"`
 	// Percent done, 0 to 100.
 	Progress uint8 `json:"progress"`
-	// Its status, `processing` unless said otherwise.
-	Status string `json:"status"`
+	// Where the task is: `processing` while it runs.
+	Status TaskUpdateStatus `json:"status"`
 	// The task.
 	TaskId string `json:"task_id"`
 }
+
+// The `status` of a `task_update`: the values that pages following a
+// task's progress read.
+type TaskUpdateStatus string
+
+// The values of TaskUpdateStatus.
+const (
+	TaskUpdateStatusQueued     TaskUpdateStatus = "queued"
+	TaskUpdateStatusProcessing TaskUpdateStatus = "processing"
+)
 
 // `{"type":"user.file",…}`.
 type UserFile struct {

@@ -80,7 +80,7 @@ class TaskComplete(BaseModel):
     """A closing message."""
     result: Any
     """What the task produced."""
-    status: str
+    status: TaskCompleteStatus
     """Always `completed`."""
     task_id: str
     """The task."""
@@ -108,8 +108,8 @@ class TaskUpdate(BaseModel):
     """What it is doing."""
     progress: int
     """Percent done, 0 to 100."""
-    status: str
-    """Its status, `processing` unless said otherwise."""
+    status: TaskUpdateStatus
+    """Where the task is: `processing` while it runs."""
     task_id: str
     """The task."""
 
@@ -182,6 +182,15 @@ NotificationKind = Literal["success", "error", "info", "warning"]
 
 # A unit enum.
 Status = Literal["in_progress", "done", "pending"]
+
+
+# The `status` of a `task_complete`, which has one value.
+TaskCompleteStatus = Literal["completed"]
+
+
+# The `status` of a `task_update`: the values that pages following a
+# task's progress read.
+TaskUpdateStatus = Literal["queued", "processing"]
 
 
 class EventMoved(BaseModel):

@@ -93,7 +93,7 @@ class TaskComplete(BaseModel):
     """A closing message."""
     result: Any
     """What the task produced."""
-    status: str
+    status: TaskCompleteStatus
     """Always `completed`."""
     task_id: str
     """The task."""
@@ -167,8 +167,8 @@ class TaskUpdate(BaseModel):
     """What it is doing."""
     progress: int
     """Percent done, 0 to 100."""
-    status: str
-    """Its status, `processing` unless said otherwise."""
+    status: TaskUpdateStatus
+    """Where the task is: `processing` while it runs."""
     task_id: str
     """The task."""
 
@@ -241,8 +241,17 @@ class WhoAmI(BaseModel):
 NotificationKind = Literal["success", "error", "info", "warning"]
 
 
+# The `status` of a `task_complete`, which has one value.
+TaskCompleteStatus = Literal["completed"]
+
+
 # Where a task is in its life.
 TaskStatus = Literal["pending", "running", "completed", "failed"]
+
+
+# The `status` of a `task_update`: the values that pages following a
+# task's progress read.
+TaskUpdateStatus = Literal["queued", "processing"]
 
 
 class PersonalMessageUserMessage(UserMessage):
