@@ -13,8 +13,11 @@ use wirecall_core::protocol::StreamPosition;
 use wirecall_core::publish::BoxFuture;
 use wirecall_core::{Publisher, RpcError, code};
 
+use crate::client::BoxError;
+
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiError {
     /// The server answered with the API's error object.
     #[error("{0}")]
@@ -22,17 +25,27 @@ pub enum ApiError {
     /// The key was missing or wrong (HTTP 401).
     #[error("the server refused the API key (HTTP 401)")]
     Unauthorized,
-    /// The server could not be reached.
-    #[error("cannot reach the server at {url}: {reason}")]
+    /// The server could not be reached, or the connection broke before the
+    /// answer was read; the HTTP client's error is the `source()`.
+    #[error("cannot reach the server at {url}: {}", root_cause(.source.as_ref()))]
     Unreachable {
         /// The API URL.
         url: String,
-        /// What the connection attempt said.
-        reason: String,
+        /// Why.
+        #[source]
+        source: BoxError,
     },
     /// Any other HTTP status, or a body that is not the API's shape.
-    #[error("unexpected response from the server: {0}")]
-    Protocol(String),
+    #[error("unexpected response from the server (HTTP {status}): {body}")]
+    Unexpected {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+        /// Why the body was not the API's answer, when a decoder said so.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl From<ApiError> for RpcError {
@@ -108,6 +121,13 @@ impl ApiClient {
         }
     }
 
+    fn unreachable(&self, error: reqwest::Error) -> ApiError {
+        ApiError::Unreachable {
+            url: self.url.clone(),
+            source: Box::new(error),
+        }
+    }
+
     /// The namespace of personal channels on the server (`personal`).
     pub fn personal_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.personal_namespace = namespace.into();
@@ -131,10 +151,7 @@ impl ApiClient {
             .json(request)
             .send()
             .await
-            .map_err(|error| ApiError::Unreachable {
-                url: self.url.clone(),
-                reason: root_cause(&error),
-            })?;
+            .map_err(|error| self.unreachable(error))?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(ApiError::Unauthorized);
@@ -142,16 +159,18 @@ impl ApiClient {
         let body = response
             .bytes()
             .await
-            .map_err(|e| ApiError::Protocol(e.to_string()))?;
-        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|_| {
-            ApiError::Protocol(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)))
-        })?;
+            .map_err(|error| self.unreachable(error))?;
+        let unexpected = |source: Option<BoxError>| ApiError::Unexpected {
+            status: status.as_u16(),
+            body: body_start(&body),
+            source,
+        };
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&body).map_err(|error| unexpected(Some(Box::new(error))))?;
         match (envelope.result, envelope.error) {
             (_, Some(error)) => Err(ApiError::Rpc(error)),
             (Some(result), None) => Ok(result),
-            (None, None) => Err(ApiError::Protocol(format!(
-                "HTTP {status} without a result"
-            ))),
+            (None, None) => Err(unexpected(None)),
         }
     }
 
@@ -193,9 +212,15 @@ impl ApiClient {
     }
 }
 
+/// The first 512 bytes of a body, for an error message.
+fn body_start(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    text.into_owned()
+}
+
 /// The innermost error's text: "connection refused", not the URL again.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
+fn root_cause(error: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = error;
     while let Some(next) = cause.source() {
         cause = next;
     }

@@ -21,8 +21,13 @@ use wirecall_core::{Method, RpcError};
 
 use crate::subscription::{Route, Routes, ServerSubscriptions, Subscription, TypedSubscription};
 
+/// An error from somewhere else (the WebSocket library, a token provider),
+/// kept as the `source()` of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a client operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The server answered with an error (the method's own, or the
     /// protocol's: 104 unknown method, 107 bad params, …).
@@ -34,19 +39,60 @@ pub enum ClientError {
     /// The connection is closed.
     #[error("the connection is closed")]
     Disconnected,
-    /// The WebSocket could not be opened or the connect was refused.
+    /// The first connect failed.
     #[error("cannot connect: {0}")]
-    Connect(String),
-    /// The server sent something this client cannot read.
+    Connect(#[source] ConnectError),
+    /// Params did not encode as JSON, or a reply did not decode as the
+    /// type the method declares.
+    #[error("{context}: {source}")]
+    Codec {
+        /// What was being encoded or decoded.
+        context: String,
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The server's reply lacks what the protocol requires of it.
     #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol(&'static str),
+}
+
+/// Why the first connect failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The WebSocket could not be opened (address, TCP, TLS or the HTTP
+    /// upgrade); the WebSocket library's error is the `source()`.
+    #[error("cannot open {url}: {source}")]
+    Open {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// The server refused the connect, with its error or close code:
+    /// 3500 invalid token, 3501 bad request, 109 token expired, …
+    #[error("{reason} (code {code})")]
+    Refused {
+        /// The code.
+        code: u32,
+        /// The server's reason.
+        reason: String,
+    },
+    /// The connection broke, or no reply came in time, during the
+    /// handshake.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 /// Fetches a fresh connection token: called before every connect attempt
 /// (so reconnects use a current token), after a 109 "token expired", and
-/// before the token expires when the server asked for refresh.
-pub type TokenProvider =
-    Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
+/// before the token expires when the server asked for refresh. A failure
+/// is logged (with its cause) and the last token is used.
+pub type TokenProvider = Arc<
+    dyn Fn() -> futures_util::future::BoxFuture<'static, Result<String, BoxError>> + Send + Sync,
+>;
 
 /// Configures a [`Client`].
 #[derive(Clone)]
@@ -85,11 +131,12 @@ impl ClientBuilder {
         self
     }
 
-    /// A function that fetches a fresh token (see [`TokenProvider`]).
+    /// A function that fetches a fresh token (see [`TokenProvider`]); `?`
+    /// turns any error into its [`BoxError`].
     pub fn token_provider<F, Fut>(mut self, provider: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<String, String>> + Send + 'static,
+        Fut: Future<Output = Result<String, BoxError>> + Send + 'static,
     {
         self.token_provider = Some(Arc::new(move || Box::pin(provider())));
         self
@@ -322,11 +369,14 @@ impl Client {
         M::Params: Serialize,
         M::Output: DeserializeOwned,
     {
-        let params =
-            serde_json::to_value(params).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let params = serde_json::to_value(params).map_err(|source| ClientError::Codec {
+            context: format!("params of {} do not encode", M::NAME),
+            source,
+        })?;
         let raw = self.call_raw(M::NAME, &params).await?;
-        serde_json::from_str(raw.get()).map_err(|e| {
-            ClientError::Protocol(format!("result of {} does not decode: {e}", M::NAME))
+        serde_json::from_str(raw.get()).map_err(|source| ClientError::Codec {
+            context: format!("result of {} does not decode", M::NAME),
+            source,
         })
     }
 
@@ -347,7 +397,7 @@ impl Client {
             .await?;
         let result = reply
             .rpc
-            .ok_or_else(|| ClientError::Protocol("rpc reply without a result".into()))?;
+            .ok_or_else(|| ClientError::Protocol("rpc reply without a result"))?;
         Ok(result
             .data
             .unwrap_or_else(|| RawValue::from_string("null".to_owned()).unwrap_or_default()))

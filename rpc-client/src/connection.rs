@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wirecall_core::protocol::{Push, Reply, StreamPosition, unsubscribe_code};
 use wirecall_core::{RpcError, code};
 
-use crate::client::{ClientBuilder, ClientError, ConnectionState, Shared, Waiter};
+use crate::client::{ClientBuilder, ClientError, ConnectError, ConnectionState, Shared, Waiter};
 use crate::subscription::SubscriptionEvent;
 
 type Socket =
@@ -34,6 +34,9 @@ enum Ended {
     },
     /// Stop for good.
     Terminal { code: u32, reason: String },
+    /// The socket could not be opened: reported as it is on the first
+    /// attempt, retried after that.
+    CannotOpen(tokio_tungstenite::tungstenite::Error),
     /// The client was dropped.
     Dropped,
 }
@@ -62,13 +65,32 @@ pub(crate) async fn supervise(
             ended = connection(&shared, &settings, token.as_deref(), &mut outgoing, &mut ready, &mut attempt) => ended,
         };
         fail_pending(&shared, &mut outgoing);
+        let ended = match ended {
+            Ended::CannotOpen(error) => match ready.take() {
+                Some(ready) => {
+                    let _ = ready.send(Err(ClientError::Connect(ConnectError::Open {
+                        url: settings.url.clone(),
+                        source: Box::new(error),
+                    })));
+                    return;
+                }
+                None => Ended::Retry {
+                    code: 0,
+                    reason: format!("cannot open {}: {error}", settings.url),
+                    token_expired: false,
+                },
+            },
+            other => other,
+        };
         match ended {
-            Ended::Dropped => return,
+            Ended::Dropped | Ended::CannotOpen(_) => return,
             Ended::Terminal { code, reason } => {
                 tracing::info!(code, %reason, "disconnected for good");
-                let error = ClientError::Connect(format!("{reason} (code {code})"));
                 if let Some(ready) = ready.take() {
-                    let _ = ready.send(Err(error));
+                    let _ = ready.send(Err(ClientError::Connect(ConnectError::Refused {
+                        code,
+                        reason: reason.clone(),
+                    })));
                 }
                 let _ = shared.state.send(ConnectionState::Disconnected {
                     code,
@@ -85,8 +107,12 @@ pub(crate) async fn supervise(
                 let new_token_may_help = token_expired && settings.token_provider.is_some();
                 if !new_token_may_help && let Some(ready) = ready.take() {
                     // The first attempt failed: report it instead of retrying.
-                    let _ =
-                        ready.send(Err(ClientError::Connect(format!("{reason} (code {code})"))));
+                    let error = if code == 0 {
+                        ConnectError::Interrupted(reason)
+                    } else {
+                        ConnectError::Refused { code, reason }
+                    };
+                    let _ = ready.send(Err(ClientError::Connect(error)));
                     return;
                 }
                 let _ = shared.state.send(ConnectionState::Disconnected {
@@ -149,7 +175,7 @@ async fn connection(
     };
     let socket = match tokio_tungstenite::connect_async(&settings.url).await {
         Ok((socket, _)) => socket,
-        Err(error) => return retry(format!("cannot open {}: {error}", settings.url)),
+        Err(error) => return Ended::CannotOpen(error),
     };
     let (mut sink, mut stream) = socket.split();
 

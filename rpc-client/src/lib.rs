@@ -29,7 +29,9 @@ mod connection;
 mod subscription;
 
 pub use api::{ApiClient, ApiError};
-pub use client::{Client, ClientBuilder, ClientError, ConnectionState, TokenProvider};
+pub use client::{
+    BoxError, Client, ClientBuilder, ClientError, ConnectError, ConnectionState, TokenProvider,
+};
 pub use subscription::{
     DecodeError, ServerSubscriptions, Subscription, SubscriptionEvent, TypedEvent,
     TypedSubscription,

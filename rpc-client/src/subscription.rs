@@ -135,7 +135,10 @@ impl Subscription {
     /// # Errors
     /// The server's refusal (103, 107, …), timeout or disconnection.
     pub async fn publish(&self, data: &impl Serialize) -> Result<(), ClientError> {
-        let data = serde_json::to_value(data).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let data = serde_json::to_value(data).map_err(|source| ClientError::Codec {
+            context: "publication data does not encode".into(),
+            source,
+        })?;
         self.client
             .command("publish", json!({"channel": self.channel, "data": data}))
             .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::{TestServer, token};
-use wirecall_client::{Client, ClientError};
+use wirecall_client::{Client, ClientError, ConnectError};
 use wirecall_tests::{test_echo, test_fail, test_server, test_sleep, test_whoami};
 
 async fn client(server: &TestServer, user: &str) -> Client {
@@ -51,9 +51,36 @@ async fn a_refused_connect_says_why() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, ClientError::Connect(why) if why.contains("code 109")),
+        matches!(
+            &error,
+            ClientError::Connect(ConnectError::Refused { code: 109, .. })
+        ),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_open_error_with_its_cause() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/connection/websocket");
+    let error = Client::builder(&url).connect().await.unwrap_err();
+    let ClientError::Connect(ConnectError::Open { url: tried, source }) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*tried, url);
+    // The cause is kept as a type, not flattened into text.
+    assert!(
+        source
+            .downcast_ref::<tokio_tungstenite::tungstenite::Error>()
+            .is_some(),
+        "{source:?}"
+    );
+    assert!(std::error::Error::source(&error).is_some());
 }
 
 #[tokio::test]

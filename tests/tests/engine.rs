@@ -77,8 +77,8 @@ impl Broker for LossyBroker {
     fn subscribe_node<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), BrokerError>> {
         if channel.ends_with("#refused") {
             // As a broker that cannot be reached would answer.
-            return Box::pin(std::future::ready(Err(BrokerError::Unavailable(
-                "refused for the test".into(),
+            return Box::pin(std::future::ready(Err(BrokerError::unavailable(
+                "refused for the test",
             ))));
         }
         self.inner.subscribe_node(channel)

@@ -103,8 +103,41 @@ pub enum BrokerError {
     #[error("unrecoverable position")]
     UnrecoverablePosition,
     /// The broker could not be reached or failed (error 100, temporary).
-    #[error("broker unavailable: {0}")]
-    Unavailable(String),
+    #[error("{what}{}", cause_suffix(.source.as_deref()))]
+    Unavailable {
+        /// What failed (`cannot connect to Redis at redis://…`).
+        what: String,
+        /// The underlying error (the Redis client's), when there is one;
+        /// also the error's `source()`.
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl BrokerError {
+    /// The broker failed at `what`, with no underlying error to report.
+    pub fn unavailable(what: impl Into<String>) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// The broker failed at `what` because of `source`.
+    pub fn unavailable_because(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+}
+
+/// `": cause"`, so the one line a log or the CLI prints says why.
+fn cause_suffix(source: Option<&(dyn std::error::Error + Send + Sync)>) -> String {
+    source.map(|cause| format!(": {cause}")).unwrap_or_default()
 }
 
 /// Receives what the broker delivers to this process.

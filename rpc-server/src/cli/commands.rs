@@ -72,10 +72,7 @@ pub(super) async fn serve(
         settings.redis_prefix = Some(options.prefix.clone());
         let broker = crate::broker::redis::RedisBroker::connect(options)
             .await
-            .map_err(|error| match error {
-                crate::broker::BrokerError::Unavailable(why) => why,
-                other => other.to_string(),
-            })?;
+            .map_err(|error| error.to_string())?;
         builder = builder.broker(std::sync::Arc::new(broker));
     }
     if let Some(name) = &args.node_name {

@@ -391,8 +391,8 @@ pub(crate) fn broker_error(error: BrokerError) -> RpcError {
             wirecall_core::code::UNRECOVERABLE_POSITION,
             "unrecoverable position",
         ),
-        BrokerError::Unavailable(why) => {
-            tracing::error!(%why, "broker unavailable");
+        error @ BrokerError::Unavailable { .. } => {
+            tracing::error!(%error, "broker unavailable");
             RpcError::internal()
         }
     }

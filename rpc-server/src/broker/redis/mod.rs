@@ -100,8 +100,8 @@ impl std::fmt::Debug for RedisBroker {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> BrokerError {
-    BrokerError::Unavailable(format!("Redis: {error}"))
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> BrokerError {
+    BrokerError::unavailable_because("Redis", error)
 }
 
 /// A fresh epoch: 16 hex digits, never a colon.
@@ -128,13 +128,9 @@ impl RedisBroker {
     /// [`BrokerError::Unavailable`] naming the URL and the cause when Redis
     /// cannot be reached.
     pub async fn connect(options: RedisOptions) -> Result<Self, BrokerError> {
-        let fail = |cause: String| {
-            BrokerError::Unavailable(format!(
-                "cannot connect to Redis at {}: {cause}",
-                options.url
-            ))
-        };
-        let client = redis::Client::open(options.url.as_str()).map_err(|e| fail(e.to_string()))?;
+        let what = format!("cannot connect to Redis at {}", options.url);
+        let fail = |cause: redis::RedisError| BrokerError::unavailable_because(what.clone(), cause);
+        let client = redis::Client::open(options.url.as_str()).map_err(fail)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.command_timeout))
             .set_response_timeout(Some(options.command_timeout))
@@ -145,12 +141,12 @@ impl RedisBroker {
             client.get_connection_manager_with_config(config),
         )
         .await
-        .map_err(|_| fail("timed out".into()))?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|_| BrokerError::unavailable(format!("{what}: timed out")))?
+        .map_err(fail)?;
         redis::cmd("PING")
             .exec_async(&mut commands)
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(fail)?;
         Ok(Self {
             names: Names::new(&options.prefix),
             options,
@@ -169,7 +165,7 @@ impl RedisBroker {
     fn shards(&self) -> Result<&Shards, BrokerError> {
         self.shards
             .get()
-            .ok_or_else(|| BrokerError::Unavailable("the Redis broker is not attached".into()))
+            .ok_or_else(|| BrokerError::unavailable("the Redis broker is not attached"))
     }
 
     async fn publish_now(
@@ -209,9 +205,9 @@ impl RedisBroker {
             .invoke_async(&mut self.commands())
             .await
             .map_err(unavailable)?;
-        let (offset, epoch) = result
-            .split_once(':')
-            .ok_or_else(|| unavailable(format!("unexpected publish result {result:?}")))?;
+        let (offset, epoch) = result.split_once(':').ok_or_else(|| {
+            BrokerError::unavailable(format!("Redis: unexpected publish result {result:?}"))
+        })?;
         Ok(StreamPosition {
             offset: offset.parse().map_err(unavailable)?,
             epoch: epoch.to_owned(),
@@ -263,12 +259,14 @@ impl RedisBroker {
             let offset = id
                 .split_once('-')
                 .and_then(|(offset, _)| offset.parse().ok())
-                .ok_or_else(|| unavailable(format!("unexpected stream id {id:?}")))?;
+                .ok_or_else(|| {
+                    BrokerError::unavailable(format!("Redis: unexpected stream id {id:?}"))
+                })?;
             let json = fields
                 .chunks(2)
                 .find(|pair| pair.first().is_some_and(|f| f == "d"))
                 .and_then(|pair| pair.get(1))
-                .ok_or_else(|| unavailable("stream entry without data"))?;
+                .ok_or_else(|| BrokerError::unavailable("Redis: stream entry without data"))?;
             let mut publication: Publication = serde_json::from_str(json).map_err(unavailable)?;
             publication.offset = offset;
             publications.push(publication);

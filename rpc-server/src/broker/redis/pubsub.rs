@@ -106,11 +106,15 @@ impl Shards {
 }
 
 fn stopped() -> BrokerError {
-    BrokerError::Unavailable("the Redis broker was shut down".into())
+    BrokerError::unavailable("the Redis broker was shut down")
 }
 
-fn unavailable(error: impl std::fmt::Display) -> BrokerError {
-    BrokerError::Unavailable(format!("Redis pub/sub: {error}"))
+fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> BrokerError {
+    BrokerError::unavailable_because("Redis pub/sub", error)
+}
+
+fn broken(what: &str) -> BrokerError {
+    BrokerError::unavailable(format!("Redis pub/sub: {what}"))
 }
 
 /// One shard's state across reconnects.
@@ -174,7 +178,7 @@ async fn run(
                 request = requests.recv() => match request {
                     None => return,
                     Some(Request::Subscribe(_, reply)) => {
-                        let _ = reply.send(Err(unavailable("not connected")));
+                        let _ = reply.send(Err(broken("not connected")));
                     }
                     Some(Request::Unsubscribe(name, reply)) => {
                         shard.wanted.remove(&name);
@@ -193,14 +197,14 @@ impl Shard {
         let timeout = self.context.timings.command_timeout;
         let pubsub = tokio::time::timeout(timeout, self.context.client.get_async_pubsub())
             .await
-            .map_err(|_| unavailable("connect timed out"))?
+            .map_err(|_| broken("connect timed out"))?
             .map_err(unavailable)?;
         let (mut sink, stream) = pubsub.split();
         let wanted: Vec<&String> = self.wanted.iter().collect();
         for chunk in wanted.chunks(SUBSCRIBE_CHUNK) {
             tokio::time::timeout(timeout, sink.subscribe(chunk))
                 .await
-                .map_err(|_| unavailable("subscribe timed out"))?
+                .map_err(|_| broken("subscribe timed out"))?
                 .map_err(unavailable)?;
         }
         Ok((sink, stream))
@@ -281,7 +285,7 @@ impl Shard {
                     let names: Vec<&String> = run.iter().map(|(n, _)| n).collect();
                     let result = tokio::time::timeout(timeout, sink.subscribe(&names))
                         .await
-                        .map_err(|_| unavailable("subscribe timed out"))
+                        .map_err(|_| broken("subscribe timed out"))
                         .and_then(|r| r.map_err(unavailable));
                     for (name, reply) in run {
                         if result.is_ok() {
@@ -304,7 +308,7 @@ impl Shard {
                     let names: Vec<&String> = run.iter().map(|(n, _)| n).collect();
                     let result = tokio::time::timeout(timeout, sink.unsubscribe(&names))
                         .await
-                        .map_err(|_| unavailable("unsubscribe timed out"))
+                        .map_err(|_| broken("unsubscribe timed out"))
                         .and_then(|r| r.map_err(unavailable));
                     for (_, reply) in run {
                         let _ = reply.send(());
