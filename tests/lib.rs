@@ -88,15 +88,13 @@ pub async fn notify_me(conn: &Conn, message: String) -> Result<bool, RpcError> {
 /// and position checks expire and run within seconds, so tests see a
 /// killed node drop out.
 pub fn cluster_timings() -> wirecall_server::Timings {
-    wirecall_server::Timings {
-        presence_ttl: Duration::from_secs(3),
-        presence_refresh_interval: Duration::from_secs(1),
-        position_check_interval: Duration::from_secs(2),
-        node_announce_interval: Duration::from_millis(500),
-        node_ttl: Duration::from_secs(2),
-        survey_timeout: Duration::from_secs(1),
-        ..wirecall_server::Timings::default()
-    }
+    wirecall_server::Timings::default()
+        .presence_ttl(Duration::from_secs(3))
+        .presence_refresh_interval(Duration::from_secs(1))
+        .position_check_interval(Duration::from_secs(2))
+        .node_announce_interval(Duration::from_millis(500))
+        .node_ttl(Duration::from_secs(2))
+        .survey_timeout(Duration::from_secs(1))
 }
 
 /// The test servers' channels: namespace `news` (public, history 100 for
@@ -113,20 +111,15 @@ pub fn test_server() -> ServerBuilder {
         )
         .namespace(
             "personal",
-            NamespaceOptions {
-                presence: true,
-                history_size: 100,
-                history_ttl: Duration::from_secs(300),
-                force_recovery: true,
-                ..NamespaceOptions::default()
-            },
+            NamespaceOptions::default()
+                .presence(true)
+                .history_size(100)
+                .history_ttl(Duration::from_secs(300))
+                .force_recovery(true),
         )
         .namespace(
             "chat",
-            NamespaceOptions {
-                allow_user_limited_channels: true,
-                ..NamespaceOptions::public(10, Duration::from_secs(60))
-            },
+            NamespaceOptions::public(10, Duration::from_secs(60)).allow_user_limited_channels(true),
         )
         .personal_channels("personal")
 }

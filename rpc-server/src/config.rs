@@ -11,11 +11,32 @@ use wirecall_core::channel::Channel;
 
 use crate::broker::PublishOptions;
 
+/// Chained setters, one per field, for configuration structs that are
+/// `#[non_exhaustive]` (so a new field is not a breaking change), which
+/// code outside this crate cannot build with a struct literal:
+/// `Limits::default().rpc_timeout(Duration::from_secs(5))`.
+macro_rules! chained_setters {
+    ($type:ty { $($field:ident: $value:ty),* $(,)? }) => {
+        impl $type {
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "` (see the field).")]
+                #[must_use]
+                pub fn $field(mut self, $field: $value) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}
+pub(crate) use chained_setters;
+
 /// Options of one channel namespace, named as in Centrifugo v6
 /// (shared/protocol.md §7.4). Everything is off by default: a namespace
 /// allows only what it says.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct NamespaceOptions {
     /// Authenticated users may subscribe without a subscription token.
     pub allow_subscribe_for_client: bool,
@@ -120,6 +141,30 @@ impl NamespaceOptions {
     }
 }
 
+chained_setters!(NamespaceOptions {
+    allow_subscribe_for_client: bool,
+    allow_subscribe_for_anonymous: bool,
+    allow_publish_for_subscriber: bool,
+    allow_publish_for_client: bool,
+    allow_publish_for_anonymous: bool,
+    presence: bool,
+    allow_presence_for_subscriber: bool,
+    allow_presence_for_client: bool,
+    join_leave: bool,
+    force_push_join_leave: bool,
+    history_size: usize,
+    history_ttl: Duration,
+    allow_history_for_subscriber: bool,
+    allow_history_for_client: bool,
+    force_recovery: bool,
+    allow_recovery: bool,
+    force_positioning: bool,
+    allow_positioning: bool,
+    allow_user_limited_channels: bool,
+    history_meta_ttl: Duration,
+    history_max_channels: usize,
+});
+
 mod seconds {
     use std::time::Duration;
 
@@ -133,6 +178,7 @@ mod seconds {
 /// Every limit a connection is held to, with Centrifugo's defaults where it
 /// has one.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest incoming WebSocket message (64 KiB); larger closes with 1009.
     pub max_message_size: usize,
@@ -177,8 +223,22 @@ impl Default for Limits {
     }
 }
 
+chained_setters!(Limits {
+    max_message_size: usize,
+    max_channels_per_connection: usize,
+    outbound_queue_bytes: usize,
+    max_connections: Option<usize>,
+    max_connections_per_user: Option<usize>,
+    commands_per_second: Option<u32>,
+    max_in_flight_rpcs: usize,
+    rpc_timeout: Duration,
+    history_max_publications: usize,
+    recovery_max_publications: usize,
+});
+
 /// Liveness and lifecycle timings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Timings {
     /// Server ping interval (25 s); the SDKs answer with a pong.
     pub ping_interval: Duration,
@@ -233,8 +293,25 @@ impl Default for Timings {
     }
 }
 
+chained_setters!(Timings {
+    ping_interval: Duration,
+    pong_timeout: Duration,
+    connect_timeout: Duration,
+    http_header_timeout: Duration,
+    expired_close_delay: Duration,
+    shutdown_grace: Duration,
+    write_timeout: Duration,
+    presence_ttl: Duration,
+    presence_refresh_interval: Duration,
+    position_check_interval: Duration,
+    node_announce_interval: Duration,
+    node_ttl: Duration,
+    survey_timeout: Duration,
+});
+
 /// Channel configuration: namespaces and the personal channel.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Channels {
     /// Options per namespace name.
     pub namespaces: HashMap<String, NamespaceOptions>,

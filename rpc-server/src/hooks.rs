@@ -16,6 +16,7 @@ use crate::broker::BoxFuture;
 
 /// What a connect hook sees.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnectContext {
     /// The new connection's id.
     pub client_id: String,
@@ -38,6 +39,7 @@ pub struct ConnectContext {
 
 /// What a connect hook decides when it lets the client in.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ConnectDecision {
     /// Who the client is, for a connect without a token that the hook
     /// authenticated itself (from a session cookie, say). Ignored when the
@@ -49,6 +51,41 @@ pub struct ConnectDecision {
     pub channels: Vec<String>,
     /// Data returned to the client in the connect result.
     pub data: Option<Value>,
+}
+
+impl ConnectDecision {
+    /// Lets the client in as it is: `ConnectDecision::allow().user("alice")`.
+    pub fn allow() -> Self {
+        Self::default()
+    }
+
+    /// Connects a tokenless client as `user` (see the field).
+    #[must_use]
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Replaces the connection info.
+    #[must_use]
+    pub fn info(mut self, info: Value) -> Self {
+        self.info = Some(info);
+        self
+    }
+
+    /// Adds a server-side subscription.
+    #[must_use]
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channels.push(channel.into());
+        self
+    }
+
+    /// Data returned to the client in the connect result.
+    #[must_use]
+    pub fn data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
 }
 
 /// Why a hook refuses.
@@ -74,6 +111,7 @@ impl From<Disconnect> for Rejection {
 
 /// What a subscribe hook sees.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SubscribeContext {
     /// The subscribing connection.
     pub client_id: String,
@@ -87,6 +125,7 @@ pub struct SubscribeContext {
 
 /// A subscribe hook's answer.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SubscribeDecision {
     /// Apply the namespace's rules as if there were no hook.
     Default,
@@ -98,6 +137,7 @@ pub enum SubscribeDecision {
 
 /// What the unsubscribe and disconnect hooks hear.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DisconnectContext {
     /// The connection.
     pub client_id: String,

@@ -540,10 +540,9 @@ mod reconnect {
     #[tokio::test]
     async fn an_expiring_token_is_refreshed_before_the_server_closes() {
         use wirecall_server::Timings;
-        let server = TestServer::start(test_server().timings(Timings {
-            expired_close_delay: Duration::ZERO,
-            ..Timings::default()
-        }))
+        let server = TestServer::start(
+            test_server().timings(Timings::default().expired_close_delay(Duration::ZERO)),
+        )
         .await;
         let calls = Arc::new(AtomicU32::new(0));
         let (refreshed_tx, refreshed) = tokio::sync::watch::channel(0u32);

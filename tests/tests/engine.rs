@@ -201,10 +201,7 @@ async fn a_lost_publication_on_the_personal_channel_closes_with_3010() {
 
 #[tokio::test]
 async fn a_lost_last_publication_is_found_by_the_position_check() {
-    let timings = Timings {
-        position_check_interval: Duration::from_millis(100),
-        ..Timings::default()
-    };
+    let timings = Timings::default().position_check_interval(Duration::from_millis(100));
     let server = TestServer::start(test_server().broker(lossy()).timings(timings)).await;
     let mut client = server.client("u1").await;
     client
@@ -218,18 +215,13 @@ async fn a_lost_last_publication_is_found_by_the_position_check() {
 
 #[tokio::test]
 async fn subscriptions_that_are_not_positioned_are_not_checked() {
-    let timings = Timings {
-        position_check_interval: Duration::from_millis(50),
-        ..Timings::default()
-    };
+    let timings = Timings::default().position_check_interval(Duration::from_millis(50));
     let builder = test_server().broker(lossy()).timings(timings).namespace(
         "plain",
-        NamespaceOptions {
-            allow_subscribe_for_client: true,
-            history_size: 10,
-            history_ttl: Duration::from_secs(60),
-            ..NamespaceOptions::default()
-        },
+        NamespaceOptions::default()
+            .allow_subscribe_for_client(true)
+            .history_size(10)
+            .history_ttl(Duration::from_secs(60)),
     );
     let server = TestServer::start(builder).await;
     let mut client = server.client("u1").await;
@@ -289,11 +281,9 @@ async fn concurrent_subscribers_of_a_new_channel_miss_nothing_between_recovery_a
 
 #[tokio::test]
 async fn presence_stays_while_its_node_refreshes_it() {
-    let timings = Timings {
-        presence_ttl: Duration::from_millis(300),
-        presence_refresh_interval: Duration::from_millis(100),
-        ..Timings::default()
-    };
+    let timings = Timings::default()
+        .presence_ttl(Duration::from_millis(300))
+        .presence_refresh_interval(Duration::from_millis(100));
     let server = TestServer::start(test_server().timings(timings)).await;
     let mut client = server.client("u1").await;
     client.subscribe(json!({"channel": "news:here"})).await;
@@ -311,10 +301,7 @@ async fn random_channels_keep_bounded_stream_state() {
     let broker = Arc::new(MemoryBroker::new());
     let builder = test_server().broker(broker.clone()).namespace(
         "news",
-        NamespaceOptions {
-            history_max_channels: 50,
-            ..NamespaceOptions::public(100, Duration::from_secs(300))
-        },
+        NamespaceOptions::public(100, Duration::from_secs(300)).history_max_channels(50),
     );
     let server = TestServer::start(builder).await;
     let mut client = server.client("u1").await;

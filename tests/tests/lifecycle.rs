@@ -149,11 +149,13 @@ async fn hostile_tokens_are_refused_with_3500() {
 
 #[tokio::test]
 async fn silent_clients_are_closed_for_no_pong_and_answering_ones_stay() {
-    let server = TestServer::start(test_server().timings(Timings {
-        ping_interval: Duration::from_millis(100),
-        pong_timeout: Duration::from_millis(100),
-        ..Timings::default()
-    }))
+    let server = TestServer::start(
+        test_server().timings(
+            Timings::default()
+                .ping_interval(Duration::from_millis(100))
+                .pong_timeout(Duration::from_millis(100)),
+        ),
+    )
     .await;
     let mut silent = RawClient::open(&server.url).await;
     silent.answer_pings = false;
@@ -171,10 +173,9 @@ async fn silent_clients_are_closed_for_no_pong_and_answering_ones_stay() {
 
 #[tokio::test]
 async fn a_socket_that_never_connects_is_closed_as_stale() {
-    let server = TestServer::start(test_server().timings(Timings {
-        connect_timeout: Duration::from_millis(100),
-        ..Timings::default()
-    }))
+    let server = TestServer::start(
+        test_server().timings(Timings::default().connect_timeout(Duration::from_millis(100))),
+    )
     .await;
     let mut client = RawClient::open(&server.url).await;
     client.expect_close(3502).await;
@@ -182,12 +183,14 @@ async fn a_socket_that_never_connects_is_closed_as_stale() {
 
 #[tokio::test]
 async fn connection_and_channel_limits() {
-    let server = TestServer::start(test_server().limits(Limits {
-        max_connections_per_user: Some(1),
-        max_channels_per_connection: 2,
-        commands_per_second: Some(5),
-        ..Limits::default()
-    }))
+    let server = TestServer::start(
+        test_server().limits(
+            Limits::default()
+                .max_connections_per_user(Some(1))
+                .max_channels_per_connection(2)
+                .commands_per_second(Some(5)),
+        ),
+    )
     .await;
     let mut first = server.client("u1").await;
     let mut second = RawClient::open(&server.url).await;
@@ -236,12 +239,10 @@ async fn connect_hook_rejects_replaces_info_and_adds_channels() {
                 402,
                 "payment required",
             ))),
-            _ => Ok(ConnectDecision {
-                info: Some(json!({"plan": "pro"})),
-                channels: vec!["news:alerts".into()],
-                data: Some(json!({"welcome": true})),
-                ..ConnectDecision::default()
-            }),
+            _ => Ok(ConnectDecision::allow()
+                .info(json!({"plan": "pro"}))
+                .channel("news:alerts")
+                .data(json!({"welcome": true}))),
         }
     }))
     .await;
@@ -415,10 +416,7 @@ async fn browser_origins_must_match_or_be_allowed() {
 #[tokio::test]
 async fn sockets_that_never_finish_their_request_are_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let timings = Timings {
-        http_header_timeout: Duration::from_millis(300),
-        ..Timings::default()
-    };
+    let timings = Timings::default().http_header_timeout(Duration::from_millis(300));
     let server = TestServer::start(test_server().timings(timings)).await;
     let address = server
         .url
@@ -451,11 +449,8 @@ async fn sockets_that_never_finish_their_request_are_closed() {
 
 #[tokio::test]
 async fn upgrades_past_the_connection_limit_are_refused_with_503() {
-    let server = TestServer::start(test_server().limits(Limits {
-        max_connections: Some(1),
-        ..Limits::default()
-    }))
-    .await;
+    let server =
+        TestServer::start(test_server().limits(Limits::default().max_connections(Some(1)))).await;
     let _first = server.client("u1").await;
     let refused = tokio_tungstenite::connect_async(&server.url)
         .await
@@ -520,13 +515,9 @@ async fn the_connect_hook_can_authenticate_from_a_session_cookie() {
                 .is_some_and(|a| a.ip().is_loopback())
         );
         assert_eq!(cx.handshake.uri(), "/connection/websocket");
-        let user = match cx.handshake.cookie("session") {
-            Some("s3ss10n-of-alice") => Some("alice".to_owned()),
-            _ => None,
-        };
-        Ok(ConnectDecision {
-            user,
-            ..ConnectDecision::default()
+        Ok(match cx.handshake.cookie("session") {
+            Some("s3ss10n-of-alice") => ConnectDecision::allow().user("alice"),
+            _ => ConnectDecision::allow(),
         })
     }))
     .await;

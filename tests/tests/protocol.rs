@@ -195,10 +195,9 @@ async fn the_default_namespace_is_closed_unless_configured() {
 
 #[tokio::test]
 async fn rpc_errors() {
-    let server = TestServer::start(test_server().limits(Limits {
-        rpc_timeout: Duration::from_millis(200),
-        ..Limits::default()
-    }))
+    let server = TestServer::start(
+        test_server().limits(Limits::default().rpc_timeout(Duration::from_millis(200))),
+    )
     .await;
     let mut client = server.client("u1").await;
     let reply = client.call("test.nope", json!({})).await;
@@ -393,11 +392,8 @@ async fn resubscribe_recovers_exactly_the_missed_publications() {
 
 #[tokio::test]
 async fn too_many_calls_in_flight_are_refused() {
-    let server = TestServer::start(test_server().limits(Limits {
-        max_in_flight_rpcs: 2,
-        ..Limits::default()
-    }))
-    .await;
+    let server =
+        TestServer::start(test_server().limits(Limits::default().max_in_flight_rpcs(2))).await;
     let mut client = server.client("u1").await;
     let mut ids = Vec::new();
     for _ in 0..3 {
@@ -419,10 +415,7 @@ async fn a_client_that_never_reads_is_closed_as_slow() {
     let (reasons, mut closed) = tokio::sync::mpsc::unbounded_channel();
     let server = TestServer::start(
         test_server()
-            .limits(Limits {
-                outbound_queue_bytes: 256 * 1024,
-                ..Limits::default()
-            })
+            .limits(Limits::default().outbound_queue_bytes(256 * 1024))
             .on_disconnect(move |cx| {
                 let reasons = reasons.clone();
                 async move {
@@ -473,10 +466,7 @@ async fn rpc_replies_count_against_the_outbound_limit() {
     let (reasons, mut closed) = tokio::sync::mpsc::unbounded_channel();
     let server = TestServer::start(
         test_server()
-            .limits(Limits {
-                outbound_queue_bytes: 32 * 1024,
-                ..Limits::default()
-            })
+            .limits(Limits::default().outbound_queue_bytes(32 * 1024))
             .on_disconnect(move |cx| {
                 let reasons = reasons.clone();
                 async move {

@@ -24,24 +24,20 @@ use wirecall_tests::test_server;
 
 /// Short timings, so expiries and checks happen within a test.
 fn timings() -> Timings {
-    Timings {
-        presence_ttl: Duration::from_secs(2),
-        presence_refresh_interval: Duration::from_millis(500),
-        position_check_interval: Duration::from_secs(1),
-        node_announce_interval: Duration::from_millis(200),
-        node_ttl: Duration::from_millis(1500),
-        survey_timeout: Duration::from_secs(1),
-        ..Timings::default()
-    }
+    Timings::default()
+        .presence_ttl(Duration::from_secs(2))
+        .presence_refresh_interval(Duration::from_millis(500))
+        .position_check_interval(Duration::from_secs(1))
+        .node_announce_interval(Duration::from_millis(200))
+        .node_ttl(Duration::from_millis(1500))
+        .survey_timeout(Duration::from_secs(1))
 }
 
 fn options(redis: &RedisServer) -> RedisOptions {
-    RedisOptions {
-        command_timeout: Duration::from_millis(500),
-        probe_after: Duration::from_millis(500),
-        probe_timeout: Duration::from_millis(500),
-        ..RedisOptions::new(redis.url())
-    }
+    RedisOptions::new(redis.url())
+        .command_timeout(Duration::from_millis(500))
+        .probe_after(Duration::from_millis(500))
+        .probe_timeout(Duration::from_millis(500))
 }
 
 async fn node(redis: &RedisServer, name: &str) -> TestServer {

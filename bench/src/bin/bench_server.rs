@@ -73,15 +73,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .hmac_secret(SECRET)
         .namespace(
             "bench",
-            NamespaceOptions {
-                allow_subscribe_for_client: true,
-                ..NamespaceOptions::default()
-            },
+            NamespaceOptions::default().allow_subscribe_for_client(true),
         )
-        .limits(Limits {
-            max_connections: None,
-            ..Limits::default()
-        })
+        .limits(Limits::default().max_connections(None))
         .build()?;
     let listening = server.listen("127.0.0.1:0").await?;
     let port = listening.local_addr().port();

@@ -143,11 +143,9 @@ fn node(broker: Arc<dyn Broker>) -> Result<Server, Box<dyn std::error::Error>> {
         .broker(broker)
         .namespace(
             "hist",
-            NamespaceOptions {
-                history_size: 100,
-                history_ttl: Duration::from_secs(300),
-                ..NamespaceOptions::default()
-            },
+            NamespaceOptions::default()
+                .history_size(100)
+                .history_ttl(Duration::from_secs(300)),
         )
         .namespace("plain", NamespaceOptions::default())
         .build()?)
@@ -272,11 +270,9 @@ impl BrokerSink for Counting {
 
 async fn resubscribe(channels: usize, rounds: usize) -> Result<(), Box<dyn std::error::Error>> {
     let mut redis = RedisServer::start(false);
-    let options = RedisOptions {
+    let options = RedisOptions::new(redis.url())
         // One connection, as a node with few shards: the worst case.
-        pubsub_shards: 1,
-        ..RedisOptions::new(redis.url())
-    };
+        .pubsub_shards(1);
     let broker = Arc::new(RedisBroker::connect(options.clone()).await?);
     let sink = Arc::new(Counting::default());
     broker.attach("bench-node", sink.clone());

@@ -45,13 +45,11 @@ pub async fn hello(conn: &Conn, params: HelloParams) -> Result<Greeting, RpcErro
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = std::env::var("HELLO_SECRET")
         .map_err(|_| "set HELLO_SECRET to the HS256 secret of connection tokens")?;
-    let personal = NamespaceOptions {
-        presence: true,
-        history_size: 50,
-        history_ttl: Duration::from_secs(600),
-        force_recovery: true,
-        ..NamespaceOptions::default()
-    };
+    let personal = NamespaceOptions::default()
+        .presence(true)
+        .history_size(50)
+        .history_ttl(Duration::from_secs(600))
+        .force_recovery(true);
     let server = Server::builder()
         .hmac_secret(secret)
         .namespace(

@@ -10,13 +10,11 @@ use wirecall_server::NamespaceOptions;
 
 fn main() -> ExitCode {
     wirecall_server::cli::run(|server| {
-        let personal = NamespaceOptions {
-            presence: true,
-            history_size: 100,
-            history_ttl: Duration::from_secs(600),
-            force_recovery: true,
-            ..NamespaceOptions::default()
-        };
+        let personal = NamespaceOptions::default()
+            .presence(true)
+            .history_size(100)
+            .history_ttl(Duration::from_secs(600))
+            .force_recovery(true);
         server
             .namespace("personal", personal)
             .personal_channels("personal")

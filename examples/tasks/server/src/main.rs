@@ -22,21 +22,17 @@ use wirecall_server::{AppState, NamespaceOptions, ServerBuilder};
 /// user's personal channel). With a Redis (`serve --redis`), `tasks.run`
 /// hands runs to `tasks worker` instead of running them in the node.
 fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
-    let tasks = NamespaceOptions {
-        allow_user_limited_channels: true,
-        history_size: 50,
-        history_ttl: Duration::from_secs(600),
-        force_recovery: true,
-        force_positioning: true,
-        ..NamespaceOptions::default()
-    };
-    let personal = NamespaceOptions {
-        presence: true,
-        history_size: 50,
-        history_ttl: Duration::from_secs(600),
-        force_recovery: true,
-        ..NamespaceOptions::default()
-    };
+    let tasks = NamespaceOptions::default()
+        .allow_user_limited_channels(true)
+        .history_size(50)
+        .history_ttl(Duration::from_secs(600))
+        .force_recovery(true)
+        .force_positioning(true);
+    let personal = NamespaceOptions::default()
+        .presence(true)
+        .history_size(50)
+        .history_ttl(Duration::from_secs(600))
+        .force_recovery(true);
     server
         .namespace(
             "news",

@@ -48,6 +48,7 @@ use pubsub::{PubSubTimings, ShardContext, Shards};
 
 /// How to reach Redis and how to share it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RedisOptions {
     /// `redis://[user:password@]host:port[/db]`.
     pub url: String,
@@ -78,6 +79,14 @@ impl RedisOptions {
         }
     }
 }
+
+crate::config::chained_setters!(RedisOptions {
+    prefix: String,
+    pubsub_shards: usize,
+    command_timeout: Duration,
+    probe_after: Duration,
+    probe_timeout: Duration,
+});
 
 /// Channel state in Redis, shared by every node that uses the same Redis
 /// and prefix.
