@@ -228,10 +228,13 @@ impl AppState {
 
 /// Builds a handler's first argument from the connection, for handlers that
 /// take an extractor (`State<Db>`) instead of `&Conn`.
+///
+/// A handler takes any number (up to four) of these before its params:
+/// `async fn f(conn: &Conn, State(db): State<Db>, params: P)`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be taken as the connection context",
     label = "not a context type",
-    note = "take the context as `conn: &Conn`, or as an extractor such as `State<T>` or `Conn`"
+    note = "a handler takes its context first (`conn: &Conn`, or extractors such as `State<T>` or `Conn`) and one params value last; put several params in one struct"
 )]
 pub trait FromConn: Sized {
     /// Extracts the value, or fails the call with the returned error.
@@ -240,6 +243,18 @@ pub trait FromConn: Sized {
     /// Whatever the extractor decides; `State` fails with an internal error
     /// when its type was never registered.
     fn from_conn(conn: &Conn) -> Result<Self, RpcError>;
+
+    /// Checks, when the server is built, that `state` holds what
+    /// [`FromConn::from_conn`] will ask of it, so forgetting a value fails
+    /// at start instead of at the first call; the error names the missing
+    /// type. Extractors that need no state keep the default.
+    ///
+    /// # Errors
+    /// The name of the type that is missing.
+    fn check_state(state: &AppState) -> Result<(), &'static str> {
+        let _ = state;
+        Ok(())
+    }
 }
 
 impl FromConn for Conn {
@@ -266,7 +281,34 @@ impl<T: Send + Sync + 'static> FromConn for State<T> {
             .map(State)
             .ok_or_else(missing_state::<T>)
     }
+
+    fn check_state(state: &AppState) -> Result<(), &'static str> {
+        match state.get::<T>() {
+            Some(_) => Ok(()),
+            None => Err(type_name::<T>()),
+        }
+    }
 }
+
+/// Several extractors at once: the attribute passes a handler's context
+/// arguments as one tuple.
+macro_rules! tuple_from_conn {
+    ($($x:ident),+) => {
+        impl<$($x: FromConn),+> FromConn for ($($x,)+) {
+            fn from_conn(conn: &Conn) -> Result<Self, RpcError> {
+                Ok(($($x::from_conn(conn)?,)+))
+            }
+
+            fn check_state(state: &AppState) -> Result<(), &'static str> {
+                $($x::check_state(state)?;)+
+                Ok(())
+            }
+        }
+    };
+}
+tuple_from_conn!(A, B);
+tuple_from_conn!(A, B, C);
+tuple_from_conn!(A, B, C, D);
 
 #[cfg(test)]
 mod tests {
@@ -287,5 +329,17 @@ mod tests {
         );
         let State(counter) = State::<Counter>::from_conn(&conn).unwrap();
         assert_eq!(counter.0, 7);
+    }
+
+    #[test]
+    fn state_is_checked_before_any_call() {
+        struct Counter;
+        let with = AppState::new().with(Counter);
+        assert_eq!(State::<Counter>::check_state(&with), Ok(()));
+        assert_eq!(<(Conn, State<Counter>)>::check_state(&with), Ok(()));
+        let without = AppState::new();
+        let missing = <(Conn, State<Counter>)>::check_state(&without).unwrap_err();
+        assert!(missing.ends_with("Counter"), "{missing}");
+        assert_eq!(Conn::check_state(&without), Ok(()));
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use schemars::{Schema, SchemaGenerator};
 
 use crate::__private::{BoxReply, RawParams};
-use crate::Conn;
+use crate::{AppState, Conn};
 
 /// A method's typed identity, implemented by the marker the attribute emits
 /// beside each handler (`tasks.get_stats` → `tasks_get_stats`).
@@ -45,6 +45,9 @@ pub struct Registration {
     pub params_schema: Option<fn(&mut SchemaGenerator) -> Schema>,
     /// Schema of the successful result.
     pub result_schema: fn(&mut SchemaGenerator) -> Schema,
+    /// Whether the server's state holds what the handler's extractors
+    /// (`State<T>`) will ask for; the name of the missing type if not.
+    pub check_state: fn(&AppState) -> Result<(), &'static str>,
 }
 
 impl fmt::Debug for Registration {

@@ -65,6 +65,11 @@ where
     Box::pin(async move { encode(handler(context, params).await.into_result()?) })
 }
 
+/// The state check of a handler without extractors: it needs nothing.
+pub fn no_state(_: &crate::AppState) -> Result<(), &'static str> {
+    Ok(())
+}
+
 /// Decodes params; the error names the failing field's path.
 pub fn decode_params<P: Params>(raw: RawParams<'_>) -> Result<P, RpcError> {
     let Some(raw) = raw else {

@@ -10,12 +10,14 @@ use crate::parse::RpcFn;
 /// What the expansion needs to know about a valid handler.
 pub(crate) struct Handler {
     pub(crate) method: String,
-    pub(crate) context: Option<Context>,
+    /// The arguments before the params, in order: the connection and
+    /// extractors.
+    pub(crate) context: Vec<Context>,
     pub(crate) params: Option<Type>,
     pub(crate) output: Output,
 }
 
-/// How the handler receives the connection context.
+/// How the handler receives one context argument.
 // Lives for one macro expansion; boxing would only add noise.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Context {
@@ -24,6 +26,10 @@ pub(crate) enum Context {
     /// `State(db): State<Db>` or `conn: Conn`: a value built by `FromConn`.
     Extracted(Type),
 }
+
+/// Context arguments a handler may take: the tuples `FromConn` is
+/// implemented for go up to four.
+const MAX_CONTEXT_ARGS: usize = 4;
 
 /// The handler's declared return type.
 #[allow(clippy::large_enum_variant)]
@@ -103,11 +109,12 @@ pub(crate) fn check(f: &RpcFn) -> syn::Result<Handler> {
             FnArg::Receiver(_) => None,
         })
         .collect();
-    for extra in typed.iter().skip(2) {
+    for extra in typed.iter().skip(MAX_CONTEXT_ARGS + 1) {
         errors.push(syn::Error::new_spanned(
             extra,
-            "too many arguments; a handler takes at most two: the connection context and the params \
-             (put several values in one params struct)",
+            "too many arguments; a handler takes at most four context arguments (`&Conn`, \
+             extractors such as `State<T>`) and one params value (put several values in one \
+             params struct)",
         ));
     }
     for arg in &typed {
@@ -120,17 +127,22 @@ pub(crate) fn check(f: &RpcFn) -> syn::Result<Handler> {
     }
 
     let (context, params) = match typed.as_slice() {
-        [] => (None, None),
+        [] => (Vec::new(), None),
         // One argument: a borrow is the context, a value is the params.
         [only] => match &*only.ty {
-            Type::Reference(_) => (Some(Context::Borrowed), None),
-            ty => (None, Some(ty.clone())),
+            Type::Reference(_) => (vec![Context::Borrowed], None),
+            ty => (Vec::new(), Some(ty.clone())),
         },
-        [ctx, params, ..] => {
-            let context = match &*ctx.ty {
-                Type::Reference(_) => Context::Borrowed,
-                ty => Context::Extracted(ty.clone()),
-            };
+        // Several: the last is the params, the ones before are context.
+        [context @ .., params] => {
+            let context = context
+                .iter()
+                .take(MAX_CONTEXT_ARGS)
+                .map(|arg| match &*arg.ty {
+                    Type::Reference(_) => Context::Borrowed,
+                    ty => Context::Extracted(ty.clone()),
+                })
+                .collect();
             if let Type::Reference(reference) = &*params.ty {
                 errors.push(syn::Error::new_spanned(
                     reference,
@@ -138,7 +150,7 @@ pub(crate) fn check(f: &RpcFn) -> syn::Result<Handler> {
                      remove the `&`",
                 ));
             }
-            (Some(context), Some((*params.ty).clone()))
+            (context, Some((*params.ty).clone()))
         }
     };
 

@@ -53,15 +53,52 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
     };
     let result_schema = quote_spanned!(output_span=> #krate::__private::result_schema::<#ok_ty>);
 
-    let args = quote!(__rpc_ctx, __rpc_params);
-    let (helper, handler_args) = match (&handler.context, &handler.params) {
-        (Some(Context::Borrowed), Some(_)) => (quote!(call), quote!(&__rpc_ctx, __rpc_params)),
-        (Some(Context::Borrowed), None) => (quote!(call), quote!(&__rpc_ctx)),
-        (Some(Context::Extracted(_)), Some(_)) => (quote!(call_extracted), quote!(#args)),
-        (Some(Context::Extracted(_)), None) => (quote!(call_extracted), quote!(__rpc_ctx)),
-        (None, Some(_)) => (quote!(call), quote!(__rpc_params)),
-        (None, None) => (quote!(call), quote!()),
+    // `&Conn` alone is borrowed from the connection (`call`); otherwise
+    // every context argument is extracted, several as one tuple, and a
+    // `&Conn` among them is an extracted `Conn` passed by reference.
+    let params_arg = handler.params.as_ref().map(|_| quote!(__rpc_params));
+    let (helper, closure_args, handler_args, extracted) = match handler.context.as_slice() {
+        [] | [Context::Borrowed] => {
+            let ctx = (!handler.context.is_empty()).then(|| quote!(&__rpc_ctx));
+            let args = ctx.into_iter().chain(params_arg.clone());
+            (
+                quote!(call),
+                quote!(__rpc_ctx, __rpc_params),
+                quote!(#(#args),*),
+                None,
+            )
+        }
+        context => {
+            let names: Vec<Ident> = (0..context.len())
+                .map(|n| format_ident!("__rpc_ctx{n}"))
+                .collect();
+            let types = context.iter().map(|arg| match arg {
+                Context::Borrowed => quote!(#krate::Conn),
+                Context::Extracted(ty) => quote!(#ty),
+            });
+            let passed = context.iter().zip(&names).map(|(arg, name)| match arg {
+                Context::Borrowed => quote!(&#name),
+                Context::Extracted(_) => quote!(#name),
+            });
+            let args = passed.chain(params_arg.clone());
+            let (pattern, extracted) = if let [name] = names.as_slice() {
+                (quote!(#name), quote!(#(#types)*))
+            } else {
+                (quote!((#(#names,)*)), quote!((#(#types,)*)))
+            };
+            (
+                quote!(call_extracted),
+                quote!(#pattern, __rpc_params),
+                quote!(#(#args),*),
+                Some(extracted),
+            )
+        }
     };
+    let check_state = match &extracted {
+        Some(ty) => quote!(<#ty as #krate::FromConn>::check_state),
+        None => quote!(#krate::__private::no_state),
+    };
+    let turbofish = extracted.as_ref().map(|ty| quote!(::<#ty, _, _, _, _>));
     let awaited = quote!(#fn_ident(#handler_args).await);
     let body = if wrap_output.is_empty() {
         awaited
@@ -77,7 +114,7 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
     // their declarations below.
     let (conn_var, raw_var) = (quote!(__rpc_conn), quote!(__rpc_raw));
     let dispatch = quote_spanned! {output_span=>
-        #spanned_krate::__private::#helper_ident(#conn_var, #raw_var, #decode, |#args| async move {
+        #spanned_krate::__private::#helper_ident #turbofish(#conn_var, #raw_var, #decode, |#closure_args| async move {
             #body
         })
     };
@@ -119,6 +156,7 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
                     call: __rpc_call,
                     params_schema: #params_schema,
                     result_schema: #result_schema,
+                    check_state: #check_state,
                 };
             }
 
@@ -131,8 +169,10 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
 /// is reported on `TaskStatsParams`, not inside generated code.
 fn assertions(krate: &Path, handler: &Handler) -> TokenStream {
     let mut checks = Vec::new();
-    if let Some(Context::Extracted(ty)) = &handler.context {
-        checks.push(quote_spanned!(span_of(ty)=> #krate::__private::assert_context::<#ty>();));
+    for arg in &handler.context {
+        if let Context::Extracted(ty) = arg {
+            checks.push(quote_spanned!(span_of(ty)=> #krate::__private::assert_context::<#ty>();));
+        }
     }
     if let Some(ty) = &handler.params {
         checks.push(quote_spanned!(span_of(ty)=> #krate::__private::assert_params::<#ty>();));

@@ -29,6 +29,7 @@ macro_rules! chained_setters {
         }
     };
 }
+#[cfg_attr(not(feature = "redis"), allow(unused_imports))]
 pub(crate) use chained_setters;
 
 /// Options of one channel namespace, named as in Centrifugo v6

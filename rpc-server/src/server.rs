@@ -62,6 +62,21 @@ pub enum BuildError {
     /// (`/connection/websocket`, `/health`, `/api/{method}`).
     #[error("the service's routes overlap the server's: {0}")]
     RouteOverlap(String),
+    /// A handler takes `State<T>` and the server's state has no `T`.
+    #[error(
+        "handler `{handler}` of {method} ({location}) takes State<{state}>, which the server's \
+         state does not hold; add it with .state(AppState::new().with(value))"
+    )]
+    MissingState {
+        /// The method.
+        method: &'static str,
+        /// The handler's function name.
+        handler: &'static str,
+        /// Where the handler is defined.
+        location: wirecall_core::Location,
+        /// The missing type's name.
+        state: &'static str,
+    },
 }
 
 impl Server {
@@ -531,8 +546,9 @@ impl ServerBuilder {
     /// Finishes the server.
     ///
     /// # Errors
-    /// Duplicate method names, or a personal-channel namespace that is not
-    /// configured.
+    /// Duplicate method names, a personal-channel namespace that is not
+    /// configured, service routes that overlap the server's, or a handler
+    /// whose `State<T>` the state does not hold.
     pub fn build(self) -> Result<Server, BuildError> {
         let router = match self.router {
             Some(router) => router,
@@ -544,6 +560,7 @@ impl ServerBuilder {
             return Err(BuildError::PersonalNamespace(namespace.clone()));
         }
         check_routes(&self.routes)?;
+        check_state(&router, &self.state)?;
         if self.verifier.is_none() && !self.allow_anonymous {
             tracing::warn!(
                 "no token verifier and anonymous connections off: every connect will be refused"
@@ -590,6 +607,20 @@ impl ServerBuilder {
             }),
         })
     }
+}
+
+/// Every handler's extractors find their state: a forgotten `.state(..)`
+/// fails here, at start, instead of at the first call.
+fn check_state(router: &Router, state: &AppState) -> Result<(), BuildError> {
+    for registration in router.methods() {
+        (registration.check_state)(state).map_err(|missing| BuildError::MissingState {
+            method: registration.method,
+            handler: registration.handler,
+            location: registration.location,
+            state: missing,
+        })?;
+    }
+    Ok(())
 }
 
 /// The service's routes beside the server's own: axum refuses an overlap

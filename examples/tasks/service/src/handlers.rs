@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use wirecall_core::publish::Notification;
-use wirecall_core::{Conn, PublisherExt, RpcError, websocket_rpc};
+use wirecall_core::{Conn, PublisherExt, RpcError, State, websocket_rpc};
 
 use crate::jobs::{TaskJob, TaskQueue, run_job};
 use crate::models::*;
@@ -29,7 +29,11 @@ fn check_limit(limit: u32) -> Result<usize, RpcError> {
 ///
 /// Errors: 107 (bad request) for an empty title or steps outside 1..=1000.
 #[websocket_rpc("tasks.create")]
-pub async fn create(conn: &Conn, params: CreateTaskParams) -> Result<Task, RpcError> {
+pub async fn create(
+    conn: &Conn,
+    State(store): State<TaskStore>,
+    params: CreateTaskParams,
+) -> Result<Task, RpcError> {
     let title = params.title.trim();
     if title.is_empty() {
         return Err(RpcError::bad_request("title: must not be empty"));
@@ -39,25 +43,29 @@ pub async fn create(conn: &Conn, params: CreateTaskParams) -> Result<Task, RpcEr
             "steps: must be between 1 and {MAX_STEPS}"
         )));
     }
-    Ok(conn
-        .state::<TaskStore>()?
-        .create(conn.user_id(), title, params.steps))
+    Ok(store.create(conn.user_id(), title, params.steps))
 }
 
 /// One of the caller's tasks.
 ///
 /// Errors: 404 "task not found" when it does not exist or is someone else's.
 #[websocket_rpc("tasks.get")]
-pub async fn get(conn: &Conn, params: TaskRef) -> Result<Task, RpcError> {
-    conn.state::<TaskStore>()?
-        .get(conn.user_id(), params.task_id)
+pub async fn get(
+    conn: &Conn,
+    State(store): State<TaskStore>,
+    params: TaskRef,
+) -> Result<Task, RpcError> {
+    store.get(conn.user_id(), params.task_id)
 }
 
 /// The caller's tasks, newest first.
 #[websocket_rpc("tasks.list")]
-pub async fn list(conn: &Conn, params: ListTasksParams) -> Result<TaskList, RpcError> {
+pub async fn list(
+    conn: &Conn,
+    State(store): State<TaskStore>,
+    params: ListTasksParams,
+) -> Result<TaskList, RpcError> {
     let limit = check_limit(params.limit)?;
-    let store = conn.state::<TaskStore>()?;
     Ok(TaskList {
         tasks: store.list(conn.user_id(), params.status, limit),
     })
@@ -67,7 +75,11 @@ pub async fn list(conn: &Conn, params: ListTasksParams) -> Result<TaskList, RpcE
 ///
 /// Errors: 103 (permission denied) for another user's stats.
 #[websocket_rpc("tasks.get_stats")]
-pub async fn get_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats, RpcError> {
+pub async fn get_stats(
+    conn: &Conn,
+    State(store): State<TaskStore>,
+    params: TaskStatsParams,
+) -> Result<TaskStats, RpcError> {
     let limit = check_limit(params.limit)?;
     let caller = conn.user_id();
     if params.user_id != caller {
@@ -75,7 +87,7 @@ pub async fn get_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats
             "user_id: you may only read your own stats",
         ));
     }
-    Ok(conn.state::<TaskStore>()?.stats(caller, limit))
+    Ok(store.stats(caller, limit))
 }
 
 /// Starts the task in the background: it publishes a `task_update` per step
@@ -85,14 +97,17 @@ pub async fn get_stats(conn: &Conn, params: TaskStatsParams) -> Result<TaskStats
 ///
 /// Errors: 404 "task not found"; 409 "task is already running".
 #[websocket_rpc("tasks.run")]
-pub async fn run(conn: &Conn, params: RunTaskParams) -> Result<TaskRun, RpcError> {
+pub async fn run(
+    conn: &Conn,
+    State(store): State<TaskStore>,
+    params: RunTaskParams,
+) -> Result<TaskRun, RpcError> {
     if params.step_ms > MAX_STEP_MS {
         return Err(RpcError::bad_request(format!(
             "step_ms: must be at most {MAX_STEP_MS}"
         )));
     }
     conn.publisher()?;
-    let store = conn.state::<TaskStore>()?;
     let task = store.start(conn.user_id(), params.task_id)?;
     let channel = task.channel.clone();
     let job = TaskJob {
@@ -100,16 +115,17 @@ pub async fn run(conn: &Conn, params: RunTaskParams) -> Result<TaskRun, RpcError
         step_ms: params.step_ms,
         fail_at: params.fail_at,
     };
-    match conn.state::<Arc<dyn TaskQueue>>() {
-        Ok(queue) => {
+    // A worker queue when the service was started with one (`--redis`).
+    match conn.app_state().get::<Arc<dyn TaskQueue>>() {
+        Some(queue) => {
             if let Err(error) = queue.enqueue(conn, job).await {
                 // Not handed over: the caller may try again.
                 store.update(params.task_id, TaskStatus::Pending, 0);
                 return Err(error);
             }
         }
-        Err(_) => {
-            tokio::spawn(run_here(conn.clone(), job));
+        None => {
+            tokio::spawn(run_here(conn.clone(), store, job));
         }
     }
     Ok(TaskRun {
@@ -119,8 +135,8 @@ pub async fn run(conn: &Conn, params: RunTaskParams) -> Result<TaskRun, RpcError
 }
 
 /// The background half of `tasks.run` when there is no worker queue.
-async fn run_here(conn: Conn, job: TaskJob) {
-    let (Ok(store), Ok(publisher)) = (conn.state::<TaskStore>(), conn.publisher()) else {
+async fn run_here(conn: Conn, store: Arc<TaskStore>, job: TaskJob) {
+    let Ok(publisher) = conn.publisher() else {
         return;
     };
     let id = job.task.id;
