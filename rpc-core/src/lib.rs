@@ -40,12 +40,15 @@
 //!
 //! # Handler shapes
 //!
-//! `async fn(ctx, params) -> R`, `async fn(params) -> R` and `async fn(ctx) -> R`,
-//! where `R` is `T` or `Result<T, E>` with `E: Into<RpcError>`. The context is
-//! either borrowed (`conn: &Conn`; a lone borrowed argument is always the
-//! context) or, in the two-argument form, an extractor implementing
-//! [`FromConn`] such as [`State<T>`]. Params are taken by value and must be
-//! `Deserialize + JsonSchema`; results must be `Serialize + JsonSchema`.
+//! `async fn(ctx…, params) -> R`, `async fn(params) -> R`, `async fn(conn: &Conn) -> R`
+//! and `async fn() -> R`, where `R` is `T` or `Result<T, E>` with
+//! `E: Into<RpcError>`. The context comes first: the connection borrowed
+//! (`conn: &Conn`; a lone borrowed argument is always the context) and up
+//! to four extractors implementing [`FromConn`], such as [`State<T>`]:
+//! `async fn(conn: &Conn, State(db): State<Db>, params: P)`. The last
+//! argument is the params, taken by value, `Deserialize + JsonSchema`;
+//! results must be `Serialize + JsonSchema`. A server refuses to build
+//! when its state lacks a `State<T>` some handler takes.
 //!
 //! # The typed marker
 //!

@@ -62,7 +62,7 @@ pub(super) async fn serve(
             prefix: None,
         });
     }
-    let mut settings = super::Settings::default();
+    let mut settings = super::Settings::default().dev(args.dev);
     if let Some(redis) = redis {
         let mut options = crate::broker::redis::RedisOptions::new(redis.url);
         if let Some(prefix) = args.redis_prefix.clone().or(redis.prefix) {

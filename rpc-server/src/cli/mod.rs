@@ -41,13 +41,23 @@ pub fn run(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ExitCode {
 /// What `serve` was started with that a service's own parts may need (a
 /// job queue on the deployment's Redis, say).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Settings {
     /// The Redis the nodes share (`--redis`, `WIRECALL_REDIS`, the config
     /// file), if any.
     pub redis_url: Option<String>,
     /// The prefix of wirecall's keys and channels in it.
     pub redis_prefix: Option<String>,
+    /// Development mode (`serve --dev`): a service may offer conveniences
+    /// that must never reach production (a login without a password).
+    pub dev: bool,
 }
+
+crate::config::chained_setters!(Settings {
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
+    dev: bool,
+});
 
 /// [`run`] for a service with subcommands of its own (`E`, a clap
 /// `Subcommand`, handled by `commands` outside any runtime), whose

@@ -4,6 +4,7 @@
 //! page at `/`; and `tasks worker`, which runs tasks handed over by nodes
 //! that share a Redis (`serve --redis`).
 
+mod login;
 mod page;
 mod queue;
 mod worker;
@@ -19,7 +20,8 @@ use wirecall_server::{AppState, NamespaceOptions, ServerBuilder};
 /// Namespaces: `news` (public: subscribe and publish, history 100 for 5
 /// minutes, recovery, presence, join/leave), `tasks` (owner-only `#`
 /// channels, history 50 for 10 minutes, recovery) and `personal` (each
-/// user's personal channel). With a Redis (`serve --redis`), `tasks.run`
+/// user's personal channel). A connection without a token is signed in
+/// by the session cookie `POST /login` sets (development mode). With a Redis (`serve --redis`), `tasks.run`
 /// hands runs to `tasks worker` instead of running them in the node.
 fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
     let tasks = NamespaceOptions::default()
@@ -33,7 +35,9 @@ fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
         .history_size(50)
         .history_ttl(Duration::from_secs(600))
         .force_recovery(true);
-    server
+    // Signing in with a session cookie (a connection without a token).
+    let sessions = Arc::new(login::Sessions::default());
+    login::authenticate(server, sessions.clone())
         .namespace(
             "news",
             NamespaceOptions::public(100, Duration::from_secs(300)),
@@ -43,7 +47,7 @@ fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
         .personal_channels("personal")
         .state(state(settings))
         .client_options(tasks_service::client_options())
-        .routes(page::routes())
+        .routes(page::routes().merge(login::routes(sessions, settings.dev)))
 }
 
 /// The handlers' state: the task store, and the worker queue with Redis.

@@ -66,10 +66,9 @@ async fn work(args: WorkerArgs) -> Result<(), String> {
     let broker = RedisBroker::connect(options)
         .await
         .map_err(|e| e.to_string())?;
-    let settings = Settings {
-        redis_url: Some(args.redis.clone()),
-        redis_prefix: args.redis_prefix.clone(),
-    };
+    let settings = Settings::default()
+        .redis_url(Some(args.redis.clone()))
+        .redis_prefix(args.redis_prefix.clone());
     // The same channel settings as the nodes: history, personal channels.
     let channels = crate::configure(Server::builder(), &settings).channels();
     let publisher = BrokerPublisher::new(Arc::new(broker), channels);

@@ -9,21 +9,62 @@ import { connectionIndicator, fileDialog, problem, taskList, toast } from "./vie
 /** Milliseconds between a run's progress steps. */
 const STEP_MS = 150;
 
-/** The user and token: `?token=` (with `?user=`, else the token's `sub`),
- * or in development mode a token from `GET /dev/token`. */
+/** The user and token: `?token=` (with `?user=`, else the token's `sub`);
+ * `?user=` in development mode, a token from `GET /dev/token`; otherwise
+ * the web session, with no token at all: the browser sends its cookie with
+ * the WebSocket's upgrade request and the server signs the connection in
+ * by it. */
 async function credentials(): Promise<{ user: string; token: string }> {
   const query = new URLSearchParams(location.search);
   const token = query.get("token");
   if (token) {
     return { user: query.get("user") ?? subject(token), token };
   }
-  const user = query.get("user") ?? "alice";
+  const user = query.get("user");
+  if (user === null) {
+    return { user: await session(), token: "" };
+  }
   const reply = await fetch(`/dev/token?user=${encodeURIComponent(user)}`);
   if (!reply.ok) {
     throw new Error("No token: open this page as /?token=<JWT> (or run the server with --dev).");
   }
   const body = (await reply.json()) as { token: string };
   return { user, token: body.token };
+}
+
+/** The signed-in user of the session cookie, signing in first when there
+ * is none (`POST /login`, served in development mode). */
+async function session(): Promise<string> {
+  const current = await fetch("/session");
+  if (current.ok) {
+    signOutButton();
+    return ((await current.json()) as { user: string }).user;
+  }
+  const form = document.getElementById("sign-in") as HTMLFormElement;
+  form.hidden = false;
+  const user = await new Promise<string>((resolve) => {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const name = String(new FormData(form).get("user") ?? "");
+      fetch("/login", { method: "POST", body: JSON.stringify({ user: name }) }).then(async (reply) => {
+        if (reply.ok) resolve(name);
+        else if (reply.status === 404) problem("No sign-in here: open this page as /?token=<JWT> (or run the server with --dev).");
+        else problem(await reply.text());
+      }, (error: unknown) => problem(describe(error)));
+    });
+  });
+  form.hidden = true;
+  signOutButton();
+  return user;
+}
+
+/** Shows "Sign out", which ends the session and reloads the page. */
+function signOutButton(): void {
+  const button = document.getElementById("sign-out") as HTMLButtonElement;
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    void fetch("/logout", { method: "POST" }).then(() => location.reload());
+  });
 }
 
 /** The `sub` claim of a JWT, read without verifying (the server does). */

@@ -5,7 +5,8 @@
 // text and colour; a `user.file` opens the dialog whose Download opens the
 // file in a new tab; after the server is killed and restarted the indicator
 // shows reconnecting then connected, and a task run afterwards still updates.
-// Saves target/screenshots/tasks-page.png. A second test runs two nodes on
+// Saves target/screenshots/tasks-page.png. Another signs in with a session
+// cookie (no token on the WebSocket). A last test runs two nodes on
 // a real redis-server with `tasks worker`: the page on node 1 sees the
 // worker's run fill the bar, and a notification sent through node 0 arrives.
 // Waits are on page state; the timeouts are hang guards only.
@@ -88,7 +89,7 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     const runTask = async (title) => {
       await page.fill('input[name="title"]', title);
       await page.fill('input[name="steps"]', '4');
-      await page.click('button[type="submit"]');
+      await page.click('#create-task button[type="submit"]');
       const task = page.locator('.task', { hasText: title });
       await task.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: GUARD_MS });
       assert.equal(await task.getAttribute('data-progress'), '100');
@@ -101,7 +102,7 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     await page.fill('input[name="title"]', 'Doomed import');
     await page.fill('input[name="steps"]', '4');
     await page.check('input[name="fail"]');
-    await page.click('button[type="submit"]');
+    await page.click('#create-task button[type="submit"]');
     const doomed = page.locator('.task', { hasText: 'Doomed import' });
     await doomed.locator('xpath=self::*[@data-status="failed"]').waitFor({ timeout: GUARD_MS });
     assert.equal(await doomed.getAttribute('data-progress'), '25');
@@ -137,7 +138,7 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     // A long run, caught mid-way for the screenshot.
     await page.fill('input[name="title"]', 'Nightly export');
     await page.fill('input[name="steps"]', '100');
-    await page.click('button[type="submit"]');
+    await page.click('#create-task button[type="submit"]');
     const nightly = page.locator('.task', { hasText: 'Nightly export' });
     await nightly.locator('xpath=self::*[@data-status="running" and number(@data-progress) >= 5]')
       .waitFor({ timeout: GUARD_MS });
@@ -217,6 +218,67 @@ async function startRedis() {
   return { proc, url: `redis://127.0.0.1:${port}` };
 }
 
+test('a session cookie signs the page in, and its WebSocket carries no token', { timeout: 60_000 }, async () => {
+  const server = await startServer();
+  const { address } = server;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => console.error('page error:', error));
+    // Every command the page writes on its WebSockets, and any token fetch.
+    const commands = [];
+    page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => {
+      for (const line of String(payload).split('\n').filter(Boolean)) commands.push(JSON.parse(line));
+    }));
+    const tokenFetches = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/dev/token')) tokenFetches.push(request.url());
+    });
+
+    // No token and no session: the page asks who you are.
+    await page.goto(`http://${address}/`);
+    await page.locator('#sign-in').waitFor({ state: 'visible', timeout: GUARD_MS });
+    await page.fill('#sign-in input[name="user"]', 'carol');
+    await page.click('#sign-in button[type="submit"]');
+    await page.locator('#connection[data-state="connected"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await page.locator('#user').textContent(), 'carol');
+    assert.equal(await page.locator('#sign-in').isVisible(), false);
+    // The session lives in an HttpOnly cookie the page's script cannot read.
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    const connects = commands.filter((command) => command.connect);
+    assert.ok(connects.length >= 1);
+    for (const { connect } of connects) assert.equal(connect.token, undefined);
+    assert.deepEqual(tokenFetches, []);
+
+    // The server knows the connection as carol: her own task channel
+    // (tasks:<id>#carol) is hers to follow, and the run completes.
+    await page.fill('input[name="title"]', 'Signed in by cookie');
+    await page.fill('input[name="steps"]', '3');
+    await page.click('#create-task button[type="submit"]');
+    const task = page.locator('.task', { hasText: 'Signed in by cookie' });
+    await task.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: GUARD_MS });
+
+    // A reload stays signed in; signing out asks again.
+    await page.reload();
+    await page.locator('#connection[data-state="connected"]').waitFor({ timeout: GUARD_MS });
+    assert.equal(await page.locator('#user').textContent(), 'carol');
+    await page.locator('.task', { hasText: 'Signed in by cookie' }).waitFor({ timeout: GUARD_MS });
+    await page.click('#sign-out');
+    await page.locator('#sign-in').waitFor({ state: 'visible', timeout: GUARD_MS });
+
+    // A made-up session is no one: the server closes with 3501.
+    const forged = new WebSocket(`ws://${address}/connection/websocket`,
+      { headers: { Cookie: 'tasks_session=0123456789abcdef' } });
+    await new Promise((resolve) => forged.once('open', resolve));
+    forged.send(JSON.stringify({ id: 1, connect: {} }));
+    const [code] = await new Promise((resolve) => forged.once('close', (...args) => resolve(args)));
+    assert.equal(code, 3501);
+  } finally {
+    await browser.close();
+    server.proc.kill('SIGKILL');
+  }
+});
+
 test('two nodes on Redis with a worker: the page on either node sees the bar fill', { timeout: 120_000 }, async () => {
   const redis = await startRedis();
   const redisArgs = ['--redis', redis.url];
@@ -241,7 +303,7 @@ test('two nodes on Redis with a worker: the page on either node sees the bar fil
     await page.locator('#connection[data-state="connected"]').waitFor({ timeout: GUARD_MS });
     await page.fill('input[name="title"]', 'Run by the worker');
     await page.fill('input[name="steps"]', '4');
-    await page.click('button[type="submit"]');
+    await page.click('#create-task button[type="submit"]');
     const task = page.locator('.task', { hasText: 'Run by the worker' });
     await task.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: GUARD_MS });
     assert.equal(await task.getAttribute('data-progress'), '100');
