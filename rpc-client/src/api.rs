@@ -13,7 +13,7 @@ use wirecall_core::protocol::StreamPosition;
 use wirecall_core::publish::BoxFuture;
 use wirecall_core::{Publisher, RpcError, code};
 
-use crate::client::BoxError;
+use crate::error::BoxError;
 
 /// Why an API call failed.
 #[derive(Debug, thiserror::Error)]

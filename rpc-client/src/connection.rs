@@ -18,8 +18,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wirecall_core::protocol::{Push, Reply, StreamPosition, unsubscribe_code};
 use wirecall_core::{RpcError, code};
 
-use crate::client::{ClientBuilder, ClientError, ConnectError, ConnectionState, Shared, Waiter};
-use crate::subscription::SubscriptionEvent;
+use crate::error::{ClientError, ConnectError};
+use crate::routes::SubscriptionEvent;
+use crate::shared::{ConnectionState, Settings, Shared, Waiter};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -44,7 +45,7 @@ enum Ended {
 /// Runs the client's connections until the end.
 pub(crate) async fn supervise(
     shared: Arc<Shared>,
-    settings: ClientBuilder,
+    settings: Settings,
     mut outgoing: mpsc::UnboundedReceiver<String>,
     mut stopped: oneshot::Receiver<()>,
     ready: oneshot::Sender<Result<(), ClientError>>,
@@ -162,7 +163,7 @@ fn fail_pending(shared: &Shared, outgoing: &mut mpsc::UnboundedReceiver<String>)
 /// One connection, from opening the socket to its end.
 async fn connection(
     shared: &Arc<Shared>,
-    settings: &ClientBuilder,
+    settings: &Settings,
     token: Option<&str>,
     outgoing: &mut mpsc::UnboundedReceiver<String>,
     ready: &mut Option<oneshot::Sender<Result<(), ClientError>>>,

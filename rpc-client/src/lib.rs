@@ -23,18 +23,23 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+// From the bottom up: errors, the routing table, what the handles and the
+// connection task share, the connection task, subscriptions, the client.
 mod api;
 mod client;
 mod connection;
+mod error;
+mod routes;
+mod shared;
 mod subscription;
 
 pub use api::{ApiClient, ApiError};
-pub use client::{
-    BoxError, Client, ClientBuilder, ClientError, ConnectError, ConnectionState, TokenProvider,
-};
+pub use client::{Client, ClientBuilder};
+pub use error::{BoxError, ClientError, ConnectError};
+pub use routes::SubscriptionEvent;
+pub use shared::{ConnectionState, TokenProvider};
 pub use subscription::{
-    DecodeError, ServerSubscriptions, Subscription, SubscriptionEvent, TypedEvent,
-    TypedSubscription,
+    DecodeError, ServerSubscriptions, Subscription, TypedEvent, TypedSubscription,
 };
 pub use wirecall_core::{Method, Publisher, PublisherExt, RpcError};
 

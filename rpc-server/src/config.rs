@@ -10,27 +10,7 @@ use wirecall_core::RpcError;
 use wirecall_core::channel::Channel;
 
 use crate::broker::PublishOptions;
-
-/// Chained setters, one per field, for configuration structs that are
-/// `#[non_exhaustive]` (so a new field is not a breaking change), which
-/// code outside this crate cannot build with a struct literal:
-/// `Limits::default().rpc_timeout(Duration::from_secs(5))`.
-macro_rules! chained_setters {
-    ($type:ty { $($field:ident: $value:ty),* $(,)? }) => {
-        impl $type {
-            $(
-                #[doc = concat!("Sets `", stringify!($field), "` (see the field).")]
-                #[must_use]
-                pub fn $field(mut self, $field: $value) -> Self {
-                    self.$field = $field;
-                    self
-                }
-            )*
-        }
-    };
-}
-#[cfg_attr(not(feature = "redis"), allow(unused_imports))]
-pub(crate) use chained_setters;
+use crate::setters::chained_setters;
 
 /// Options of one channel namespace, named as in Centrifugo v6
 /// (shared/protocol.md §7.4). Everything is off by default: a namespace

@@ -60,6 +60,7 @@ mod publisher;
 mod serve;
 mod server;
 mod session;
+mod setters;
 mod worker;
 
 pub use config::{Channels, Limits, NamespaceOptions, Timings};

@@ -5,7 +5,7 @@
 //!
 //! The interface works on whole requests so that a networked broker
 //! (Redis) and the in-memory one (the embedded default) implement it
-//! alike; the channel engine (`crate::engine`) holds the rules on top.
+//! alike; the channel engine (the `engine` module) holds the rules on top.
 
 mod memory;
 #[cfg(feature = "redis")]

@@ -53,7 +53,7 @@ pub struct Settings {
     pub dev: bool,
 }
 
-crate::config::chained_setters!(Settings {
+crate::setters::chained_setters!(Settings {
     redis_url: Option<String>,
     redis_prefix: Option<String>,
     dev: bool,

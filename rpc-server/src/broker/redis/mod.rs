@@ -80,7 +80,7 @@ impl RedisOptions {
     }
 }
 
-crate::config::chained_setters!(RedisOptions {
+crate::setters::chained_setters!(RedisOptions {
     prefix: String,
     pubsub_shards: usize,
     command_timeout: Duration,
