@@ -22,6 +22,94 @@
 //! re-exports what it needs of `wirecall_core` (errors, `Conn`, `Router`,
 //! the attribute).
 //!
+//! # A tour
+//!
+//! ## Handlers and shared state
+//!
+//! A handler takes the connection and extractors first, its params last.
+//! Shared state is registered once, by type; a handler that takes a
+//! `State<T>` the server does not hold stops [`ServerBuilder::build`], not
+//! the first call:
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use schemars::JsonSchema;
+//! use serde::Deserialize;
+//! use wirecall_server::{AppState, BuildError, Conn, RpcError, Server, State, websocket_rpc};
+//!
+//! #[derive(Default)]
+//! pub struct Visits(AtomicU64);
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! pub struct Visit { pub page: String }
+//!
+//! /// Counts a visit; returns the total.
+//! #[websocket_rpc("site.visit")]
+//! pub async fn visit(conn: &Conn, State(visits): State<Visits>, params: Visit) -> Result<u64, RpcError> {
+//!     tracing::info!(user = conn.user_id(), page = %params.page, "visit");
+//!     Ok(visits.0.fetch_add(1, Ordering::Relaxed) + 1)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let forgotten = Server::builder().hmac_secret("change-me").build();
+//! assert!(matches!(forgotten, Err(BuildError::MissingState { handler: "visit", .. })));
+//!
+//! let server = Server::builder()
+//!     .hmac_secret("change-me")
+//!     .state(AppState::new().with(Visits::default()))
+//!     .build()
+//!     .expect("every handler finds its state");
+//! # drop(server);
+//! # }
+//! ```
+//!
+//! ## Who connects
+//!
+//! A connection authenticates with a JWT ([`ServerBuilder::hmac_secret`],
+//! or [`ServerBuilder::token_verifier`] for RS256 and ES256 keys), or,
+//! without one, through the connect hook, which sees the upgrade
+//! request (headers, cookies, peer address) and can name the user from the
+//! web application's own session:
+//!
+//! ```
+//! use wirecall_server::{ConnectDecision, Server};
+//!
+//! # fn sessions_user(_session: &str) -> Option<String> { None }
+//! let builder = Server::builder().hmac_secret("change-me").on_connect(|cx| {
+//!     let user = cx.handshake.cookie("session").and_then(sessions_user);
+//!     async move {
+//!         Ok(match user {
+//!             Some(user) => ConnectDecision::allow().user(user),
+//!             // A token's user stands; with neither, the connect is refused.
+//!             None => ConnectDecision::allow(),
+//!         })
+//!     }
+//! });
+//! ```
+//!
+//! ## Publishing
+//!
+//! Handlers publish through `conn.publisher()`, the application through
+//! [`Server::publisher`], other processes over HTTP (`wirecall_client::ApiClient`)
+//! or straight into Redis ([`BrokerPublisher`]); all implement
+//! [`Publisher`], so the messaging helpers of [`PublisherExt`] (user
+//! messages, notifications, task progress) work the same everywhere.
+//!
+//! ## Inside an axum application
+//!
+//! [`Server::axum_router`] gives the routes to merge into an existing app;
+//! on the app's own shutdown, [`Server::shutdown`] lets calls in flight
+//! finish and tells clients to reconnect elsewhere. A server that serves
+//! itself takes any shutdown future with [`Listening::serve_with_shutdown`].
+//!
+//! ## Limits
+//!
+//! [`Limits`] and [`Timings`] start from Centrifugo's defaults and change
+//! by chained setters: `Limits::default().max_connections(Some(10_000))`.
+//! The project README's "Bad input and abuse" table says what each one
+//! does to a client that crosses it.
+//!
 //! # Features
 //! All off by default, so a service that only serves compiles the server
 //! alone:
