@@ -1,6 +1,7 @@
 //! `tasks serve --dev` with nothing else: it makes up a secret and an API
 //! key, prints a token that connects, the page's address and a command for
-//! a second terminal, and mints tokens at `GET /dev/token`.
+//! a second terminal, and mints tokens at `GET /dev/token`; without
+//! `--dev` the name-only sign-in is not served.
 
 use std::process::Stdio;
 
@@ -83,4 +84,44 @@ async fn http_get(address: &str, path: &str) -> String {
         "{head}"
     );
     body.to_owned()
+}
+
+/// The cookie sign-in takes any name, so only `--dev` serves it.
+#[tokio::test]
+async fn the_name_only_sign_in_is_served_in_development_mode_only() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tasks"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log", "warn"])
+        .args(["--secret", "not-dev-secret", "--api-key", "not-dev-key"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(server.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = reader.next_line().await.unwrap().expect("a listening line");
+        if let Some(rest) = line.strip_prefix("wirecall listening on ws://") {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    let login = http_request(&address, "POST /login", r#"{"user":"mallory"}"#).await;
+    assert!(login.starts_with("HTTP/1.1 404"), "{login}");
+    assert!(!login.to_lowercase().contains("set-cookie"), "{login}");
+    // Asking who is signed in stays: it only reads the cookie.
+    let session = http_request(&address, "GET /session", "").await;
+    assert!(session.starts_with("HTTP/1.1 401"), "{session}");
+    server.kill().await.unwrap();
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the whole response.
+async fn http_request(address: &str, line: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "{line} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
 }
