@@ -8,6 +8,30 @@
 //! jitter), resubscribes asking for what it missed, and reports whether
 //! recovery succeeded; terminal close codes stop it.
 //!
+//! Errors are types that keep their causes: a refused connect is
+//! `ClientError::Connect(ConnectError::Refused { code, .. })` (3500 a bad
+//! token, 109 an expired one, …), an unreachable server
+//! `ConnectError::Open` with the WebSocket library's error as `source()`,
+//! and a method's own error `ClientError::Rpc` with its code:
+//!
+//! ```no_run
+//! use wirecall_client::{Client, ClientError, ConnectError};
+//!
+//! # async fn run() {
+//! match Client::builder("ws://127.0.0.1:8000/connection/websocket")
+//!     .token_provider(|| async { Ok(std::env::var("TOKEN")?) })
+//!     .connect()
+//!     .await
+//! {
+//!     Ok(client) => drop(client),
+//!     Err(ClientError::Connect(ConnectError::Refused { code: 3500, .. })) => {
+//!         eprintln!("the server does not accept this token");
+//!     }
+//!     Err(other) => eprintln!("{other}"),
+//! }
+//! # }
+//! ```
+//!
 //! A runnable example that starts a server in-process, calls it by marker
 //! and receives a publication: `cargo run -p wirecall-client --example
 //! quickstart` (`rpc-client/examples/quickstart.rs`).
