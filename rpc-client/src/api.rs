@@ -27,7 +27,7 @@ pub enum ApiError {
     Unauthorized,
     /// The server could not be reached, or the connection broke before the
     /// answer was read; the HTTP client's error is the `source()`.
-    #[error("cannot reach the server at {url}: {}", root_cause(.source.as_ref()))]
+    #[error("cannot reach the server at {url}")]
     Unreachable {
         /// The API URL.
         url: String,
@@ -53,7 +53,16 @@ impl From<ApiError> for RpcError {
         match error {
             ApiError::Rpc(error) => error,
             ApiError::Unauthorized => RpcError::unauthorized(),
-            other => RpcError::new(code::INTERNAL, other.to_string()).retryable(),
+            // The reply reaches end users: the server's address and body
+            // stay in the log, not in it.
+            ApiError::Unreachable { ref source, .. } => {
+                tracing::warn!(error = %error, cause = root_cause(source.as_ref()), "server API unreachable");
+                RpcError::new(code::INTERNAL, "the server API is unreachable").retryable()
+            }
+            other => {
+                tracing::warn!(error = %other, "unexpected answer from the server API");
+                RpcError::internal()
+            }
         }
     }
 }

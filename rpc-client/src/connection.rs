@@ -58,6 +58,13 @@ pub(crate) async fn supervise(
         if let Some(provider) = &settings.token_provider {
             match provider().await {
                 Ok(fresh) => token = Some(fresh),
+                // With no token at all, the first connect fails with why.
+                Err(why) if token.is_none() && ready.is_some() => {
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(Err(ClientError::Connect(ConnectError::Token(why))));
+                    }
+                    return;
+                }
                 Err(why) => tracing::warn!(%why, "token provider failed; using the last token"),
             }
         }
@@ -108,7 +115,9 @@ pub(crate) async fn supervise(
                 let new_token_may_help = token_expired && settings.token_provider.is_some();
                 if !new_token_may_help && let Some(ready) = ready.take() {
                     // The first attempt failed: report it instead of retrying.
-                    let error = if code == 0 {
+                    // 0: ended here; 1000–2999: a WebSocket close, not
+                    // an answer to the connect.
+                    let error = if code == 0 || (1000..3000).contains(&code) {
                         ConnectError::Interrupted(reason)
                     } else {
                         ConnectError::Refused { code, reason }

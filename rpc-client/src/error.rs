@@ -1,5 +1,6 @@
 //! Why a client operation failed: the connection's errors, each keeping
-//! its cause as `source()`.
+//! its cause as `source()` rather than in its own message (print the
+//! chain, as `anyhow`'s `{:#}` does, to see both).
 
 use std::time::Duration;
 
@@ -24,11 +25,11 @@ pub enum ClientError {
     #[error("the connection is closed")]
     Disconnected,
     /// The first connect failed.
-    #[error("cannot connect: {0}")]
-    Connect(#[source] ConnectError),
+    #[error(transparent)]
+    Connect(ConnectError),
     /// Params did not encode as JSON, or a reply did not decode as the
     /// type the method declares.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Codec {
         /// What was being encoded or decoded.
         context: String,
@@ -47,7 +48,7 @@ pub enum ClientError {
 pub enum ConnectError {
     /// The WebSocket could not be opened (address, TCP, TLS or the HTTP
     /// upgrade); the WebSocket library's error is the `source()`.
-    #[error("cannot open {url}: {source}")]
+    #[error("cannot open {url}")]
     Open {
         /// The URL tried.
         url: String,
@@ -64,6 +65,10 @@ pub enum ConnectError {
         /// The server's reason.
         reason: String,
     },
+    /// The token provider failed and there was no token to fall back on;
+    /// its error is the `source()`.
+    #[error("the token provider failed")]
+    Token(#[source] BoxError),
     /// The connection broke, or no reply came in time, during the
     /// handshake.
     #[error("{0}")]

@@ -290,6 +290,15 @@ impl<T: Send + Sync + 'static> FromConn for State<T> {
     }
 }
 
+/// State that may be absent: `Option<State<T>>` is `None` when the server
+/// holds no `T`, and never stops the server from building (for state a
+/// feature or a configuration adds).
+impl<T: Send + Sync + 'static> FromConn for Option<State<T>> {
+    fn from_conn(conn: &Conn) -> Result<Self, RpcError> {
+        Ok(conn.app_state().get_arc::<T>().map(State))
+    }
+}
+
 /// Several extractors at once: the attribute passes a handler's context
 /// arguments as one tuple.
 macro_rules! tuple_from_conn {
@@ -341,5 +350,12 @@ mod tests {
         let missing = <(Conn, State<Counter>)>::check_state(&without).unwrap_err();
         assert!(missing.ends_with("Counter"), "{missing}");
         assert_eq!(Conn::check_state(&without), Ok(()));
+        assert_eq!(<Option<State<Counter>>>::check_state(&without), Ok(()));
+        let conn = Conn::builder().build();
+        assert!(
+            <Option<State<Counter>>>::from_conn(&conn)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -7,11 +7,32 @@
 use std::net::SocketAddr;
 
 /// What the upgrade request said.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Handshake {
     headers: Vec<(String, String)>,
     uri: String,
     peer_addr: Option<SocketAddr>,
+}
+
+/// Credentials stay out of logs: `Cookie` and `Authorization` values are
+/// printed as `<redacted>`.
+impl std::fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers()
+            .map(|(name, value)| {
+                let secret = ["cookie", "authorization", "proxy-authorization"]
+                    .iter()
+                    .any(|s| name.eq_ignore_ascii_case(s));
+                (name, if secret { "<redacted>" } else { value })
+            })
+            .collect();
+        f.debug_struct("Handshake")
+            .field("headers", &headers)
+            .field("uri", &self.uri)
+            .field("peer_addr", &self.peer_addr)
+            .finish()
+    }
 }
 
 impl Handshake {
@@ -69,6 +90,28 @@ impl Handshake {
 #[cfg(test)]
 mod tests {
     use super::Handshake;
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let handshake = Handshake::new(
+            [
+                ("Cookie".to_owned(), "session=s3cret".to_owned()),
+                ("authorization".to_owned(), "Bearer t0ken".to_owned()),
+                ("user-agent".to_owned(), "test".to_owned()),
+            ],
+            "/",
+            None,
+        );
+        let printed = format!("{handshake:?}");
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("t0ken"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("user-agent") && printed.contains("test"),
+            "{printed}"
+        );
+    }
 
     #[test]
     fn cookies_and_headers_are_found_by_name() {

@@ -126,6 +126,24 @@ pub(crate) fn check(f: &RpcFn) -> syn::Result<Handler> {
         }
     }
 
+    // Only the connection is borrowed; an extractor is a value.
+    let context_args = match typed.as_slice() {
+        [only] => &typed[..usize::from(matches!(&*only.ty, Type::Reference(_)))],
+        [context @ .., _] => context,
+        [] => &[],
+    };
+    for arg in context_args {
+        if let Type::Reference(reference) = &*arg.ty
+            && !is_conn(&reference.elem)
+        {
+            errors.push(syn::Error::new_spanned(
+                reference,
+                "only the connection is borrowed (`conn: &Conn`); take extractors by value, \
+                 like `State(db): State<Db>`",
+            ));
+        }
+    }
+
     let (context, params) = match typed.as_slice() {
         [] => (Vec::new(), None),
         // One argument: a borrow is the context, a value is the params.
@@ -171,6 +189,11 @@ pub(crate) fn check(f: &RpcFn) -> syn::Result<Handler> {
             output,
         }),
     }
+}
+
+/// Whether `ty` names the connection context (`Conn`, at any path).
+fn is_conn(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Conn"))
 }
 
 /// `Result<T, E>` (any path ending in `Result`, including aliases such as

@@ -15,12 +15,18 @@ use wirecall_core::protocol::Disconnect;
 use crate::broker::BoxFuture;
 
 /// What a connect hook sees.
-#[derive(Debug, Clone)]
+///
+/// `Default` (with field assignment) builds one to test a hook with.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct ConnectContext {
     /// The new connection's id.
     pub client_id: String,
-    /// The user from the token (`""` when anonymous).
+    /// The user from the token; `""` for a connection without one, which
+    /// reaches the hook whether or not anonymous connections are allowed
+    /// (so the hook can sign it in, e.g. from a session cookie, by
+    /// returning [`ConnectDecision::user()`]; otherwise it is refused unless
+    /// anonymous connections are on).
     pub user_id: String,
     /// The token's `info` claim.
     pub info: Option<Value>,
@@ -110,7 +116,9 @@ impl From<Disconnect> for Rejection {
 }
 
 /// What a subscribe hook sees.
-#[derive(Debug, Clone)]
+///
+/// `Default` (with field assignment) builds one to test a hook with.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct SubscribeContext {
     /// The subscribing connection.
@@ -136,7 +144,9 @@ pub enum SubscribeDecision {
 }
 
 /// What the unsubscribe and disconnect hooks hear.
-#[derive(Debug, Clone)]
+///
+/// `Default` (with field assignment) builds one to test a hook with.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct DisconnectContext {
     /// The connection.

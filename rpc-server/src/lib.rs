@@ -145,6 +145,7 @@ pub mod fuzzing;
 mod hooks;
 mod outbound;
 mod publisher;
+mod report;
 mod serve;
 mod server;
 mod session;

@@ -62,6 +62,10 @@ pub enum BuildError {
     /// (`/connection/websocket`, `/health`, `/api/{method}`).
     #[error("the service's routes overlap the server's: {0}")]
     RouteOverlap(String),
+    /// A limit or timing that cannot work (a zero interval, a zero size,
+    /// a lifetime shorter than its refresh).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
     /// A handler takes `State<T>` and the server's state has no `T`.
     #[error(
         "handler `{handler}` of {method} ({location}) takes State<{state}>, which the server's \
@@ -561,9 +565,18 @@ impl ServerBuilder {
         }
         check_routes(&self.routes)?;
         check_state(&router, &self.state)?;
-        if self.verifier.is_none() && !self.allow_anonymous {
+        check_config(&self.limits, &self.timings)?;
+        if self.verifier.is_none() && !self.allow_anonymous && self.hooks.on_connect.is_none() {
             tracing::warn!(
-                "no token verifier and anonymous connections off: every connect will be refused"
+                "no token verifier, no connect hook and anonymous connections off: every connect will be refused"
+            );
+        }
+        if self.hooks.on_connect.is_some() && self.allowed_origins.iter().any(|o| o == "*") {
+            // A connect hook may sign connections in by cookie; the origin
+            // check is then what stops another site's page from opening a
+            // WebSocket with the user's cookies.
+            tracing::warn!(
+                "allowed_origins is \"*\" and a connect hook is set: if the hook trusts cookies, any site can connect as your users"
             );
         }
         if self.api_key.is_none() {
@@ -607,6 +620,52 @@ impl ServerBuilder {
             }),
         })
     }
+}
+
+/// Limits and timings that would stop the server or make it useless:
+/// zero intervals (a timer cannot tick at zero), zero sizes, lifetimes
+/// shorter than their refresh (entries would expire between refreshes).
+fn check_config(limits: &Limits, timings: &Timings) -> Result<(), BuildError> {
+    let zero_sizes = [
+        ("max_message_size", limits.max_message_size),
+        ("outbound_queue_bytes", limits.outbound_queue_bytes),
+        ("max_in_flight_rpcs", limits.max_in_flight_rpcs),
+        (
+            "max_channels_per_connection",
+            limits.max_channels_per_connection,
+        ),
+    ];
+    let zero_times = [
+        ("rpc_timeout", limits.rpc_timeout),
+        ("ping_interval", timings.ping_interval),
+        (
+            "presence_refresh_interval",
+            timings.presence_refresh_interval,
+        ),
+        ("position_check_interval", timings.position_check_interval),
+        ("node_announce_interval", timings.node_announce_interval),
+        ("write_timeout", timings.write_timeout),
+    ];
+    let invalid = |what: String| Err(BuildError::InvalidConfig(what));
+    if let Some((name, _)) = zero_sizes.iter().find(|(_, value)| *value == 0) {
+        return invalid(format!("Limits::{name} is 0"));
+    }
+    if let Some((name, _)) = zero_times.iter().find(|(_, value)| value.is_zero()) {
+        return invalid(format!("{name} is zero"));
+    }
+    if timings.presence_ttl <= timings.presence_refresh_interval {
+        return invalid(format!(
+            "Timings::presence_ttl ({:?}) must be longer than presence_refresh_interval ({:?})",
+            timings.presence_ttl, timings.presence_refresh_interval
+        ));
+    }
+    if timings.node_ttl <= timings.node_announce_interval {
+        return invalid(format!(
+            "Timings::node_ttl ({:?}) must be longer than node_announce_interval ({:?})",
+            timings.node_ttl, timings.node_announce_interval
+        ));
+    }
+    Ok(())
 }
 
 /// Every handler's extractors find their state: a forgotten `.state(..)`

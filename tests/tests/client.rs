@@ -84,6 +84,20 @@ async fn an_unreachable_server_is_an_open_error_with_its_cause() {
 }
 
 #[tokio::test]
+async fn a_failing_token_provider_without_a_token_is_the_connect_error() {
+    let server = TestServer::start(test_server()).await;
+    let error = Client::builder(&server.url)
+        .token_provider(|| async { Err("the identity service is down".into()) })
+        .connect()
+        .await
+        .unwrap_err();
+    let ClientError::Connect(ConnectError::Token(why)) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(why.to_string(), "the identity service is down");
+}
+
+#[tokio::test]
 async fn a_thousand_concurrent_calls_on_one_connection() {
     let server = TestServer::start(test_server()).await;
     let client = client(&server, "u1").await;

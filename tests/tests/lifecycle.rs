@@ -549,3 +549,33 @@ async fn the_connect_hook_can_authenticate_from_a_session_cookie() {
     let reply = bob.call("test.whoami", json!({})).await;
     assert_eq!(reply["rpc"]["data"]["user"], "bob");
 }
+
+#[test]
+fn limits_and_timings_that_cannot_work_fail_the_build() {
+    use wirecall_server::{BuildError, Limits, Timings};
+    let cases = [
+        (
+            test_server().timings(Timings::default().ping_interval(Duration::ZERO)),
+            "ping_interval",
+        ),
+        (
+            test_server().limits(Limits::default().max_message_size(0)),
+            "max_message_size",
+        ),
+        (
+            test_server().timings(
+                Timings::default()
+                    .presence_ttl(Duration::from_secs(5))
+                    .presence_refresh_interval(Duration::from_secs(10)),
+            ),
+            "presence_ttl",
+        ),
+    ];
+    for (builder, named) in cases {
+        match builder.build() {
+            Err(BuildError::InvalidConfig(why)) => assert!(why.contains(named), "{why}"),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("built with a broken {named}"),
+        }
+    }
+}

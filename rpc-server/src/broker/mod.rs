@@ -103,7 +103,7 @@ pub enum BrokerError {
     #[error("unrecoverable position")]
     UnrecoverablePosition,
     /// The broker could not be reached or failed (error 100, temporary).
-    #[error("{what}{}", cause_suffix(.source.as_deref()))]
+    #[error("{what}")]
     Unavailable {
         /// What failed (`cannot connect to Redis at redis://…`).
         what: String,
@@ -133,11 +133,6 @@ impl BrokerError {
             source: Some(Arc::new(source)),
         }
     }
-}
-
-/// `": cause"`, so the one line a log or the CLI prints says why.
-fn cause_suffix(source: Option<&(dyn std::error::Error + Send + Sync)>) -> String {
-    source.map(|cause| format!(": {cause}")).unwrap_or_default()
 }
 
 /// Receives what the broker delivers to this process.

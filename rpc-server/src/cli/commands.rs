@@ -72,7 +72,7 @@ pub(super) async fn serve(
         settings.redis_prefix = Some(options.prefix.clone());
         let broker = crate::broker::redis::RedisBroker::connect(options)
             .await
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| crate::report::Report(&error).to_string())?;
         builder = builder.broker(std::sync::Arc::new(broker));
     }
     if let Some(name) = &args.node_name {
@@ -237,7 +237,7 @@ fn explain(error: ApiError, channel: &str) -> String {
             )
         }
         ApiError::Rpc(e) => format!("the server refused: {} (code {})", e.message, e.code),
-        other => other.to_string(),
+        other => crate::report::Report(&other).to_string(),
     }
 }
 

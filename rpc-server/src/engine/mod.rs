@@ -392,7 +392,7 @@ pub(crate) fn broker_error(error: BrokerError) -> RpcError {
             "unrecoverable position",
         ),
         error @ BrokerError::Unavailable { .. } => {
-            tracing::error!(%error, "broker unavailable");
+            tracing::error!(error = %crate::report::Report(&error), "broker unavailable");
             RpcError::internal()
         }
     }

@@ -80,7 +80,7 @@ impl Engine {
             {
                 Ok(page) => page.position,
                 Err(error) => {
-                    tracing::warn!(%error, "position check failed; retried at the next round");
+                    tracing::warn!(error = %crate::report::Report(&error), "position check failed; retried at the next round");
                     return;
                 }
             };

@@ -45,7 +45,7 @@ async function session(): Promise<string> {
   const user = await new Promise<string>((resolve) => {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const name = String(new FormData(form).get("user") ?? "");
+      const name = String(new FormData(form).get("user") ?? "").trim();
       fetch("/login", { method: "POST", body: JSON.stringify({ user: name }) }).then(async (reply) => {
         if (reply.ok) resolve(name);
         else if (reply.status === 404) problem("No sign-in here: open this page as /?token=<JWT> (or run the server with --dev).");

@@ -164,7 +164,7 @@ async fn run(
                 tracing::warn!(shard = index, "Redis pub/sub connection lost; reconnecting");
             }
             Err(error) => {
-                tracing::warn!(shard = index, %error, "Redis pub/sub unavailable; retrying");
+                tracing::warn!(shard = index, error = %crate::report::Report(&error), "Redis pub/sub unavailable; retrying");
             }
         }
         // Until it is back, subscribes fail at once (the client retries)
@@ -222,7 +222,10 @@ impl Shard {
         let timings = self.context.timings;
         let mut last_heard = Instant::now();
         let mut probe_sent: Option<Instant> = None;
-        let mut probe_timer = interval(timings.probe_timeout.min(timings.probe_after) / 2);
+        // At least a millisecond: a zero period would make the timer panic.
+        let period =
+            (timings.probe_timeout.min(timings.probe_after) / 2).max(Duration::from_millis(1));
+        let mut probe_timer = interval(period);
         probe_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
