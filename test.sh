@@ -39,6 +39,14 @@ step "the tasks example's committed clients are current (generate-clients --chec
 cargo build --locked -q -p tasks
 target/debug/tasks generate-clients --all --check --output examples/tasks/clients/generated
 
+step "the tasks example's Rust client links none of the service (cargo tree)"
+# It is built from the generated module alone: no handlers, no server.
+if cargo tree --locked -q -p tasks-rust-client -e normal --prefix none \
+    | grep -E '^(tasks-service|wirecall-server) '; then
+    echo "tasks-rust-client depends on the service's code (above)" >&2
+    exit 1
+fi
+
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -94,7 +94,7 @@ pub mod __private;
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
 pub use handshake::Handshake;
-pub use method::{Location, Method, Registration, registered};
+pub use method::{Handler, Location, Method, Registration, registered};
 pub use publish::{Publisher, PublisherExt};
 pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};
 pub use wirecall_macros::websocket_rpc;

@@ -7,13 +7,14 @@ use schemars::{Schema, SchemaGenerator};
 use crate::__private::{BoxReply, RawParams};
 use crate::{AppState, Conn};
 
-/// A method's typed identity, implemented by the marker the attribute emits
-/// beside each handler (`tasks.get_stats` → `tasks_get_stats`).
+/// A method's typed identity: its wire name, params and result types.
+/// The attribute implements it on the marker it emits beside each handler
+/// (`tasks.get_stats` → `tasks_get_stats`), and so does a generated Rust
+/// client (`generate-clients --rust`), whose markers carry no handler code.
 ///
 /// Typed clients name the method once and get its types checked:
 /// `client.call::<tasks_get_stats>(TaskStatsParams { .. })` returns a
-/// `TaskStats`. Custom routers pick methods by marker:
-/// `Router::builder().method::<tasks_get_stats>()`.
+/// `TaskStats`.
 pub trait Method {
     /// The wire name, e.g. `"tasks.get_stats"`.
     const NAME: &'static str;
@@ -23,6 +24,12 @@ pub trait Method {
     /// The successful result type (`Serialize` on the server side; a typed
     /// client adds `Deserialize` where it calls).
     type Output;
+}
+
+/// A method with its handler: the attribute's markers implement it, and
+/// custom routers pick handlers by it:
+/// `Router::builder().method::<tasks_get_stats>()`.
+pub trait Handler: Method {
     /// The registration the server dispatches with.
     const REGISTRATION: Registration;
 }

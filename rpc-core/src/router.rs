@@ -12,7 +12,7 @@ use futures_util::future::CatchUnwind;
 use serde_json::value::RawValue;
 
 use crate::__private::{BoxReply, RawParams};
-use crate::method::{Method, Registration, registered};
+use crate::method::{Handler, Registration, registered};
 use crate::{Conn, RpcError};
 
 /// A set of methods the server can dispatch to, cheap to clone.
@@ -224,7 +224,7 @@ pub struct RouterBuilder {
 
 impl RouterBuilder {
     /// Adds the method named by its marker: `.method::<tasks_get_stats>()`.
-    pub fn method<M: Method>(self) -> Self {
+    pub fn method<M: Handler>(self) -> Self {
         self.registration(M::REGISTRATION)
     }
 

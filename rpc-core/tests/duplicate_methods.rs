@@ -2,7 +2,7 @@
 //! both places. (A binary of its own, since the duplicate poisons the
 //! registry for everything else linked with it.)
 
-use wirecall_core::{Method, Router, RouterError};
+use wirecall_core::{Handler, Router, RouterError};
 
 mod first {
     #[wirecall_core::websocket_rpc("dup.same")]

@@ -144,6 +144,9 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
                 const NAME: &'static str = #method;
                 type Params = #params_ty;
                 type Output = #ok_ty;
+            }
+
+            impl #krate::Handler for #marker {
                 const REGISTRATION: #krate::Registration = #krate::Registration {
                     method: #method,
                     doc: #doc,
@@ -160,7 +163,7 @@ pub(crate) fn expand(f: &RpcFn, handler: &Handler) -> TokenStream {
                 };
             }
 
-            #krate::__private::submit! { <#marker as #krate::Method>::REGISTRATION }
+            #krate::__private::submit! { <#marker as #krate::Handler>::REGISTRATION }
         };
     }
 }

@@ -4,7 +4,9 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{ApiModel, ExportError, api_model, go, openrpc, python_client, typescript_client};
+use super::{
+    ApiModel, ExportError, api_model, go, openrpc, python_client, rust, typescript_client,
+};
 use crate::Router;
 
 /// What to generate.
@@ -16,16 +18,20 @@ pub enum Target {
     TypeScript,
     /// `go/`: types and a client over `centrifuge-go`.
     Go,
+    /// `rust/`: the types and method markers for `wirecall-client`, as a
+    /// module (`api.rs`) that needs none of the service's code.
+    Rust,
     /// `openrpc.json`: the API with the JSON Schema of every type.
     OpenRpc,
 }
 
 impl Target {
     /// Every target, in output order.
-    pub const ALL: [Target; 4] = [
+    pub const ALL: [Target; 5] = [
         Target::Python,
         Target::TypeScript,
         Target::Go,
+        Target::Rust,
         Target::OpenRpc,
     ];
 
@@ -35,6 +41,7 @@ impl Target {
             Target::Python => "python",
             Target::TypeScript => "typescript",
             Target::Go => "go",
+            Target::Rust => "rust",
             Target::OpenRpc => "openrpc.json",
         }
     }
@@ -155,6 +162,7 @@ pub fn client_files(
             Target::Python => python_client::files(model, options),
             Target::TypeScript => typescript_client::files(model, options),
             Target::Go => go::files(model, options),
+            Target::Rust => rust::files(model, options),
             Target::OpenRpc => vec![GeneratedFile::new(
                 target.path(),
                 openrpc(router, &options.name, &options.version)?,

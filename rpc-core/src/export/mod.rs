@@ -26,6 +26,7 @@ mod openrpc;
 mod python;
 mod python_client;
 mod readme;
+mod rust;
 mod schema;
 mod typescript;
 mod typescript_client;

@@ -126,3 +126,33 @@ pub(crate) fn go(model: &ApiModel, options: &ClientOptions) -> String {
     }));
     out
 }
+
+/// `rust/README.md`.
+pub(crate) fn rust(model: &ApiModel, options: &ClientOptions) -> String {
+    let mut out = header("Rust client", options);
+    out.push_str(
+        "\n## Install\n\n`api.rs` is a module: copy it into your crate (say `src/api.rs`) and declare it with `mod api;`. It needs these dependencies, and no code of the service:\n\n```toml\n[dependencies]\nwirecall-client = \"0.1\"   # the connection: Client::call\nwirecall-core = \"0.1\"     # the Method trait the markers implement\nserde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\n# when the API has date-times or UUIDs:\nchrono = { version = \"0.4\", features = [\"serde\"] }\nuuid = { version = \"1\", features = [\"serde\"] }\n```\n",
+    );
+    if let Some(method) = first(model) {
+        let marker = super::rust::marker(&method.name);
+        let _ = write!(
+            out,
+            "\n## Use\n\n```rust,ignore\nlet client = wirecall_client::Client::builder(\"ws://127.0.0.1:8000/connection/websocket\")\n    .token(token)\n    .connect()\n    .await?;\nlet result = client.call::<api::{marker}>(params).await?;\n```\n\nEach method has a marker named after it with dots turned into underscores (`{}` → `{marker}`); `call` takes the method's params type and returns its result type, both checked at compile time. An error reply is `ClientError::Rpc` with the server's code and message.\n",
+            method.name
+        );
+    }
+    out.push_str(
+        "\n## Types\n\nOne Rust type per type of the API, with serde attributes that read and write the service's JSON: structs with the wire names (`#[serde(rename)]` where the Rust name differs), unit enums as enums, tagged enums with their tag (`#[serde(tag)]`), externally tagged ones as serde's default. A field the service may leave out is an `Option` that is not sent when `None`, so the service applies its default. Date-times are `chrono::DateTime<Utc>`, UUIDs `uuid::Uuid`, any JSON `serde_json::Value`, maps `BTreeMap<String, _>`.\n",
+    );
+    out.push_str(&methods(model, |m| {
+        format!(
+            "{}: {} -> {}",
+            super::rust::marker(&m.name),
+            m.params
+                .as_ref()
+                .map_or("()".to_owned(), super::rust::rust_type),
+            super::rust::rust_type(&m.result)
+        )
+    }));
+    out
+}

@@ -19,7 +19,7 @@ pub(super) fn run(args: &GenerateArgs, server: ServerBuilder) -> ExitCode {
     let targets = targets(args);
     if targets.is_empty() {
         eprintln!(
-            "generate-clients: say what to generate: --python, --typescript, --go, --openrpc or --all\n\
+            "generate-clients: say what to generate: --python, --typescript, --go, --rust, --openrpc or --all\n\
              (with --output DIR, default ./clients; --check compares instead of writing; --verbose lists every file)"
         );
         return ExitCode::from(2);
@@ -41,6 +41,7 @@ fn targets(args: &GenerateArgs) -> Vec<Target> {
         (args.python, Target::Python),
         (args.typescript, Target::TypeScript),
         (args.go, Target::Go),
+        (args.rust, Target::Rust),
         (args.openrpc, Target::OpenRpc),
     ];
     chosen
@@ -123,6 +124,7 @@ fn label(target: Target) -> &'static str {
         Target::Python => "Python",
         Target::TypeScript => "TypeScript",
         Target::Go => "Go",
+        Target::Rust => "Rust",
         Target::OpenRpc => "OpenRPC",
     }
 }
@@ -185,6 +187,9 @@ fn print_next_steps(dir: &Path, targets: &[Target]) {
             Target::Go => {
                 println!("  Go:         cd {path} && go mod tidy (then require its module path)")
             }
+            Target::Rust => println!(
+                "  Rust:       add {path}/api.rs to your crate as a module (mod api;); its README lists the dependencies"
+            ),
             Target::OpenRpc => println!("  OpenRPC:    {path} describes every method and type"),
         }
     }

@@ -161,6 +161,9 @@ pub struct GenerateArgs {
     /// The Go package (types, client over centrifuge-go).
     #[arg(long)]
     pub go: bool,
+    /// The Rust module (types and method markers for wirecall-client).
+    #[arg(long)]
+    pub rust: bool,
     /// The OpenRPC document (`openrpc.json`), for other languages.
     #[arg(long)]
     pub openrpc: bool,
