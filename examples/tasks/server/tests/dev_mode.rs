@@ -1,6 +1,7 @@
 //! `tasks serve --dev` with nothing else: it makes up a secret and an API
 //! key, prints a token that connects, the page's address and a command for
-//! a second terminal, and mints tokens at `GET /dev/token`; without
+//! a second terminal, and mints tokens at `GET /dev/token`; the generated
+//! Rust client runs a task against it; without
 //! `--dev` the name-only sign-in is not served.
 
 use std::process::Stdio;
@@ -20,8 +21,8 @@ fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
         .trim()
 }
 
-#[tokio::test]
-async fn dev_mode_prints_what_a_newcomer_needs() {
+/// `tasks serve --dev` on a free port; its banner's lines and its address.
+async fn start_dev() -> (tokio::process::Child, Vec<String>, String) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_tasks"))
         .args(["serve", "--dev", "--bind", "127.0.0.1:0", "--log", "warn"])
         .env_remove("WIRECALL_SECRET")
@@ -43,7 +44,15 @@ async fn dev_mode_prints_what_a_newcomer_needs() {
     let address = page
         .strip_prefix("http://")
         .and_then(|rest| rest.strip_suffix("/?user=alice"))
-        .unwrap_or_else(|| panic!("page line {page:?}"));
+        .unwrap_or_else(|| panic!("page line {page:?}"))
+        .to_owned();
+    (server, lines, address)
+}
+
+#[tokio::test]
+async fn dev_mode_prints_what_a_newcomer_needs() {
+    let (mut server, lines, address) = start_dev().await;
+    let address = address.as_str();
     assert!(after(&lines, "secret:").starts_with("dev-"));
     let key = after(&lines, "API key:");
     assert!(
@@ -84,6 +93,31 @@ async fn http_get(address: &str, path: &str) -> String {
         "{head}"
     );
     body.to_owned()
+}
+
+/// The generated Rust client (`tasks-rust-client`, which links none of the
+/// service's code): a typed create, a typed task channel through a run,
+/// typed stats.
+#[tokio::test]
+async fn the_generated_rust_client_runs_a_task() {
+    let (mut server, lines, address) = start_dev().await;
+    let client = Client::builder(format!("ws://{address}/connection/websocket"))
+        .token(after(&lines, "token for alice:").to_owned())
+        .connect()
+        .await
+        .unwrap();
+    let run = tasks_rust_client::create_and_run(&client, "Typed from Rust", 4)
+        .await
+        .unwrap();
+    assert_eq!(run.task.title, "Typed from Rust");
+    assert_eq!(run.task.owner, "alice");
+    assert_eq!(run.progress, [25, 50, 75, 100]);
+    assert_eq!(
+        run.completed.status,
+        tasks_rust_client::api::TaskCompleteStatus::Completed
+    );
+    assert_eq!((run.stats.total, run.stats.completed), (1, 1));
+    server.kill().await.unwrap();
 }
 
 /// The cookie sign-in takes any name, so only `--dev` serves it.
