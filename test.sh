@@ -57,9 +57,14 @@ step "the library packages build as published (cargo package)"
 # checked is the package's contents, not whether they are committed yet.
 # Cargo unpacks the packed crates from a temporary registry into its own
 # cache and reuses an unpacked copy of the same name and version from an
-# earlier run instead of the fresh one: remove those first.
+# earlier run instead of the fresh one, and it takes a registry crate's
+# compiled artifacts for unchanged (registry crates never change): remove
+# both first. The verify builds have a target directory of their own, so
+# this costs the workspace's own builds nothing.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/wirecall-{macros,core,server,client}-[0-9]*
-cargo package --quiet --allow-dirty -p wirecall-macros -p wirecall-core -p wirecall-server -p wirecall-client
+rm -rf target/package-verify/debug/.fingerprint/wirecall-*
+cargo package --quiet --allow-dirty --target-dir target/package-verify \
+    -p wirecall-macros -p wirecall-core -p wirecall-server -p wirecall-client
 
 step "tests"
 cargo test --workspace --locked
