@@ -147,9 +147,9 @@ impl ConnBuilder {
         self
     }
 
-    /// Sets the shared state.
-    pub fn state(mut self, state: AppState) -> Self {
-        self.state = state;
+    /// Sets the shared state: an [`struct@AppState`], or a struct that derives it.
+    pub fn state(mut self, state: impl Into<AppState>) -> Self {
+        self.state = state.into();
         self
     }
 

@@ -97,4 +97,7 @@ pub use handshake::Handshake;
 pub use method::{Handler, Location, Method, Registration, registered};
 pub use publish::{Publisher, PublisherExt};
 pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};
+/// `#[derive(AppState)]`: a service's state as one struct, each field
+/// shared with handlers by its type.
+pub use wirecall_macros::AppState;
 pub use wirecall_macros::websocket_rpc;

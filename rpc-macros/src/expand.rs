@@ -249,7 +249,12 @@ fn marker_ident(method: &str, span: Span) -> Ident {
 /// given, else `wirecall-core` under whatever name `Cargo.toml` gives it, else the
 /// copy re-exported by `wirecall-server` or `wirecall-client`.
 fn runtime_path(f: &RpcFn) -> Path {
-    if let Some(path) = &f.attr.krate {
+    runtime_path_or(f.attr.krate.as_ref())
+}
+
+/// [`runtime_path`] with the user's override, if any.
+pub(crate) fn runtime_path_or(krate: Option<&Path>) -> Path {
+    if let Some(path) = krate {
         return path.clone();
     }
     let found = |name: &str| crate_name(name).ok();

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod app_state;
 mod check;
 mod expand;
 mod parse;
@@ -39,6 +40,24 @@ pub fn websocket_rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
     match check::check(&rpc_fn) {
         Ok(handler) => expand::expand(&rpc_fn, &handler).into(),
         Err(error) => with_errors(item, error),
+    }
+}
+
+/// Shares a struct's fields with handlers by type: `.state(App { db, cache })`
+/// on the server builder makes a field of type `Db` the value of
+/// `State<Db>`, and a field `Arc<Cache>` that of `State<Cache>` (shared as
+/// it is). Two fields of one type are an error: wrap one in a newtype.
+///
+/// ```text
+/// #[derive(AppState)]
+/// struct App { db: Db, cache: Arc<Cache> }
+/// ```
+#[proc_macro_derive(AppState)]
+pub fn derive_app_state(item: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(item as syn::DeriveInput);
+    match app_state::derive(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
     }
 }
 

@@ -27,9 +27,9 @@
 //! ## Handlers and shared state
 //!
 //! A handler takes the connection and extractors first, its params last.
-//! Shared state is registered once, by type; a handler that takes a
-//! `State<T>` the server does not hold stops [`ServerBuilder::build`], not
-//! the first call:
+//! The service's state is one struct whose fields handlers take by type
+//! (`#[derive(AppState)]`); a handler that takes a `State<T>` the server
+//! does not hold stops [`ServerBuilder::build`], not the first call:
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +39,9 @@
 //!
 //! #[derive(Default)]
 //! pub struct Visits(AtomicU64);
+//!
+//! #[derive(AppState)]
+//! pub struct App { visits: Visits }
 //!
 //! #[derive(Deserialize, JsonSchema)]
 //! pub struct Visit { pub page: String }
@@ -57,7 +60,7 @@
 //!
 //! let server = Server::builder()
 //!     .hmac_secret("change-me")
-//!     .state(AppState::new().with(Visits::default()))
+//!     .state(App { visits: Visits::default() })
 //!     .build()
 //!     .expect("every handler finds its state");
 //! # drop(server);

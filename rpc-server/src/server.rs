@@ -463,9 +463,11 @@ impl ServerBuilder {
         self
     }
 
-    /// Shared application state handlers read through `Conn`.
-    pub fn state(mut self, state: AppState) -> Self {
-        self.state = state;
+    /// Shared application state, which handlers take as `State<T>`: an
+    /// [`struct@AppState`], or a struct with `#[derive(AppState)]` whose fields
+    /// are shared by their types.
+    pub fn state(mut self, state: impl Into<AppState>) -> Self {
+        self.state = state.into();
         self
     }
 
