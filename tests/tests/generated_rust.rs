@@ -6,6 +6,8 @@
 
 mod support;
 
+// Generated code, kept byte for byte as the exporter wrote it.
+#[rustfmt::skip]
 #[path = "../golden/clients/rust/api.rs"]
 mod api;
 

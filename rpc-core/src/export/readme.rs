@@ -131,7 +131,7 @@ pub(crate) fn go(model: &ApiModel, options: &ClientOptions) -> String {
 pub(crate) fn rust(model: &ApiModel, options: &ClientOptions) -> String {
     let mut out = header("Rust client", options);
     out.push_str(
-        "\n## Install\n\n`api.rs` is a module: copy it into your crate (say `src/api.rs`) and declare it with `mod api;`. It needs these dependencies, and no code of the service:\n\n```toml\n[dependencies]\nwirecall-client = \"0.1\"   # the connection: Client::call\nwirecall-core = \"0.1\"     # the Method trait the markers implement\nserde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\n# when the API has date-times or UUIDs:\nchrono = { version = \"0.4\", features = [\"serde\"] }\nuuid = { version = \"1\", features = [\"serde\"] }\n```\n",
+        "\n## Install\n\n`api.rs` is a module: copy it into your crate (say `src/api.rs`) and declare it with `#[rustfmt::skip] mod api;` (so `cargo fmt` leaves generated code as it is). It needs these dependencies, and no code of the service:\n\n```toml\n[dependencies]\nwirecall-client = \"0.1\"   # the connection: Client::call\nwirecall-core = \"0.1\"     # the Method trait the markers implement\nserde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"\n# when the API has date-times or UUIDs:\nchrono = { version = \"0.4\", features = [\"serde\"] }\nuuid = { version = \"1\", features = [\"serde\"] }\n```\n",
     );
     if let Some(method) = first(model) {
         let marker = super::rust::marker(&method.name);

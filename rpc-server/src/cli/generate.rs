@@ -188,7 +188,7 @@ fn print_next_steps(dir: &Path, targets: &[Target]) {
                 println!("  Go:         cd {path} && go mod tidy (then require its module path)")
             }
             Target::Rust => println!(
-                "  Rust:       add {path}/api.rs to your crate as a module (mod api;); its README lists the dependencies"
+                "  Rust:       add {path}/api.rs to your crate as a module (#[rustfmt::skip] mod api;); its README lists the dependencies"
             ),
             Target::OpenRpc => println!("  OpenRPC:    {path} describes every method and type"),
         }

@@ -7,6 +7,7 @@ use wirecall_client::{BoxError, Client, TypedEvent};
 
 /// The tasks API's types and method markers, as `generate-clients --rust`
 /// wrote them.
+#[rustfmt::skip]
 #[path = "../../clients/generated/rust/api.rs"]
 pub mod api;
 

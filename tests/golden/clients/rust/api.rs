@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 pub enum Event {
     /// A struct variant.
     #[serde(rename = "moved")]
-    Moved { x: i32, y: i32 },
+    Moved {
+        x: i32,
+        y: i32,
+    },
     /// A newtype variant around a struct.
     #[serde(rename = "renamed")]
     Renamed(Item),
@@ -82,10 +85,14 @@ pub struct Item {
 pub enum Move {
     /// A struct variant.
     #[serde(rename = "Jump")]
-    Jump { args: MoveJumpArgs },
+    Jump {
+        args: MoveJumpArgs,
+    },
     /// A newtype variant.
     #[serde(rename = "Walk")]
-    Walk { args: u16 },
+    Walk {
+        args: u16,
+    },
     /// A unit variant.
     #[serde(rename = "Stop")]
     Stop,
