@@ -209,6 +209,10 @@ mod subscriptions {
     #[tokio::test]
     async fn dropping_a_subscription_unsubscribes() {
         let server = TestServer::start(test_server()).await;
+        // A second subscriber hears u1 leave: the moment the server has
+        // taken the unsubscribe (presence goes before the leave event).
+        let watcher = client(&server, "u2").await;
+        let mut watching = watcher.subscribe("news:dropped").await.unwrap();
         let client = client(&server, "u1").await;
         let sub = client.subscribe("news:dropped").await.unwrap();
         let present = || async {
@@ -220,15 +224,20 @@ mod subscriptions {
                 .as_u64()
                 .unwrap()
         };
-        assert_eq!(present().await, 1);
+        assert_eq!(present().await, 2);
         drop(sub);
-        // The unsubscribe is on its way; the server drops the presence entry
-        // when it arrives.
-        let deadline = tokio::time::Instant::now() + support::GUARD;
-        while present().await != 0 {
-            assert!(tokio::time::Instant::now() < deadline, "still subscribed");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let u1 = client.client_id();
+        let left = async {
+            while let Some(event) = watching.next().await {
+                if matches!(&event, SubscriptionEvent::Leave(info) if info.client == u1) {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(support::GUARD, left)
+            .await
+            .expect("u1 never left");
+        assert_eq!(present().await, 1, "u1's presence is gone");
         // And the channel can be subscribed again.
         client.subscribe("news:dropped").await.unwrap();
     }

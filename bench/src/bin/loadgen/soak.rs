@@ -196,15 +196,7 @@ async fn churn(
     counters: &Counters,
     positions: &mut Positions,
 ) -> Result<(), String> {
-    let mut ws = open(url).await?;
-    counters.connects.fetch_add(1, Ordering::Relaxed);
-    let reply = ask(
-        &mut ws,
-        1,
-        serde_json::from_str(&connect_frame(1, token)).map_err(|e| e.to_string())?,
-        counters,
-    )
-    .await?;
+    let (mut ws, reply) = connected(url, token, counters).await?;
     if reply.get("error").is_some() {
         return Err(format!("connect refused: {reply}"));
     }
@@ -274,17 +266,18 @@ async fn churn(
     Ok(())
 }
 
-/// Subscribes, then stops reading: the server must close it as slow.
-async fn slow(url: &str, token: &str, counters: &Counters) -> Result<(), String> {
+/// Opens a socket and sends `connect` (counted); the socket and the reply.
+async fn connected(url: &str, token: &str, counters: &Counters) -> Result<(Ws, Value), String> {
     let mut ws = open(url).await?;
     counters.connects.fetch_add(1, Ordering::Relaxed);
-    ask(
-        &mut ws,
-        1,
-        serde_json::from_str(&connect_frame(1, token)).map_err(|e| e.to_string())?,
-        counters,
-    )
-    .await?;
+    let frame = serde_json::from_str(&connect_frame(1, token)).map_err(|e| e.to_string())?;
+    let reply = ask(&mut ws, 1, frame, counters).await?;
+    Ok((ws, reply))
+}
+
+/// Subscribes, then stops reading: the server must close it as slow.
+async fn slow(url: &str, token: &str, counters: &Counters) -> Result<(), String> {
+    let (mut ws, _) = connected(url, token, counters).await?;
     ask(
         &mut ws,
         2,
@@ -303,15 +296,7 @@ async fn slow(url: &str, token: &str, counters: &Counters) -> Result<(), String>
 
 /// Connects, then sends a malformed frame: the server must close with 3501.
 async fn bad(url: &str, token: &str, counters: &Counters) -> Result<(), String> {
-    let mut ws = open(url).await?;
-    counters.connects.fetch_add(1, Ordering::Relaxed);
-    ask(
-        &mut ws,
-        1,
-        serde_json::from_str(&connect_frame(1, token)).map_err(|e| e.to_string())?,
-        counters,
-    )
-    .await?;
+    let (mut ws, _) = connected(url, token, counters).await?;
     ws.send(Message::text("{not json"))
         .await
         .map_err(|e| e.to_string())?;
