@@ -153,6 +153,7 @@ mod serve;
 mod server;
 mod session;
 mod setters;
+mod wire;
 mod worker;
 
 pub use config::{Channels, Limits, NamespaceOptions, Timings};

@@ -17,29 +17,45 @@ use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use wirecall_core::protocol::Disconnect;
+use wirecall_core::protocol::{Disconnect, Push, Reply};
 
-/// One protocol frame (a reply, a push, or a ping `{}`).
+use crate::wire::Encoding;
+
+/// One protocol frame (a reply, a push, or a ping), encoded for its
+/// connection: JSON text or length-prefixed Protobuf.
 #[derive(Debug, Clone)]
 pub(crate) enum Frame {
-    /// Serialised for this connection only.
-    Owned(String),
-    /// Serialised once and shared by every subscriber (fan-out).
-    Shared(Arc<str>),
+    /// JSON for this connection only.
+    Text(String),
+    /// JSON serialised once and shared by every subscriber (fan-out).
+    SharedText(Arc<str>),
+    /// Protobuf for this connection only.
+    Binary(Vec<u8>),
+    /// Protobuf encoded once and shared by every subscriber.
+    SharedBinary(Arc<[u8]>),
 }
 
 impl Frame {
-    fn into_string(self) -> String {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
-            Frame::Owned(s) => s,
-            Frame::Shared(s) => s.to_string(),
+            Frame::Text(s) => s.as_bytes(),
+            Frame::SharedText(s) => s.as_bytes(),
+            Frame::Binary(b) => b,
+            Frame::SharedBinary(b) => b,
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// The frame as a WebSocket message of its own.
+    fn into_message(self) -> Message {
         match self {
-            Frame::Owned(s) => s,
-            Frame::Shared(s) => s,
+            Frame::Text(s) => Message::Text(s.into()),
+            Frame::SharedText(s) => Message::Text(s.to_string().into()),
+            Frame::Binary(b) => Message::Binary(b.into()),
+            Frame::SharedBinary(b) => Message::Binary(b.to_vec().into()),
         }
     }
 }
@@ -47,6 +63,7 @@ impl Frame {
 /// The sending half, shared by the session and the hub.
 #[derive(Debug)]
 pub(crate) struct Outbound {
+    encoding: Encoding,
     tx: mpsc::UnboundedSender<Frame>,
     queued_bytes: AtomicUsize,
     limit_bytes: usize,
@@ -60,9 +77,10 @@ pub(crate) struct OutboundQueue {
 }
 
 impl Outbound {
-    pub(crate) fn new(limit_bytes: usize) -> (Arc<Self>, OutboundQueue) {
+    pub(crate) fn new(limit_bytes: usize, encoding: Encoding) -> (Arc<Self>, OutboundQueue) {
         let (tx, rx) = mpsc::unbounded_channel();
         let outbound = Arc::new(Self {
+            encoding,
             tx,
             queued_bytes: AtomicUsize::new(0),
             limit_bytes,
@@ -72,10 +90,29 @@ impl Outbound {
         (outbound, OutboundQueue { rx })
     }
 
+    /// How this connection's frames are encoded.
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Encodes and queues a reply or push; false as [`Outbound::send`].
+    pub(crate) fn send_reply(&self, reply: Reply) -> bool {
+        self.encoding
+            .reply(reply)
+            .is_some_and(|frame| self.send(frame))
+    }
+
+    /// Encodes and queues a push alone.
+    pub(crate) fn send_push(&self, push: Push) -> bool {
+        self.encoding
+            .push(push)
+            .is_some_and(|frame| self.send(frame))
+    }
+
     /// Queues a frame. Returns false, and closes the connection as slow,
     /// when the queue is over its byte limit.
     pub(crate) fn send(&self, frame: Frame) -> bool {
-        let len = frame.as_str().len();
+        let len = frame.len();
         if !self.hold(len) {
             return false;
         }
@@ -128,6 +165,47 @@ impl Outbound {
 /// Largest batch written as one WebSocket message.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
+/// Several frames in one WebSocket message: JSON frames separated by
+/// newlines, Protobuf frames one after another (each carries its length).
+enum Batch {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+impl Batch {
+    fn new(encoding: Encoding, capacity: usize) -> Self {
+        match encoding {
+            Encoding::Json => Batch::Text(String::with_capacity(capacity)),
+            Encoding::Protobuf => Batch::Binary(Vec::with_capacity(capacity)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Batch::Text(s) => s.len(),
+            Batch::Binary(b) => b.len(),
+        }
+    }
+
+    fn push(&mut self, frame: &Frame) {
+        match (self, frame) {
+            (Batch::Text(batch), Frame::Text(text)) => push_line(batch, text),
+            (Batch::Text(batch), Frame::SharedText(text)) => push_line(batch, text),
+            (Batch::Binary(batch), frame) => batch.extend_from_slice(frame.as_bytes()),
+            (Batch::Text(_), _) => {
+                tracing::error!("a binary frame queued for a JSON connection; dropped");
+            }
+        }
+    }
+
+    fn into_message(self) -> Message {
+        match self {
+            Batch::Text(s) => Message::Text(s.into()),
+            Batch::Binary(b) => Message::Binary(b.into()),
+        }
+    }
+}
+
 /// Appends one frame to a batch, newline-separated.
 fn push_line(batch: &mut String, frame: &str) {
     if !batch.is_empty() {
@@ -176,42 +254,43 @@ impl Writer {
     pub(crate) async fn write(
         &mut self,
         first: Option<Frame>,
-        local: &mut Vec<String>,
+        local: &mut Vec<Frame>,
         outbound: &Outbound,
         interrupt: impl Future<Output = ()>,
         write_timeout: Duration,
     ) -> Result<(), WriteFailure> {
         let queued = first.or_else(|| self.queue.rx.try_recv().ok());
         // The connection's own replies were counted when they were made.
-        let mut taken = queued.as_ref().map_or(0, |f| f.as_str().len())
-            + local.iter().map(String::len).sum::<usize>();
+        let mut taken =
+            queued.as_ref().map_or(0, Frame::len) + local.iter().map(Frame::len).sum::<usize>();
         let message = match (local.len(), queued) {
             (0, None) => return Ok(()),
             // A lone frame is sent as it is, without a copy.
-            (1, None) => Message::Text(local.pop().unwrap_or_default().into()),
-            (0, Some(frame)) if self.queue.rx.is_empty() => {
-                Message::Text(frame.into_string().into())
-            }
+            (1, None) => match local.pop() {
+                Some(frame) => frame.into_message(),
+                None => return Ok(()),
+            },
+            (0, Some(frame)) if self.queue.rx.is_empty() => frame.into_message(),
             (_, queued) => {
                 // Sized for what is at hand (the message takes the string,
                 // so it is new each time): one allocation, no regrowth,
                 // unless more frames are queued meanwhile.
                 let known = taken + local.len();
-                let mut batch = String::with_capacity(known + 256);
+                let mut batch = Batch::new(outbound.encoding, known + 256);
                 for frame in local.drain(..) {
-                    push_line(&mut batch, &frame);
+                    batch.push(&frame);
                 }
                 if let Some(frame) = queued {
-                    push_line(&mut batch, frame.as_str());
+                    batch.push(&frame);
                 }
                 while batch.len() < MAX_BATCH_BYTES {
                     let Ok(frame) = self.queue.rx.try_recv() else {
                         break;
                     };
-                    taken += frame.as_str().len();
-                    push_line(&mut batch, frame.as_str());
+                    taken += frame.len();
+                    batch.push(&frame);
                 }
-                Message::Text(batch.into())
+                batch.into_message()
             }
         };
         outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
@@ -249,7 +328,7 @@ impl Writer {
     pub(crate) async fn finish(
         mut self,
         outbound: &Outbound,
-        mut local: Vec<String>,
+        mut local: Vec<Frame>,
         disconnect: Option<Disconnect>,
         write_timeout: Duration,
     ) {

@@ -25,7 +25,7 @@ use crate::hooks::{
     ConnectContext, ConnectDecision, DisconnectContext, Hooks, Rejection, SubscribeContext,
     SubscribeDecision,
 };
-use crate::session;
+use crate::{session, wire};
 
 /// The default WebSocket path, as in Centrifugo.
 pub const WEBSOCKET_PATH: &str = "/connection/websocket";
@@ -127,6 +127,11 @@ impl Server {
             return (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached").into_response();
         }
         let handshake = Arc::new(handshake_of(&request));
+        let upgrade = upgrade.protocols([wire::PROTOBUF_SUBPROTOCOL]);
+        let encoding = wire::Encoding::of_upgrade(
+            upgrade.selected_protocol().map(|p| p.as_bytes()),
+            request.uri.query(),
+        );
         let server = self.clone();
         let shutdown = self.shutdown_token();
         let sessions = self.inner.sessions.clone();
@@ -137,7 +142,13 @@ impl Server {
             .max_message_size(limits.max_message_size)
             .max_frame_size(limits.max_message_size)
             .on_upgrade(move |socket| {
-                sessions.track_future(session::run(server.inner, socket, shutdown, handshake))
+                sessions.track_future(session::run(
+                    server.inner,
+                    socket,
+                    shutdown,
+                    handshake,
+                    encoding,
+                ))
             })
     }
 

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use wirecall_core::protocol::{ClientInfo, CodeReason, Disconnect, unsubscribe_code};
+use wirecall_core::protocol::{ClientInfo, CodeReason, Disconnect, Push, unsubscribe_code};
 
 use crate::outbound::{Frame, Outbound};
+use crate::wire::SharedPush;
 
 /// Close code for a server-side subscription that lost publications.
 pub(crate) const INSUFFICIENT_STATE: Disconnect = Disconnect::new(3010, "insufficient state");
@@ -234,13 +235,13 @@ impl ClientHandle {
     }
 
     /// Delivers a join/leave push to subscribers that asked for them.
-    pub(crate) fn deliver_join_leave(&self, channel: &str, frame: &Frame) {
+    pub(crate) fn deliver_join_leave(&self, channel: &str, push: &SharedPush<'_>) {
         let wants = self
             .subs()
             .get(channel)
             .is_some_and(|sub| sub.kind.join_leave);
-        if wants {
-            self.deliver(channel, 0, "", frame);
+        if wants && let Some(frame) = push.frame(self.out.encoding()) {
+            self.deliver(channel, 0, "", &frame);
         }
     }
 
@@ -301,14 +302,14 @@ impl ClientHandle {
             channel,
             "subscription missed publications; the client resubscribes"
         );
-        let push = serde_json::json!({"push": {
-            "channel": channel,
-            "unsubscribe": CodeReason {
+        self.out.send_push(Push {
+            channel: channel.to_owned(),
+            unsubscribe: Some(CodeReason {
                 code: unsubscribe_code::INSUFFICIENT_STATE,
                 reason: "insufficient state".into(),
-            },
-        }});
-        self.out.send(Frame::Owned(push.to_string()));
+            }),
+            ..Push::default()
+        });
         Health::Insufficient
     }
 }

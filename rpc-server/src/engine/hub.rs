@@ -1,16 +1,15 @@
 //! This node's subscribers: who is subscribed to what, and who is
 //! connected as which user. Each publication the broker delivers is
-//! serialised once here and the same bytes are queued for every subscriber.
+//! serialised once here (once per encoding) and the same bytes are queued for every subscriber.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::Serialize;
 use wirecall_core::protocol::{ClientInfo, Publication};
 
 use super::client::{ClientHandle, Health};
-use crate::outbound::Frame;
+use crate::wire::{PushBody, SharedPush};
 
 type Clients = HashMap<Arc<str>, Arc<ClientHandle>>;
 
@@ -167,18 +166,13 @@ impl Hub {
         epoch: &str,
     ) -> Vec<Arc<ClientHandle>> {
         let mut missed = Vec::new();
-        let Some(frame) = shared_frame(
-            channel,
-            PubPush {
-                channel,
-                publication,
-            },
-        ) else {
-            return missed;
-        };
+        let push = SharedPush::new(channel, PushBody::Publication(publication));
         let offset = publication.offset;
         if let Some(subscribers) = read(&self.channels).get(channel) {
             for client in subscribers.values() {
+                let Some(frame) = push.frame(client.out.encoding()) else {
+                    return missed;
+                };
                 if client.deliver(channel, offset, epoch, &frame) == Health::Insufficient {
                     missed.push(client.clone());
                 }
@@ -189,63 +183,13 @@ impl Hub {
 
     /// Delivers a join push to the subscribers that asked for them.
     pub(crate) fn join(&self, channel: &str, info: &ClientInfo) {
-        let push = JoinPush {
-            channel,
-            join: InfoBody { info },
-        };
-        if let Some(frame) = shared_frame(channel, push) {
-            self.fan_out(channel, |client| client.deliver_join_leave(channel, &frame));
-        }
+        let push = SharedPush::new(channel, PushBody::Join(info));
+        self.fan_out(channel, |client| client.deliver_join_leave(channel, &push));
     }
 
     /// Delivers a leave push to the subscribers that asked for them.
     pub(crate) fn leave(&self, channel: &str, info: &ClientInfo) {
-        let push = LeavePush {
-            channel,
-            leave: InfoBody { info },
-        };
-        if let Some(frame) = shared_frame(channel, push) {
-            self.fan_out(channel, |client| client.deliver_join_leave(channel, &frame));
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct PushFrame<T: Serialize> {
-    push: T,
-}
-
-#[derive(Serialize)]
-struct PubPush<'a> {
-    channel: &'a str,
-    #[serde(rename = "pub")]
-    publication: &'a Publication,
-}
-
-#[derive(Serialize)]
-struct InfoBody<'a> {
-    info: &'a ClientInfo,
-}
-
-#[derive(Serialize)]
-struct JoinPush<'a> {
-    channel: &'a str,
-    join: InfoBody<'a>,
-}
-
-#[derive(Serialize)]
-struct LeavePush<'a> {
-    channel: &'a str,
-    leave: InfoBody<'a>,
-}
-
-/// Serialises a push once for every recipient.
-fn shared_frame<T: Serialize>(channel: &str, push: T) -> Option<Frame> {
-    match serde_json::to_string(&PushFrame { push }) {
-        Ok(json) => Some(Frame::Shared(Arc::from(json))),
-        Err(error) => {
-            tracing::error!(%error, channel, "push failed to serialise");
-            None
-        }
+        let push = SharedPush::new(channel, PushBody::Leave(info));
+        self.fan_out(channel, |client| client.deliver_join_leave(channel, &push));
     }
 }

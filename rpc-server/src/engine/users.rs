@@ -4,14 +4,12 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use wirecall_core::RpcError;
-use wirecall_core::protocol::{CodeReason, Disconnect, unsubscribe_code};
+use wirecall_core::protocol::{CodeReason, Disconnect, Push, unsubscribe_code};
 
 use super::{Engine, SubscribeSpec, broker_error};
 use crate::control::Control;
 pub(crate) use crate::control::UserAction;
-use crate::outbound::Frame;
 
 impl Engine {
     /// Applies `action` to `user`'s connections (only `client` when given)
@@ -78,8 +76,11 @@ impl Engine {
                             code: unsubscribe_code::SERVER,
                             reason: "server unsubscribe".into(),
                         };
-                        let push = json!({"push": {"channel": channel, "unsubscribe": reason}});
-                        handle.out.send(Frame::Owned(push.to_string()));
+                        handle.out.send_push(Push {
+                            channel: channel.clone(),
+                            unsubscribe: Some(reason),
+                            ..Push::default()
+                        });
                         self.leave(&handle, channel, None).await;
                     }
                 }
@@ -106,8 +107,11 @@ impl Engine {
         };
         match self.subscribe(handle, spec).await {
             Ok(subscribed) => {
-                let push = json!({"push": {"channel": channel, "subscribe": subscribed.result}});
-                handle.out.send(Frame::Owned(push.to_string()));
+                handle.out.send_push(Push {
+                    channel: channel.to_owned(),
+                    subscribe: Some(subscribed.result),
+                    ..Push::default()
+                });
                 self.go_live(handle, channel, &subscribed.live);
             }
             Err(error) => {

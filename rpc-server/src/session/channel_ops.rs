@@ -64,7 +64,7 @@ impl Session {
     pub(super) async fn publish(&mut self, id: u32, request: PublishRequest<'_>) {
         let result = self.publish_inner(&request).await;
         match result {
-            Ok(()) => self.reply(&Reply {
+            Ok(()) => self.reply(Reply {
                 id,
                 publish: Some(Empty {}),
                 ..Reply::default()
@@ -100,7 +100,7 @@ impl Session {
 
     pub(super) async fn presence(&mut self, id: u32, channel: &str) {
         match self.presence_of(channel).await {
-            Ok(presence) => self.reply(&Reply {
+            Ok(presence) => self.reply(Reply {
                 id,
                 presence: Some(PresenceResult { presence }),
                 ..Reply::default()
@@ -111,7 +111,7 @@ impl Session {
 
     pub(super) async fn presence_stats(&mut self, id: u32, channel: &str) {
         match self.presence_of(channel).await {
-            Ok(presence) => self.reply(&Reply {
+            Ok(presence) => self.reply(Reply {
                 id,
                 presence_stats: Some(PresenceStatsResult::of(&presence)),
                 ..Reply::default()
@@ -122,7 +122,7 @@ impl Session {
 
     pub(super) async fn history(&mut self, id: u32, request: HistoryRequest) {
         match self.history_inner(request).await {
-            Ok(history) => self.reply(&Reply {
+            Ok(history) => self.reply(Reply {
                 id,
                 history: Some(history),
                 ..Reply::default()

@@ -208,7 +208,7 @@ impl Session {
             ping: u32::try_from(inner.timings.ping_interval.as_secs()).unwrap_or(u32::MAX),
             pong: true,
         };
-        self.reply(&Reply {
+        self.reply(Reply {
             id,
             connect: Some(result),
             ..Reply::default()
@@ -283,7 +283,7 @@ impl Session {
             expires: ttl.is_some(),
             ttl: ttl.map_or(0, |t| u32::try_from(t).unwrap_or(u32::MAX)),
         };
-        self.reply(&Reply {
+        self.reply(Reply {
             id,
             refresh: Some(result),
             ..Reply::default()

@@ -22,12 +22,14 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use wirecall_core::protocol::protobuf as pb;
 use wirecall_core::protocol::{Command, Disconnect, Reply, RpcRequest};
 use wirecall_core::{Conn, Handshake, RpcError};
 
 use crate::context::Context;
 use crate::engine::client::ClientHandle;
 use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
+use crate::wire::Encoding;
 
 /// Messages handled per wake-up of the read loop before it checks its
 /// timers and shutdown again.
@@ -45,9 +47,10 @@ pub(crate) async fn run(
     socket: WebSocket,
     shutdown: CancellationToken,
     handshake: Arc<Handshake>,
+    encoding: Encoding,
 ) {
     let (sink, stream) = socket.split();
-    let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes);
+    let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes, encoding);
     let mut writer = Writer::new(sink, queue);
     let write_timeout = cx.timings.write_timeout;
     let span = tracing::info_span!(
@@ -92,7 +95,7 @@ struct Session {
     pong_deadline: Option<Instant>,
     /// Replies made by this task itself, written with the next batch
     /// without going through the queue.
-    local: Vec<String>,
+    local: Vec<Frame>,
 }
 
 impl Session {
@@ -171,7 +174,7 @@ impl Session {
                 () = sleep_until_opt(pong_deadline) => return Some(Disconnect::NO_PONG),
                 () = &mut expiry, if expires_at.is_some() => return Some(Disconnect::EXPIRED),
                 _ = ping.tick(), if self.connected.is_some() => {
-                    self.out.send(Frame::Owned("{}".to_owned()));
+                    self.out.send(self.out.encoding().ping());
                     self.pong_deadline.get_or_insert(Instant::now() + timings.pong_timeout);
                 }
                 Some(_) = self.rpcs.join_next(), if !self.rpcs.is_empty() => {}
@@ -210,9 +213,14 @@ impl Session {
         match message {
             None | Some(Ok(Message::Close(_))) => Err(None),
             Some(Err(error)) => Err(read_error(error)),
-            Some(Ok(Message::Text(text))) => self.handle_frame(text.as_str()).await,
-            Some(Ok(Message::Binary(_))) => {
-                tracing::warn!("binary frame on the JSON protocol");
+            Some(Ok(Message::Text(text))) if self.out.encoding() == Encoding::Json => {
+                self.handle_frame(text.as_str()).await
+            }
+            Some(Ok(Message::Binary(bytes))) if self.out.encoding() == Encoding::Protobuf => {
+                self.handle_protobuf(&bytes).await
+            }
+            Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                tracing::warn!(encoding = ?self.out.encoding(), "message of the other encoding");
                 Err(Some(Disconnect::BAD_REQUEST))
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
@@ -230,7 +238,7 @@ impl Session {
             .checked_add(self.cx.timings.expired_close_delay)
     }
 
-    /// Runs every command of one frame, in order.
+    /// Runs every command of one JSON frame, in order.
     async fn handle_frame(&mut self, text: &str) -> Result<(), Option<Disconnect>> {
         for line in text.split('\n') {
             let line = line.trim();
@@ -248,27 +256,68 @@ impl Session {
                     rpc: Some(request),
                     ..Command::default()
                 };
-                if self.admit(&command).map_err(Some)?
-                    && let Some(request) = command.rpc
-                {
-                    self.rpc(fast.id, request);
-                }
+                self.start_command(command)?;
                 continue;
             }
-            let mut command: Command<'_> = serde_json::from_str(line).map_err(|error| {
+            let command: Command<'_> = serde_json::from_str(line).map_err(|error| {
                 tracing::warn!(%error, "malformed command");
                 Some(Disconnect::BAD_REQUEST)
             })?;
-            if !self.admit(&command).map_err(Some)? {
-                continue;
-            }
-            // RPCs are the hot path and need no await here.
-            match command.rpc.take() {
-                Some(request) => self.rpc(command.id, request),
-                None => self.handle_command(command).await.map_err(Some)?,
+            self.run_command(command).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs every command of one Protobuf message, in order. A command
+    /// whose payload is not JSON is answered with 107 (bad request), as a
+    /// handler's bad params are; one that does not decode closes.
+    async fn handle_protobuf(&mut self, message: &[u8]) -> Result<(), Option<Disconnect>> {
+        for decoded in pb::decode_commands(message) {
+            let decoded = decoded.map_err(|error| {
+                tracing::warn!(%error, "malformed protobuf command");
+                Some(Disconnect::BAD_REQUEST)
+            })?;
+            match Command::try_from(&decoded) {
+                Ok(command) => self.run_command(command).await?,
+                Err(not_json) if not_json.id != 0 => {
+                    tracing::debug!(%not_json, "payload is not JSON");
+                    let error =
+                        RpcError::new(wirecall_core::code::BAD_REQUEST, not_json.to_string());
+                    self.reply_error(not_json.id, error);
+                }
+                Err(not_json) => {
+                    tracing::warn!(%not_json, "payload is not JSON");
+                    return Err(Some(Disconnect::BAD_REQUEST));
+                }
             }
         }
         Ok(())
+    }
+
+    /// Admits and runs one decoded command.
+    async fn run_command(&mut self, command: Command<'_>) -> Result<(), Option<Disconnect>> {
+        if let Some(command) = self.start_command(command)? {
+            self.handle_command(command).await.map_err(Some)?;
+        }
+        Ok(())
+    }
+
+    /// Admits a command and starts it if it is an RPC, without awaiting
+    /// (the hot path); returns any other command for `handle_command`.
+    fn start_command<'c>(
+        &mut self,
+        mut command: Command<'c>,
+    ) -> Result<Option<Command<'c>>, Option<Disconnect>> {
+        if !self.admit(&command).map_err(Some)? {
+            return Ok(None);
+        }
+        match command.rpc.take() {
+            Some(request) => {
+                self.rpc(command.id, request);
+                Ok(None)
+            }
+            None => Ok(Some(command)),
+        }
     }
 
     /// The checks every command passes, without awaiting: `Ok(false)` when
@@ -362,12 +411,12 @@ impl Session {
             .unwrap_or_else(|| unreachable!("command dispatched before connect"))
     }
 
-    fn reply(&self, reply: &Reply) {
-        send_reply(&self.out, reply);
+    fn reply(&self, reply: Reply) {
+        self.out.send_reply(reply);
     }
 
     fn reply_error(&self, id: u32, error: RpcError) {
-        self.reply(&Reply::error(id, error));
+        self.reply(Reply::error(id, error));
     }
 
     /// Lets in-flight calls finish, within the shutdown grace period.
@@ -408,15 +457,6 @@ impl Session {
             };
             crate::hooks::guarded("on_disconnect", hook(context)).await;
         }
-    }
-}
-
-fn send_reply(out: &Outbound, reply: &Reply) {
-    match serde_json::to_string(reply) {
-        Ok(json) => {
-            out.send(Frame::Owned(json));
-        }
-        Err(error) => tracing::error!(%error, "reply failed to serialise"),
     }
 }
 

@@ -7,11 +7,12 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use serde_json::value::RawValue;
 use tracing::Instrument;
-use wirecall_core::protocol::{Reply, RpcRequest};
+use wirecall_core::protocol::{Reply, RpcRequest, RpcResult};
 use wirecall_core::{RpcError, code};
 
 use super::Session;
 use crate::outbound::Frame;
+use crate::wire::Encoding;
 
 impl Session {
     pub(super) fn rpc(&mut self, id: u32, request: RpcRequest<'_>) {
@@ -34,10 +35,12 @@ impl Session {
         // this connection. (CPU-heavy handlers belong in spawn_blocking.)
         if let Some(result) = span.in_scope(|| (&mut call).now_or_never()) {
             let _entered = span.enter();
-            let frame = rpc_frame(id, result, None);
+            let frame = rpc_frame(self.out.encoding(), id, result, None);
             // Counted like a queued frame: a client that sends calls and
             // never reads cannot make the server hold more than its limit.
-            if self.out.hold(frame.len()) {
+            if let Some(frame) = frame
+                && self.out.hold(frame.len())
+            {
                 self.local.push(frame);
             }
             return;
@@ -54,38 +57,49 @@ impl Session {
                         Err(RpcError::new(code::INTERNAL, "handler timed out").retryable())
                     }
                 };
-                out.send(Frame::Owned(rpc_frame(id, result, Some(started))));
+                if let Some(frame) = rpc_frame(out.encoding(), id, result, Some(started)) {
+                    out.send(frame);
+                }
             }
             .instrument(span),
         );
     }
 }
 
-/// The reply frame to call `id`, logged with its outcome. A success is
-/// written directly around the handler's JSON (the hot path: no reply
-/// struct, one allocation); errors go through the serialiser.
-fn rpc_frame(id: u32, result: Result<Box<RawValue>, RpcError>, started: Option<Instant>) -> String {
+/// The reply frame to call `id`, logged with its outcome.
+fn rpc_frame(
+    encoding: Encoding,
+    id: u32,
+    result: Result<Box<RawValue>, RpcError>,
+    started: Option<Instant>,
+) -> Option<Frame> {
     let elapsed_us = started.map(|s| s.elapsed().as_micros());
-    match result {
-        Ok(data) => {
-            tracing::debug!(elapsed_us, "rpc ok");
-            let data = data.get();
-            let mut frame = String::with_capacity(data.len() + 32);
-            frame.push_str(r#"{"id":"#);
-            push_decimal(&mut frame, id);
-            frame.push_str(r#","rpc":{"data":"#);
-            frame.push_str(data);
-            frame.push_str("}}");
-            frame
-        }
-        Err(error) => {
-            tracing::debug!(elapsed_us, code = error.code, "rpc failed");
-            serde_json::to_string(&Reply::error(id, error)).unwrap_or_else(|serialise| {
-                tracing::error!(%serialise, "error reply failed to serialise");
-                format!(r#"{{"id":{id},"error":{{"code":100,"message":"internal server error","temporary":true}}}}"#)
-            })
-        }
+    match &result {
+        Ok(_) => tracing::debug!(elapsed_us, "rpc ok"),
+        Err(error) => tracing::debug!(elapsed_us, code = error.code, "rpc failed"),
     }
+    match (encoding, result) {
+        (Encoding::Json, Ok(data)) => Some(Frame::Text(json_success(id, &data))),
+        (encoding, Ok(data)) => encoding.reply(Reply {
+            id,
+            rpc: Some(RpcResult { data: Some(data) }),
+            ..Reply::default()
+        }),
+        (encoding, Err(error)) => encoding.reply(Reply::error(id, error)),
+    }
+}
+
+/// A JSON success written directly around the handler's JSON (the hot
+/// path: no reply struct, one allocation).
+fn json_success(id: u32, data: &RawValue) -> String {
+    let data = data.get();
+    let mut frame = String::with_capacity(data.len() + 32);
+    frame.push_str(r#"{"id":"#);
+    push_decimal(&mut frame, id);
+    frame.push_str(r#","rpc":{"data":"#);
+    frame.push_str(data);
+    frame.push_str("}}");
+    frame
 }
 
 /// `n` in decimal, without the formatting machinery (hot path).
@@ -106,14 +120,19 @@ fn push_decimal(out: &mut String, mut n: u32) {
 
 #[cfg(test)]
 mod tests {
-    use wirecall_core::protocol::RpcResult;
-
     use super::*;
+
+    fn text(frame: Option<Frame>) -> String {
+        match frame {
+            Some(Frame::Text(text)) => text,
+            other => panic!("a text frame, not {other:?}"),
+        }
+    }
 
     #[test]
     fn fast_success_frame_matches_the_serialiser() {
         let data = RawValue::from_string(r#"{"sum":3}"#.to_owned()).unwrap();
-        let fast = rpc_frame(7, Ok(data.clone()), None);
+        let fast = text(rpc_frame(Encoding::Json, 7, Ok(data.clone()), None));
         let reply = Reply {
             id: 7,
             rpc: Some(RpcResult { data: Some(data) }),
@@ -125,10 +144,29 @@ mod tests {
             push_decimal(&mut out, id);
             assert_eq!(out, id.to_string());
         }
-        let error = rpc_frame(8, Err(RpcError::method_not_found("x")), None);
+        let error = text(rpc_frame(
+            Encoding::Json,
+            8,
+            Err(RpcError::method_not_found("x")),
+            None,
+        ));
         assert_eq!(
             error,
             r#"{"id":8,"error":{"code":104,"message":"method not found: x"}}"#
         );
+    }
+
+    #[test]
+    fn protobuf_replies_carry_the_json_result_as_bytes() {
+        use prost::Message;
+        use wirecall_core::protocol::protobuf as pb;
+
+        let data = RawValue::from_string(r#"{"sum":3}"#.to_owned()).unwrap();
+        let Some(Frame::Binary(bytes)) = rpc_frame(Encoding::Protobuf, 7, Ok(data), None) else {
+            panic!("a binary frame");
+        };
+        let reply = pb::Reply::decode_length_delimited(bytes.as_slice()).unwrap();
+        assert_eq!(reply.id, 7);
+        assert_eq!(reply.rpc.unwrap().data, br#"{"sum":3}"#);
     }
 }

@@ -72,7 +72,7 @@ impl Session {
                 return Ok(());
             }
         };
-        self.reply(&Reply {
+        self.reply(Reply {
             id,
             subscribe: Some(subscribed.result),
             ..Reply::default()
@@ -153,7 +153,7 @@ impl Session {
         if handle.end_subscription(channel) {
             self.cx.engine.leave(&handle, channel, None).await;
         }
-        self.reply(&Reply {
+        self.reply(Reply {
             id,
             unsubscribe: Some(wirecall_core::protocol::Empty {}),
             ..Reply::default()

@@ -12,6 +12,9 @@ use serde_json::value::RawValue;
 
 use crate::RpcError;
 
+#[cfg(feature = "protobuf")]
+pub mod protobuf;
+
 /// One client command. Exactly one request field is set; unknown fields
 /// (newer SDK options such as `flag`) are ignored.
 #[derive(Debug, Default, Deserialize)]
