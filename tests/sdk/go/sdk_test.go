@@ -88,6 +88,9 @@ type fixture struct {
 	exited chan struct{}
 	stderr *syncBuffer
 	url    string
+	// protobuf: the clients speak the centrifuge-protobuf subprotocol
+	// (NewProtobufClient); payloads are the same JSON bytes either way.
+	protobuf bool
 }
 
 func startFixture(t *testing.T) *fixture {
@@ -99,6 +102,19 @@ func startFixture(t *testing.T) *fixture {
 	}
 	f.url = fmt.Sprintf("ws://127.0.0.1:%d/connection/websocket", port)
 	return f
+}
+
+// inEachEncoding runs scenario as two subtests, "json" and "protobuf", each
+// with a fresh fixture whose clients speak that encoding.
+func inEachEncoding(t *testing.T, scenario func(t *testing.T, f *fixture)) {
+	for _, protobuf := range []bool{false, true} {
+		name := map[bool]string{false: "json", true: "protobuf"}[protobuf]
+		t.Run(name, func(t *testing.T) {
+			f := startFixture(t)
+			f.protobuf = protobuf
+			scenario(t, f)
+		})
+	}
 }
 
 // launch starts a fixture process (the sdk-fixture, or the cluster fixture,
@@ -225,7 +241,12 @@ func (f *fixture) newClientAt(endpoint string, config centrifuge.Config) (*centr
 	config.MinReconnectDelay = 50 * time.Millisecond
 	config.MaxReconnectDelay = 500 * time.Millisecond
 	config.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil } // never a proxy
-	c := centrifuge.NewJsonClient(endpoint, config)
+	var c *centrifuge.Client
+	if f.protobuf {
+		c = centrifuge.NewProtobufClient(endpoint, config)
+	} else {
+		c = centrifuge.NewJsonClient(endpoint, config)
+	}
 	ev := &clientEvents{
 		connecting:       make(chan centrifuge.ConnectingEvent, 100),
 		connected:        make(chan centrifuge.ConnectedEvent, 100),
@@ -322,242 +343,272 @@ func mustJSON(v any) []byte {
 
 // A valid token connects; test.whoami reports the token's user and this client id.
 func TestConnectWithValidToken(t *testing.T) {
-	f := startFixture(t)
-	c, _, clientID := f.connectedClient(user)
-	if c.State() != centrifuge.StateConnected || clientID == "" {
-		t.Fatalf("state %s, client id %q", c.State(), clientID)
-	}
-	res, err := c.RPC(ctxTimeout(t), "test.whoami", []byte(`{}`))
-	if err != nil {
-		t.Fatalf("whoami: %v", err)
-	}
-	assertJSON(t, res.Data, map[string]any{"user": user, "client": clientID})
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, _, clientID := f.connectedClient(user)
+		if c.State() != centrifuge.StateConnected || clientID == "" {
+			t.Fatalf("state %s, client id %q", c.State(), clientID)
+		}
+		res, err := c.RPC(ctxTimeout(t), "test.whoami", []byte(`{}`))
+		if err != nil {
+			t.Fatalf("whoami: %v", err)
+		}
+		assertJSON(t, res.Data, map[string]any{"user": user, "client": clientID})
+	})
 }
 
 // A token with a bad signature: the server closes with 3500, which is terminal.
 func TestBadSignatureTokenIsRefused(t *testing.T) {
-	f := startFixture(t)
-	c, ev := f.newClient(centrifuge.Config{Token: f.token(user, 3600, map[string]any{"bad_signature": true})})
-	if err := c.Connect(); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	d := waitFor(t, ev.disconnected, "disconnected event")
-	if d.Code != 3500 || d.Reason != "invalid token" {
-		t.Fatalf("disconnected with %d %q, want 3500 \"invalid token\"", d.Code, d.Reason)
-	}
-	// Disconnected is terminal: the SDK reconnects only from the connecting state.
-	if c.State() != centrifuge.StateDisconnected {
-		t.Fatalf("state %s, want disconnected", c.State())
-	}
-	if len(ev.connected) != 0 {
-		t.Fatal("must not have connected")
-	}
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, ev := f.newClient(centrifuge.Config{Token: f.token(user, 3600, map[string]any{"bad_signature": true})})
+		if err := c.Connect(); err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		d := waitFor(t, ev.disconnected, "disconnected event")
+		if d.Code != 3500 || d.Reason != "invalid token" {
+			t.Fatalf("disconnected with %d %q, want 3500 \"invalid token\"", d.Code, d.Reason)
+		}
+		// Disconnected is terminal: the SDK reconnects only from the connecting state.
+		if c.State() != centrifuge.StateDisconnected {
+			t.Fatalf("state %s, want disconnected", c.State())
+		}
+		if len(ev.connected) != 0 {
+			t.Fatal("must not have connected")
+		}
+	})
 }
 
 // An expired token gets error 109; the SDK calls GetToken and connects with the new one.
 func TestExpiredTokenCallsGetToken(t *testing.T) {
-	f := startFixture(t)
-	expired := f.token(user, -60, nil)
-	fresh := f.token(user, 3600, nil)
-	var calls atomic.Int32
-	c, ev := f.newClient(centrifuge.Config{
-		Token: expired,
-		GetToken: func(centrifuge.ConnectionTokenEvent) (string, error) {
-			calls.Add(1)
-			return fresh, nil
-		},
-	})
-	if err := c.Connect(); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	connected := waitFor(t, ev.connected, "connected event after token refresh")
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("GetToken called %d times, want 1", n)
-	}
-	saw109 := false
-	for len(ev.errors) > 0 {
-		var replyErr *centrifuge.Error
-		if e := <-ev.errors; errors.As(e.Error, &replyErr) && replyErr.Code == 109 {
-			saw109 = true
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		expired := f.token(user, -60, nil)
+		fresh := f.token(user, 3600, nil)
+		var calls atomic.Int32
+		c, ev := f.newClient(centrifuge.Config{
+			Token: expired,
+			GetToken: func(centrifuge.ConnectionTokenEvent) (string, error) {
+				calls.Add(1)
+				return fresh, nil
+			},
+		})
+		if err := c.Connect(); err != nil {
+			t.Fatalf("Connect: %v", err)
 		}
-	}
-	if !saw109 {
-		t.Fatal("the SDK reported no connect error 109")
-	}
-	res, err := c.RPC(ctxTimeout(t), "test.whoami", []byte(`{}`))
-	if err != nil {
-		t.Fatalf("whoami: %v", err)
-	}
-	assertJSON(t, res.Data, map[string]any{"user": user, "client": connected.ClientID})
+		connected := waitFor(t, ev.connected, "connected event after token refresh")
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("GetToken called %d times, want 1", n)
+		}
+		saw109 := false
+		for len(ev.errors) > 0 {
+			var replyErr *centrifuge.Error
+			if e := <-ev.errors; errors.As(e.Error, &replyErr) && replyErr.Code == 109 {
+				saw109 = true
+			}
+		}
+		if !saw109 {
+			t.Fatal("the SDK reported no connect error 109")
+		}
+		res, err := c.RPC(ctxTimeout(t), "test.whoami", []byte(`{}`))
+		if err != nil {
+			t.Fatalf("whoami: %v", err)
+		}
+		assertJSON(t, res.Data, map[string]any{"user": user, "client": connected.ClientID})
+	})
 }
 
 // test.echo round-trips a nested object; test.fail returns *centrifuge.Error 1001.
 func TestRPCSuccessAndFailure(t *testing.T) {
-	f := startFixture(t)
-	c, _, _ := f.connectedClient(user)
-	payload := map[string]any{
-		"a":      1,
-		"nested": map[string]any{"list": []any{1, "two", map[string]any{"three": 3.5}}, "flag": true, "nothing": nil},
-		"text":   "héllo ✓",
-	}
-	res, err := c.RPC(ctxTimeout(t), "test.echo", mustJSON(payload))
-	if err != nil {
-		t.Fatalf("echo: %v", err)
-	}
-	assertJSON(t, res.Data, payload)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, _, _ := f.connectedClient(user)
+		payload := map[string]any{
+			"a":      1,
+			"nested": map[string]any{"list": []any{1, "two", map[string]any{"three": 3.5}}, "flag": true, "nothing": nil},
+			"text":   "héllo ✓",
+		}
+		res, err := c.RPC(ctxTimeout(t), "test.echo", mustJSON(payload))
+		if err != nil {
+			t.Fatalf("echo: %v", err)
+		}
+		assertJSON(t, res.Data, payload)
 
-	_, err = c.RPC(ctxTimeout(t), "test.fail", []byte(`{}`))
-	var replyErr *centrifuge.Error
-	if !errors.As(err, &replyErr) {
-		t.Fatalf("test.fail: got %v (%T), want *centrifuge.Error", err, err)
-	}
-	if replyErr.Code != 1001 || replyErr.Message != "custom app error" {
-		t.Fatalf("test.fail: got %d %q", replyErr.Code, replyErr.Message)
-	}
-	if c.State() != centrifuge.StateConnected { // RPC errors never disconnect
-		t.Fatalf("state %s after RPC error", c.State())
-	}
+		_, err = c.RPC(ctxTimeout(t), "test.fail", []byte(`{}`))
+		var replyErr *centrifuge.Error
+		if !errors.As(err, &replyErr) {
+			t.Fatalf("test.fail: got %v (%T), want *centrifuge.Error", err, err)
+		}
+		if replyErr.Code != 1001 || replyErr.Message != "custom app error" {
+			t.Fatalf("test.fail: got %d %q", replyErr.Code, replyErr.Message)
+		}
+		if c.State() != centrifuge.StateConnected { // RPC errors never disconnect
+			t.Fatalf("state %s after RPC error", c.State())
+		}
+	})
 }
 
 // A server-side publish reaches the subscription with exactly the published data.
 func TestSubscribeReceivesServerPublication(t *testing.T) {
-	f := startFixture(t)
-	c, _, _ := f.connectedClient(user)
-	_, ev, _ := subscribed(t, c, news, centrifuge.SubscriptionConfig{})
-	data := map[string]any{"headline": "hello", "tags": []any{"a", "b"}, "n": 1}
-	f.publish(news, data)
-	pub := waitFor(t, ev.publications, "publication")
-	assertJSON(t, pub.Data, data)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, _, _ := f.connectedClient(user)
+		_, ev, _ := subscribed(t, c, news, centrifuge.SubscriptionConfig{})
+		data := map[string]any{"headline": "hello", "tags": []any{"a", "b"}, "n": 1}
+		f.publish(news, data)
+		pub := waitFor(t, ev.publications, "publication")
+		assertJSON(t, pub.Data, data)
+	})
 }
 
 // The server subscribes the client to personal:#u1; a personal publish reaches the
+
+// A subscriber publishes into news; another user's subscription receives the
+// data with the publisher's client info.
+func TestClientPublishReachesOtherSubscribers(t *testing.T) {
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		publisher, _, publisherID := f.connectedClient(user)
+		reader, _, _ := f.connectedClient("u2")
+		_, readerEv, _ := subscribed(t, reader, news, centrifuge.SubscriptionConfig{})
+		sub, _, _ := subscribed(t, publisher, news, centrifuge.SubscriptionConfig{})
+		data := map[string]any{"from": "a client", "n": []any{1, 2}}
+		if _, err := sub.Publish(ctxTimeout(t), mustJSON(data)); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		got := waitFor(t, readerEv.publications, "client publication")
+		assertJSON(t, got.Data, data)
+		if got.Info == nil || got.Info.User != user || got.Info.Client != publisherID {
+			t.Fatalf("publisher info %+v, want user %s client %s", got.Info, user, publisherID)
+		}
+	})
+}
+
 // client-level publication handler.
 func TestPersonalChannel(t *testing.T) {
-	f := startFixture(t)
-	_, ev, _ := f.connectedClient(user)
-	channel := "personal:#" + user
-	if sub := waitFor(t, ev.serverSubscribed, "server-side subscribed event"); sub.Channel != channel {
-		t.Fatalf("server-side subscription to %q, want %q", sub.Channel, channel)
-	}
-	data := map[string]any{"note": "for you only"}
-	f.do(map[string]any{"cmd": "personal", "user": user, "data": data})
-	pub := waitFor(t, ev.publications, "personal publication")
-	if pub.Channel != channel {
-		t.Fatalf("publication on %q, want %q", pub.Channel, channel)
-	}
-	assertJSON(t, pub.Data, data)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		_, ev, _ := f.connectedClient(user)
+		channel := "personal:#" + user
+		if sub := waitFor(t, ev.serverSubscribed, "server-side subscribed event"); sub.Channel != channel {
+			t.Fatalf("server-side subscription to %q, want %q", sub.Channel, channel)
+		}
+		data := map[string]any{"note": "for you only"}
+		f.do(map[string]any{"cmd": "personal", "user": user, "data": data})
+		pub := waitFor(t, ev.publications, "personal publication")
+		if pub.Channel != channel {
+			t.Fatalf("publication on %q, want %q", pub.Channel, channel)
+		}
+		assertJSON(t, pub.Data, data)
+	})
 }
 
 // Presence lists this client; stats count 1 client / 1 user; history returns the 3
 // publications in order with their offsets.
 func TestPresenceAndHistory(t *testing.T) {
-	f := startFixture(t)
-	c, _, clientID := f.connectedClient(user)
-	sub, _, _ := subscribed(t, c, news, centrifuge.SubscriptionConfig{})
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, _, clientID := f.connectedClient(user)
+		sub, _, _ := subscribed(t, c, news, centrifuge.SubscriptionConfig{})
 
-	presence, err := sub.Presence(ctxTimeout(t))
-	if err != nil {
-		t.Fatalf("presence: %v", err)
-	}
-	info, ok := presence.Clients[clientID]
-	if !ok || info.User != user || info.Client != clientID {
-		t.Fatalf("presence %+v does not list client %s of user %s", presence.Clients, clientID, user)
-	}
-
-	stats, err := sub.PresenceStats(ctxTimeout(t))
-	if err != nil {
-		t.Fatalf("presence stats: %v", err)
-	}
-	if stats.NumClients != 1 || stats.NumUsers != 1 {
-		t.Fatalf("presence stats %+v, want 1 client, 1 user", stats)
-	}
-
-	sent := []map[string]any{{"h": 1}, {"h": 2}, {"h": 3}}
-	var offsets []uint64
-	for _, d := range sent {
-		offsets = append(offsets, f.publish(news, d).Offset)
-	}
-	history, err := sub.History(ctxTimeout(t), centrifuge.WithHistoryLimit(10))
-	if err != nil {
-		t.Fatalf("history: %v", err)
-	}
-	if len(history.Publications) != len(sent) {
-		t.Fatalf("history has %d publications, want %d", len(history.Publications), len(sent))
-	}
-	for i, p := range history.Publications {
-		assertJSON(t, p.Data, sent[i])
-		if p.Offset != offsets[i] || offsets[i] != offsets[0]+uint64(i) {
-			t.Fatalf("publication %d: offset %d, fixture offsets %v", i, p.Offset, offsets)
+		presence, err := sub.Presence(ctxTimeout(t))
+		if err != nil {
+			t.Fatalf("presence: %v", err)
 		}
-	}
-	if history.Offset != offsets[2] || history.Epoch == "" {
-		t.Fatalf("history position %d/%q, want offset %d and an epoch", history.Offset, history.Epoch, offsets[2])
-	}
+		info, ok := presence.Clients[clientID]
+		if !ok || info.User != user || info.Client != clientID {
+			t.Fatalf("presence %+v does not list client %s of user %s", presence.Clients, clientID, user)
+		}
+
+		stats, err := sub.PresenceStats(ctxTimeout(t))
+		if err != nil {
+			t.Fatalf("presence stats: %v", err)
+		}
+		if stats.NumClients != 1 || stats.NumUsers != 1 {
+			t.Fatalf("presence stats %+v, want 1 client, 1 user", stats)
+		}
+
+		sent := []map[string]any{{"h": 1}, {"h": 2}, {"h": 3}}
+		var offsets []uint64
+		for _, d := range sent {
+			offsets = append(offsets, f.publish(news, d).Offset)
+		}
+		history, err := sub.History(ctxTimeout(t), centrifuge.WithHistoryLimit(10))
+		if err != nil {
+			t.Fatalf("history: %v", err)
+		}
+		if len(history.Publications) != len(sent) {
+			t.Fatalf("history has %d publications, want %d", len(history.Publications), len(sent))
+		}
+		for i, p := range history.Publications {
+			assertJSON(t, p.Data, sent[i])
+			if p.Offset != offsets[i] || offsets[i] != offsets[0]+uint64(i) {
+				t.Fatalf("publication %d: offset %d, fixture offsets %v", i, p.Offset, offsets)
+			}
+		}
+		if history.Offset != offsets[2] || history.Epoch == "" {
+			t.Fatalf("history position %d/%q, want offset %d and an epoch", history.Offset, history.Epoch, offsets[2])
+		}
+	})
 }
 
 // chat:#other_user is refused with 103 (permission denied), nope:x with 102.
 func TestSubscribeRefused(t *testing.T) {
-	f := startFixture(t)
-	c, _, _ := f.connectedClient(user)
-	for _, tc := range []struct {
-		channel string
-		code    uint32
-	}{{"chat:#other_user", 103}, {"nope:x", 102}} {
-		_, ev := newSub(t, c, tc.channel, centrifuge.SubscriptionConfig{})
-		u := waitFor(t, ev.unsubscribed, "unsubscribed event on "+tc.channel)
-		if u.Code != tc.code {
-			t.Fatalf("%s: unsubscribed with %d %q, want %d", tc.channel, u.Code, u.Reason, tc.code)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, _, _ := f.connectedClient(user)
+		for _, tc := range []struct {
+			channel string
+			code    uint32
+		}{{"chat:#other_user", 103}, {"nope:x", 102}} {
+			_, ev := newSub(t, c, tc.channel, centrifuge.SubscriptionConfig{})
+			u := waitFor(t, ev.unsubscribed, "unsubscribed event on "+tc.channel)
+			if u.Code != tc.code {
+				t.Fatalf("%s: unsubscribed with %d %q, want %d", tc.channel, u.Code, u.Reason, tc.code)
+			}
+			if len(ev.subscribed) != 0 {
+				t.Fatalf("%s: must not have subscribed", tc.channel)
+			}
 		}
-		if len(ev.subscribed) != 0 {
-			t.Fatalf("%s: must not have subscribed", tc.channel)
-		}
-	}
+	})
 }
 
 // After a server restart (close 3001) the SDK reconnects, resubscribes with recovery
 // and gets exactly the 3 publications made while it was away, in order.
 func TestRestartRecoversMissedPublications(t *testing.T) {
-	f := startFixture(t)
-	c, ev, _ := f.connectedClient(user)
-	_, subEv, first := subscribed(t, c, news, centrifuge.SubscriptionConfig{Recoverable: true, Positioned: true})
-	if !first.Recoverable || first.WasRecovering {
-		t.Fatalf("first subscribed event %+v", first)
-	}
-
-	f.publish(news, map[string]any{"n": 0})
-	before := waitFor(t, subEv.publications, "publication before restart")
-	assertJSON(t, before.Data, map[string]any{"n": 0})
-
-	missed := []map[string]any{{"n": 1}, {"n": 2}, {"n": 3}}
-	var pubs []map[string]any
-	for _, d := range missed {
-		pubs = append(pubs, map[string]any{"channel": news, "data": d})
-	}
-	f.do(map[string]any{"cmd": "restart", "publish": pubs})
-
-	// Connecting events: the one from Connect(), then the server's shutdown close.
-	waitFor(t, ev.connecting, "connecting event from Connect()")
-	if shutdown := waitFor(t, ev.connecting, "connecting event after restart"); shutdown.Code != 3001 {
-		t.Fatalf("connecting after restart with %d %q, want 3001", shutdown.Code, shutdown.Reason)
-	}
-
-	again := waitFor(t, subEv.subscribed, "subscribed event after restart")
-	if !again.WasRecovering || !again.Recovered {
-		t.Fatalf("subscribed after restart %+v, want WasRecovering and Recovered", again)
-	}
-	for i, d := range missed {
-		p := waitFor(t, subEv.publications, "recovered publication")
-		assertJSON(t, p.Data, d)
-		if want := before.Offset + uint64(i) + 1; p.Offset != want {
-			t.Fatalf("recovered publication %d: offset %d, want %d", i, p.Offset, want)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		c, ev, _ := f.connectedClient(user)
+		_, subEv, first := subscribed(t, c, news, centrifuge.SubscriptionConfig{Recoverable: true, Positioned: true})
+		if !first.Recoverable || first.WasRecovering {
+			t.Fatalf("first subscribed event %+v", first)
 		}
-	}
 
-	// Nothing else was delivered: the next thing the subscription sees is a new publish.
-	f.publish(news, map[string]any{"n": "after"})
-	after := waitFor(t, subEv.publications, "publication after recovery")
-	assertJSON(t, after.Data, map[string]any{"n": "after"})
-	if len(subEv.publications) != 0 || len(subEv.subscribed) != 0 {
-		t.Fatalf("unexpected extra events: %d publications, %d subscribed", len(subEv.publications), len(subEv.subscribed))
-	}
+		f.publish(news, map[string]any{"n": 0})
+		before := waitFor(t, subEv.publications, "publication before restart")
+		assertJSON(t, before.Data, map[string]any{"n": 0})
+
+		missed := []map[string]any{{"n": 1}, {"n": 2}, {"n": 3}}
+		var pubs []map[string]any
+		for _, d := range missed {
+			pubs = append(pubs, map[string]any{"channel": news, "data": d})
+		}
+		f.do(map[string]any{"cmd": "restart", "publish": pubs})
+
+		// Connecting events: the one from Connect(), then the server's shutdown close.
+		waitFor(t, ev.connecting, "connecting event from Connect()")
+		if shutdown := waitFor(t, ev.connecting, "connecting event after restart"); shutdown.Code != 3001 {
+			t.Fatalf("connecting after restart with %d %q, want 3001", shutdown.Code, shutdown.Reason)
+		}
+
+		again := waitFor(t, subEv.subscribed, "subscribed event after restart")
+		if !again.WasRecovering || !again.Recovered {
+			t.Fatalf("subscribed after restart %+v, want WasRecovering and Recovered", again)
+		}
+		for i, d := range missed {
+			p := waitFor(t, subEv.publications, "recovered publication")
+			assertJSON(t, p.Data, d)
+			if want := before.Offset + uint64(i) + 1; p.Offset != want {
+				t.Fatalf("recovered publication %d: offset %d, want %d", i, p.Offset, want)
+			}
+		}
+
+		// Nothing else was delivered: the next thing the subscription sees is a new publish.
+		f.publish(news, map[string]any{"n": "after"})
+		after := waitFor(t, subEv.publications, "publication after recovery")
+		assertJSON(t, after.Data, map[string]any{"n": "after"})
+		if len(subEv.publications) != 0 || len(subEv.subscribed) != 0 {
+			t.Fatalf("unexpected extra events: %d publications, %d subscribed", len(subEv.publications), len(subEv.subscribed))
+		}
+	})
 }

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { test } from 'node:test';
 import { Centrifuge } from 'centrifuge';
+import { Centrifuge as CentrifugeProtobuf } from 'centrifuge/build/protobuf';
 import WebSocket from 'ws';
 
 /** The repository root. */
@@ -76,8 +78,11 @@ export class Queue {
 /** One sdk-fixture process: `READY <port>` on stdout, then one JSON command per line.
  * `url` is its WebSocket endpoint, `apiUrl` its HTTP API. Subclass it to add commands. */
 export class Fixture {
-  static async start() {
+  static async start(encoding = 'json') {
     const fx = new this(spawn(FIXTURE, [], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    // 'json', or 'protobuf': the clients are the SDK's Protobuf build (the
+    // centrifuge-protobuf subprotocol), whose payloads are bytes: the JSON of the values.
+    fx.encoding = encoding;
     const ready = await fx.lines.next('fixture READY line');
     assert.match(ready, /^READY \d+$/, `unexpected first fixture line: ${ready}`);
     const port = ready.split(' ')[1];
@@ -128,7 +133,8 @@ export class Fixture {
 
   /** A client of this fixture; short reconnect delays keep the restart test quick. */
   client(options = {}) {
-    const client = new Centrifuge(this.url, {
+    const Sdk = this.encoding === 'protobuf' ? CentrifugeProtobuf : Centrifuge;
+    const client = new Sdk(this.url, {
       websocket: WebSocket,
       minReconnectDelay: 50,
       maxReconnectDelay: 500,
@@ -136,6 +142,18 @@ export class Fixture {
     });
     this.clients.push(client);
     return client;
+  }
+
+  /** A payload as the SDK takes it in this encoding: the value, or its JSON bytes. */
+  encode(value) {
+    return this.encoding === 'protobuf' ? new TextEncoder().encode(JSON.stringify(value)) : value;
+  }
+
+  /** A payload the SDK handed over, as a value. */
+  decode(data) {
+    if (this.encoding !== 'protobuf') return data;
+    assert.ok(data instanceof Uint8Array, `a Protobuf payload is bytes, not ${typeof data}`);
+    return JSON.parse(new TextDecoder().decode(data));
   }
 
   /** Disconnect every client, ask the process to quit, kill it after 5 s. */
@@ -159,8 +177,8 @@ export class Fixture {
 
 /** Run `body` with a fresh fixture (an instance of `FixtureClass`); print the fixture's
  * stderr if the test fails. */
-export async function withFixture(body, FixtureClass = Fixture) {
-  const fx = await FixtureClass.start();
+export async function withFixture(body, FixtureClass = Fixture, encoding = 'json') {
+  const fx = await FixtureClass.start(encoding);
   try {
     await body(fx);
   } catch (e) {
@@ -168,6 +186,16 @@ export async function withFixture(body, FixtureClass = Fixture) {
     throw e;
   } finally {
     await fx.stop();
+  }
+}
+
+/** The protocol encodings every scenario of sdk.test.mjs runs in. */
+export const ENCODINGS = ['json', 'protobuf'];
+
+/** Registers `body` (given a fresh fixture) as one test per encoding. */
+export function testInEachEncoding(name, body) {
+  for (const encoding of ENCODINGS) {
+    test(`${name} [${encoding}]`, () => withFixture(body, Fixture, encoding));
   }
 }
 

@@ -1,28 +1,28 @@
 // End-to-end tests: the official centrifuge-js SDK (npm `centrifuge`) against the
-// wirecall sdk-fixture server. Run with `node --test sdk.test.mjs`.
+// wirecall sdk-fixture server, every scenario with the JSON build and with the Protobuf
+// build (`centrifuge/build/protobuf`, what the mobile SDKs speak). Run with `node --test sdk.test.mjs`.
 //
 // Each test starts its own fixture process (helpers.mjs), talks to it over stdin/stdout (mint
 // tokens, publish from the server side, restart) and drives a real SDK client.
 // Tests wait on SDK events (queues fed by the SDK callbacks); timeouts are only
 // hang guards.
 
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NEWS, USER, connectedClient, recordClient, recordSub, subscribed, within, withFixture } from './helpers.mjs';
+import { NEWS, USER, connectedClient, recordClient, recordSub, subscribed, testInEachEncoding, within } from './helpers.mjs';
 
 // ---------------------------------------------------------------------------
 // tests
 
-test('connect with a valid token; test.whoami returns the user', () => withFixture(async (fx) => {
+testInEachEncoding('connect with a valid token; test.whoami returns the user', async (fx) => {
   // A valid token connects; test.whoami reports the token's user and this client id.
   const { client, clientId } = await connectedClient(fx);
   assert.equal(client.state, 'connected');
   assert.ok(clientId);
-  const result = await within(client.rpc('test.whoami', {}), 'whoami rpc');
-  assert.deepEqual(result.data, { user: USER, client: clientId });
-}));
+  const result = await within(client.rpc('test.whoami', fx.encode({})), 'whoami rpc');
+  assert.deepEqual(fx.decode(result.data), { user: USER, client: clientId });
+});
 
-test('a token with a bad signature is refused (3500, no reconnect)', () => withFixture(async (fx) => {
+testInEachEncoding('a token with a bad signature is refused (3500, no reconnect)', async (fx) => {
   // The server closes with 3500, which is terminal for the SDK.
   const client = fx.client({ token: await fx.token(USER, 3600, { bad_signature: true }) });
   const ev = recordClient(client);
@@ -32,9 +32,9 @@ test('a token with a bad signature is refused (3500, no reconnect)', () => withF
   // 'disconnected' is terminal: the SDK schedules reconnects only while connecting.
   assert.equal(client.state, 'disconnected');
   assert.equal(ev.connected.size, 0);
-}));
+});
 
-test('an expired token makes the SDK call getToken, then connect', () => withFixture(async (fx) => {
+testInEachEncoding('an expired token makes the SDK call getToken, then connect', async (fx) => {
   // The server answers 109; the SDK asks getToken for a new token and connects with it.
   const expired = await fx.token(USER, -60);
   const fresh = await fx.token(USER);
@@ -45,11 +45,11 @@ test('an expired token makes the SDK call getToken, then connect', () => withFix
   const ctx = await ev.connected.next('connected event after token refresh');
   assert.equal(calls, 1);
   assert.ok(ev.errors.some((e) => e.type === 'connect' && e.error.code === 109), JSON.stringify(ev.errors));
-  const result = await within(client.rpc('test.whoami', {}), 'whoami rpc');
-  assert.deepEqual(result.data, { user: USER, client: ctx.client });
-}));
+  const result = await within(client.rpc('test.whoami', fx.encode({})), 'whoami rpc');
+  assert.deepEqual(fx.decode(result.data), { user: USER, client: ctx.client });
+});
 
-test('rpc success (test.echo) and failure (test.fail)', () => withFixture(async (fx) => {
+testInEachEncoding('rpc success (test.echo) and failure (test.fail)', async (fx) => {
   // test.echo round-trips a nested object; test.fail rejects with {code: 1001, message}.
   const { client } = await connectedClient(fx);
   const payload = {
@@ -57,21 +57,21 @@ test('rpc success (test.echo) and failure (test.fail)', () => withFixture(async 
     nested: { list: [1, 'two', { three: 3.5 }], flag: true, nothing: null },
     text: 'héllo ✓',
   };
-  const result = await within(client.rpc('test.echo', payload), 'echo rpc');
-  assert.deepEqual(result.data, payload);
+  const result = await within(client.rpc('test.echo', fx.encode(payload)), 'echo rpc');
+  assert.deepEqual(fx.decode(result.data), payload);
 
   let error;
   try {
-    await within(client.rpc('test.fail', {}), 'fail rpc');
+    await within(client.rpc('test.fail', fx.encode({})), 'fail rpc');
   } catch (e) {
     error = e;
   }
   assert.ok(error, 'test.fail must reject');
   assert.deepEqual({ code: error.code, message: error.message }, { code: 1001, message: 'custom app error' });
   assert.equal(client.state, 'connected'); // RPC errors never disconnect
-}));
+});
 
-test('subscribe to news; a server publish is received', () => withFixture(async (fx) => {
+testInEachEncoding('subscribe to news; a server publish is received', async (fx) => {
   // A server-side publish reaches the subscription with exactly the published data.
   const { client } = await connectedClient(fx);
   const { ev } = await subscribed(client, NEWS);
@@ -79,10 +79,22 @@ test('subscribe to news; a server publish is received', () => withFixture(async 
   await fx.publish(NEWS, data);
   const ctx = await ev.publications.next();
   assert.equal(ctx.channel, NEWS);
-  assert.deepEqual(ctx.data, data);
-}));
+  assert.deepEqual(fx.decode(ctx.data), data);
+});
 
-test('personal channel publication reaches the client-level handler', () => withFixture(async (fx) => {
+testInEachEncoding('a subscriber publishes; another user receives it with the publisher info', async (fx) => {
+  const { client: publisher, clientId: publisherId } = await connectedClient(fx);
+  const { client: reader } = await connectedClient(fx, 'u2');
+  const { ev } = await subscribed(reader, NEWS);
+  const { sub } = await subscribed(publisher, NEWS);
+  const data = { from: 'a client', n: [1, 2] };
+  await within(sub.publish(fx.encode(data)), 'publish');
+  const ctx = await ev.publications.next('client publication');
+  assert.deepEqual(fx.decode(ctx.data), data);
+  assert.deepEqual({ user: ctx.info.user, client: ctx.info.client }, { user: USER, client: publisherId });
+});
+
+testInEachEncoding('personal channel publication reaches the client-level handler', async (fx) => {
   // The server subscribes the client to personal:#u1; the client does nothing itself.
   const { ev } = await connectedClient(fx);
   const channel = `personal:#${USER}`;
@@ -92,10 +104,10 @@ test('personal channel publication reaches the client-level handler', () => with
   await fx.cmd({ cmd: 'personal', user: USER, data });
   const ctx = await ev.publications.next();
   assert.equal(ctx.channel, channel);
-  assert.deepEqual(ctx.data, data);
-}));
+  assert.deepEqual(fx.decode(ctx.data), data);
+});
 
-test('presence, presence stats and history', () => withFixture(async (fx) => {
+testInEachEncoding('presence, presence stats and history', async (fx) => {
   // Presence lists this client; stats count 1 client / 1 user; history returns the
   // 3 publications in order with their offsets.
   const { client, clientId } = await connectedClient(fx);
@@ -113,14 +125,14 @@ test('presence, presence stats and history', () => withFixture(async (fx) => {
   const offsets = [];
   for (const data of sent) offsets.push((await fx.publish(NEWS, data)).offset);
   const history = await within(sub.history({ limit: 10 }), 'history');
-  assert.deepEqual(history.publications.map((p) => p.data), sent);
+  assert.deepEqual(history.publications.map((p) => fx.decode(p.data)), sent);
   assert.deepEqual(history.publications.map((p) => p.offset), offsets);
   assert.deepEqual(offsets, [offsets[0], offsets[0] + 1, offsets[0] + 2]);
   assert.equal(history.offset, offsets[2]);
   assert.ok(history.epoch);
-}));
+});
 
-test('subscribing to chat:#other_user is refused with 103, nope:x with 102', () => withFixture(async (fx) => {
+testInEachEncoding('subscribing to chat:#other_user is refused with 103, nope:x with 102', async (fx) => {
   // Permission denied for a user-limited channel of someone else; unknown namespace.
   const { client } = await connectedClient(fx);
   for (const [channel, code] of [['chat:#other_user', 103], ['nope:x', 102]]) {
@@ -131,9 +143,9 @@ test('subscribing to chat:#other_user is refused with 103, nope:x with 102', () 
     assert.equal(ctx.code, code, `${channel}: ${JSON.stringify(ctx)}`);
     assert.equal(ev.subscribed.size, 0);
   }
-}));
+});
 
-test('restart: the SDK reconnects and recovers exactly the missed publications', () => withFixture(async (fx) => {
+testInEachEncoding('restart: the SDK reconnects and recovers exactly the missed publications', async (fx) => {
   // After a server restart (close 3001) the SDK reconnects, resubscribes with
   // recovery and gets exactly the 3 publications made while it was away, in order.
   const { client, ev } = await connectedClient(fx);
@@ -143,7 +155,7 @@ test('restart: the SDK reconnects and recovers exactly the missed publications',
 
   await fx.publish(NEWS, { n: 0 });
   const before = await subEv.publications.next('publication before restart');
-  assert.deepEqual(before.data, { n: 0 });
+  assert.deepEqual(fx.decode(before.data), { n: 0 });
 
   const missed = [{ n: 1 }, { n: 2 }, { n: 3 }];
   await fx.cmd({ cmd: 'restart', publish: missed.map((data) => ({ channel: NEWS, data })) });
@@ -159,13 +171,13 @@ test('restart: the SDK reconnects and recovers exactly the missed publications',
 
   const got = [];
   for (let i = 0; i < missed.length; i++) got.push(await subEv.publications.next('recovered publication'));
-  assert.deepEqual(got.map((p) => p.data), missed);
+  assert.deepEqual(got.map((p) => fx.decode(p.data)), missed);
   assert.deepEqual(got.map((p) => p.offset), [1, 2, 3].map((i) => before.offset + i));
 
   // Nothing else was delivered: the next thing the subscription sees is a new publish.
   await fx.publish(NEWS, { n: 'after' });
   const after = await subEv.publications.next('publication after recovery');
-  assert.deepEqual(after.data, { n: 'after' });
+  assert.deepEqual(fx.decode(after.data), { n: 'after' });
   assert.equal(subEv.publications.size, 0);
   assert.equal(subEv.subscribed.size, 0);
-}));
+});

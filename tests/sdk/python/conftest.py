@@ -16,10 +16,18 @@ def fixture_class() -> type:
     return Fixture
 
 
+@pytest.fixture
+def encoding() -> str:
+    """The protocol encoding of the SDK clients `fx` makes; a test module that runs in both
+    overrides this fixture with `params=["json", "protobuf"]`."""
+    return "json"
+
+
 @pytest_asyncio.fixture
-async def fx(fixture_class):
+async def fx(fixture_class, encoding):
     """A fresh sdk-fixture process for one test, stopped afterwards (its clients first)."""
     fixture = await fixture_class.start()
+    fixture.encoding = encoding
     try:
         yield fixture
     finally:

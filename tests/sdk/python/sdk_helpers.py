@@ -58,6 +58,9 @@ class Fixture:
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.clients: List[Client] = []
         self._lock = asyncio.Lock()
+        # "json", or "protobuf": the clients speak the centrifuge-protobuf subprotocol, where
+        # payloads are bytes (the JSON of the values, as wirecall's handlers read and write).
+        self.encoding = "json"
 
     @classmethod
     async def start(cls) -> "Fixture":
@@ -95,9 +98,18 @@ class Fixture:
         """A client of this fixture; short reconnect delays keep the restart test quick."""
         options.setdefault("min_reconnect_delay", 0.05)
         options.setdefault("max_reconnect_delay", 0.5)
+        options.setdefault("use_protobuf", self.encoding == "protobuf")
         client = Client(self.url, events=events, proxy=None, **options)
         self.clients.append(client)
         return client
+
+    def encode(self, value: Any) -> Any:
+        """A payload as the SDK takes it in this encoding: the value, or its JSON bytes."""
+        return json.dumps(value).encode() if self.encoding == "protobuf" else value
+
+    def decode(self, data: Any) -> Any:
+        """A payload the SDK handed over, as a value."""
+        return json.loads(data) if self.encoding == "protobuf" else data
 
     async def stop(self) -> None:
         """Disconnect every client, ask the process to quit, kill it after 5 s."""

@@ -1,4 +1,5 @@
-"""End-to-end tests: the official centrifuge-python SDK against the wirecall sdk-fixture server.
+"""End-to-end tests: the official centrifuge-python SDK against the wirecall sdk-fixture server,
+every test in both encodings (JSON, and the Protobuf the mobile SDKs speak).
 
 Each test starts its own fixture process (``fx``, conftest.py), talks to it over
 stdin/stdout (mint tokens, publish from the server side, restart) and drives a real SDK
@@ -10,7 +11,14 @@ import pytest
 
 from centrifuge import ClientState, ReplyError
 
-from sdk_helpers import NEWS, USER, ClientEvents, SubEvents, connected_client, subscribed, within
+from sdk_helpers import NEWS, OTHER_USER, USER, ClientEvents, SubEvents, connected_client, subscribed, within
+
+
+@pytest.fixture(params=["json", "protobuf"])
+def encoding(request) -> str:
+    """Every test here runs with JSON clients and with Protobuf clients."""
+    return request.param
+
 
 # ---------------------------------------------------------------------------
 # tests
@@ -21,8 +29,8 @@ async def test_connect_with_valid_token(fx):
     client, _, client_id = await connected_client(fx)
     assert client.state == ClientState.CONNECTED
     assert client_id
-    result = await within(client.rpc("test.whoami", {}), "whoami rpc")
-    assert result.data == {"user": USER, "client": client_id}
+    result = await within(client.rpc("test.whoami", fx.encode({})), "whoami rpc")
+    assert fx.decode(result.data) == {"user": USER, "client": client_id}
 
 
 async def test_bad_signature_token_is_refused(fx):
@@ -54,8 +62,8 @@ async def test_expired_token_calls_get_token(fx):
     assert len(calls) == 1
     codes = [e.error.code for e in events.errors if isinstance(e.error, ReplyError)]
     assert 109 in codes  # the server's connect error, reported by the SDK
-    result = await within(client.rpc("test.whoami", {}), "whoami rpc")
-    assert result.data == {"user": USER, "client": ctx.client}
+    result = await within(client.rpc("test.whoami", fx.encode({})), "whoami rpc")
+    assert fx.decode(result.data) == {"user": USER, "client": ctx.client}
 
 
 async def test_rpc_success_and_failure(fx):
@@ -66,11 +74,11 @@ async def test_rpc_success_and_failure(fx):
         "nested": {"list": [1, "two", {"three": 3.5}], "flag": True, "nothing": None},
         "text": "héllo ✓",
     }
-    result = await within(client.rpc("test.echo", payload), "echo rpc")
-    assert result.data == payload
+    result = await within(client.rpc("test.echo", fx.encode(payload)), "echo rpc")
+    assert fx.decode(result.data) == payload
 
     with pytest.raises(ReplyError) as err:
-        await within(client.rpc("test.fail", {}), "fail rpc")
+        await within(client.rpc("test.fail", fx.encode({})), "fail rpc")
     assert (err.value.code, err.value.message) == (1001, "custom app error")
     assert client.state == ClientState.CONNECTED  # RPC errors never disconnect
 
@@ -82,7 +90,21 @@ async def test_subscribe_receives_server_publication(fx):
     data = {"headline": "hello", "tags": ["a", "b"], "n": 1}
     await fx.publish(NEWS, data)
     ctx = await within(events.publications.get(), "publication")
-    assert ctx.pub.data == data
+    assert fx.decode(ctx.pub.data) == data
+
+
+async def test_client_publish_reaches_other_subscribers(fx):
+    """A subscriber publishes into news; another user's subscription receives the data with
+    the publisher's client info."""
+    publisher, _, publisher_id = await connected_client(fx)
+    reader, _, _ = await connected_client(fx, OTHER_USER)
+    _, events, _ = await subscribed(reader, NEWS)
+    sub, _, _ = await subscribed(publisher, NEWS)
+    data = {"from": "a client", "n": [1, 2]}
+    await within(sub.publish(fx.encode(data)), "publish()")
+    ctx = await within(events.publications.get(), "client publication")
+    assert fx.decode(ctx.pub.data) == data
+    assert (ctx.pub.info.user, ctx.pub.info.client) == (USER, publisher_id)
 
 
 async def test_personal_channel(fx):
@@ -96,7 +118,7 @@ async def test_personal_channel(fx):
     await fx.cmd(cmd="personal", user=USER, data=data)
     ctx = await within(events.publications.get(), "personal publication")
     assert ctx.channel == channel
-    assert ctx.pub.data == data
+    assert fx.decode(ctx.pub.data) == data
 
 
 async def test_presence_and_history(fx):
@@ -116,7 +138,7 @@ async def test_presence_and_history(fx):
     sent = [{"h": 1}, {"h": 2}, {"h": 3}]
     offsets = [(await fx.publish(NEWS, d))["offset"] for d in sent]
     history = await within(sub.history(limit=10), "history")
-    assert [p.data for p in history.publications] == sent
+    assert [fx.decode(p.data) for p in history.publications] == sent
     assert [p.offset for p in history.publications] == offsets
     assert offsets == list(range(offsets[0], offsets[0] + 3))
     assert history.offset == offsets[-1]
@@ -144,7 +166,7 @@ async def test_restart_recovers_missed_publications(fx):
 
     await fx.publish(NEWS, {"n": 0})
     before = await within(sub_events.publications.get(), "publication before restart")
-    assert before.pub.data == {"n": 0}
+    assert fx.decode(before.pub.data) == {"n": 0}
 
     missed = [{"n": 1}, {"n": 2}, {"n": 3}]
     await fx.cmd(cmd="restart", publish=[{"channel": NEWS, "data": d} for d in missed])
@@ -158,12 +180,12 @@ async def test_restart_recovers_missed_publications(fx):
     assert again.was_recovering and again.recovered
 
     got = [await within(sub_events.publications.get(), "recovered publication") for _ in missed]
-    assert [c.pub.data for c in got] == missed
+    assert [fx.decode(c.pub.data) for c in got] == missed
     assert [c.pub.offset for c in got] == [before.pub.offset + i for i in (1, 2, 3)]
 
     # Nothing else was delivered: the next thing the subscription sees is a new publish.
     await fx.publish(NEWS, {"n": "after"})
     after = await within(sub_events.publications.get(), "publication after recovery")
-    assert after.pub.data == {"n": "after"}
+    assert fx.decode(after.pub.data) == {"n": "after"}
     assert sub_events.publications.empty()
     assert sub_events.subscribed.empty()
