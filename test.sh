@@ -90,7 +90,7 @@ step "fuzz targets build and run briefly (tests/fuzz; the long runs are in READM
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2 --quiet
 fi
-for target in fast_rpc command jwt channel api; do
+for target in fast_rpc command protobuf jwt channel api; do
     mkdir -p "target/fuzz-corpus/$target"
     log="target/fuzz-$target.log"
     if ! (cd tests/fuzz && cargo +nightly fuzz run --sanitizer none "$target" \

@@ -40,6 +40,32 @@ pub fn parse_command(line: &str) -> Option<usize> {
         .map(|c| c.request_count())
 }
 
+/// What the session makes of one binary message of the Protobuf encoding:
+/// per command, its request count, or the field whose payload is not JSON;
+/// the iteration stops at the first command that does not decode. Each
+/// decoded command must encode back to bytes that decode to it again.
+pub fn protobuf_message(message: &[u8]) -> Vec<Result<usize, &'static str>> {
+    use prost::Message;
+    use wirecall_core::protocol::protobuf as pb;
+
+    let mut seen = Vec::new();
+    for decoded in pb::decode_commands(message) {
+        let Ok(decoded) = decoded else { break };
+        let again = pb::Command::decode_length_delimited(pb::encode(&decoded).as_slice());
+        assert_eq!(
+            again.as_ref(),
+            Ok(&decoded),
+            "a command survives re-encoding"
+        );
+        seen.push(
+            Command::try_from(&decoded)
+                .map(|command| command.request_count())
+                .map_err(|not_json| not_json.field),
+        );
+    }
+    seen
+}
+
 /// Answers an HTTP API request (`POST /api/<method>` with `body`) as the
 /// server does once the key is checked: the status and the JSON body.
 pub async fn api(server: &crate::Server, method: &str, body: &[u8]) -> (u16, Value) {
