@@ -72,7 +72,7 @@ cargo test --workspace --locked
 step "examples"
 cargo run --locked -q -p wirecall-client --example quickstart
 
-step "official SDKs and the generated clients against a live server (Python, TypeScript, Go)"
+step "official SDKs (JSON and Protobuf) and the generated clients against a live server (Python, TypeScript, Go, Java)"
 cargo build --locked -p wirecall-tests --bins -p tasks
 # Generated first: tests/sdk/go's module refers to the generated Go client.
 target/debug/fixture-clients target/clients/fixture >/dev/null

@@ -3,6 +3,7 @@
 #   - a Python venv at <repo>/.venv-sdk with tests/sdk/python/requirements.txt (exact pins)
 #   - tests/sdk/node/node_modules from the committed package-lock.json (npm ci)
 #   - the Go modules of tests/sdk/go (go.mod / go.sum) in the module cache
+#   - the Maven artifacts of tests/sdk/java (pom.xml pins them) in ~/.m2
 # Idempotent, quiet on success, stops with an error message on the first failure.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ VENV="$ROOT/.venv-sdk"
 fail() { echo "tests/sdk/install.sh: $*" >&2; exit 1; }
 trap 'fail "failed at line $LINENO: $BASH_COMMAND"' ERR
 
-for tool in python3 npm go; do
+for tool in python3 npm go mvn; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 
@@ -30,3 +31,6 @@ fi
 
 # Go: the modules go.sum pins.
 (cd "$SDK/go" && go mod download)
+
+# Java: centrifuge-java, JUnit and the Maven plugins, at the versions pom.xml names.
+(cd "$SDK/java" && mvn -B -q dependency:resolve dependency:resolve-plugins >/dev/null)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the SDK end-to-end suites (centrifuge-python and the cent HTTP API client, centrifuge-js
-# and cent.js, centrifuge-go) against the sdk-fixture binary in $WIRECALL_FIXTURE (default:
+# and cent.js, centrifuge-go, centrifuge-java) against the sdk-fixture binary in $WIRECALL_FIXTURE (default:
 # target/debug/sdk-fixture).
 # Each suite starts and stops its own fixture processes. Install the dependencies
 # first with tests/sdk/install.sh. Exits non-zero if any suite fails.
@@ -66,6 +66,9 @@ done
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.
 (cd "$SDK/go" && go test -count=1 -v ./...) || failed+=(go)
+
+echo "=== centrifuge-java, Protobuf only (mvn test) ==="
+(cd "$SDK/java" && mvn -B -q test && grep -h "Tests run" target/surefire-reports/*.txt) || failed+=(java)
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "tests/sdk/run.sh: FAILED suites: ${failed[*]}" >&2
