@@ -1,23 +1,29 @@
 // The generated TypeScript client of the fixture server (fixture-clients writes it to
 // target/clients/fixture/typescript; run.sh copies it to target/clients/ts/fixture-client,
 // runs `npm install` and `npm run build` there, as its README says): typed calls, typed
-// errors, the type-fixture round trip and typed task and personal subscriptions.
+// errors, the type-fixture round trip and typed task and personal subscriptions, each
+// with the JSON encoding and with the SDK's Protobuf build passed in (`protobuf` option).
 // Run with `node --test generated.test.mjs`.
 
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Centrifuge as CentrifugeProtobuf } from 'centrifuge/build/protobuf';
 import WebSocket from 'ws';
-import { Queue, REPO, USER, within, withFixture } from './helpers.mjs';
+import { Queue, REPO, USER, testInEachEncoding, within } from './helpers.mjs';
 
 const generated = await import(
   pathToFileURL(path.join(REPO, 'target/clients/ts/fixture-client/dist/index.js')).href
 );
 const { APIClient, CentrifugoRPCClient, RPCError } = generated;
 
+/** The generated client's options for the test's encoding. */
+function options(fx) {
+  return fx.encoding === 'protobuf' ? { websocket: WebSocket, protobuf: CentrifugeProtobuf } : { websocket: WebSocket };
+}
+
 async function connectedApi(fx, user = USER) {
-  const rpc = new CentrifugoRPCClient(fx.url, await fx.token(user), user, { websocket: WebSocket });
+  const rpc = new CentrifugoRPCClient(fx.url, await fx.token(user), user, options(fx));
   const api = new APIClient(rpc);
   await within(rpc.connect(), 'generated client connect');
   fx.clients.push(rpc);
@@ -31,35 +37,35 @@ function queueOf(subscription, name) {
   return queue;
 }
 
-test('a call resolves with the typed result', () => withFixture(async (fx) => {
+testInEachEncoding('a call resolves with the typed result', async (fx) => {
   const { api } = await connectedApi(fx);
   const me = await within(api.testWhoami(), 'test.whoami');
   assert.equal(me.user, USER);
   assert.ok(me.client);
   assert.equal(await within(api.testSleep(5), 'test.sleep'), 5);
-}));
+});
 
-test('an error reply rejects with RPCError carrying code and message', () => withFixture(async (fx) => {
+testInEachEncoding('an error reply rejects with RPCError carrying code and message', async (fx) => {
   const { api } = await connectedApi(fx);
   await assert.rejects(within(api.testFail(), 'test.fail'), (error) => {
     assert.ok(error instanceof RPCError);
     assert.deepEqual({ code: error.code, message: error.message }, { code: 1001, message: 'custom app error' });
     return true;
   });
-}));
+});
 
-test('a bad token rejects connect with code 3500', () => withFixture(async (fx) => {
+testInEachEncoding('a bad token rejects connect with code 3500', async (fx) => {
   const token = await fx.token(USER, 3600, { bad_signature: true });
-  const rpc = new CentrifugoRPCClient(fx.url, token, USER, { websocket: WebSocket });
+  const rpc = new CentrifugoRPCClient(fx.url, token, USER, options(fx));
   fx.clients.push(rpc);
   await assert.rejects(within(rpc.connect(), 'refused connect'), (error) => {
     assert.ok(error instanceof RPCError);
     assert.equal(error.code, 3500);
     return true;
   });
-}));
+});
 
-test('the type fixture round-trips through the generated types', () => withFixture(async (fx) => {
+testInEachEncoding('the type fixture round-trips through the generated types', async (fx) => {
   // Rust serialises the sample; it is parsed, serialised again, and parsed back by
   // Rust to an equal value (types.check compares).
   const { api } = await connectedApi(fx);
@@ -74,9 +80,9 @@ test('the type fixture round-trips through the generated types', () => withFixtu
   assert.deepEqual(sample.moves, [{ op: 'Jump', args: { height: 3 } }, { op: 'Walk', args: 10 }, { op: 'Stop' }]);
   const again = JSON.parse(JSON.stringify(sample));
   assert.equal(await within(api.typesCheck(again), 'types.check'), true);
-}));
+});
 
-test('a typed task subscription sees task_update then task_complete', () => withFixture(async (fx) => {
+testInEachEncoding('a typed task subscription sees task_update then task_complete', async (fx) => {
   const { api } = await connectedApi(fx);
   const channel = 'news:task-7';
   const events = queueOf(await within(api.subscribeTask(channel), 'subscribeTask'), 'task events');
@@ -88,10 +94,10 @@ test('a typed task subscription sees task_update then task_complete', () => with
     ['task_update', 50], ['task_update', 100], ['task_complete', null],
   ]);
   assert.deepEqual(got[2].result, { rows: 3 });
-}));
+});
 
-test('typed personal messages arrive on the personal channel', () => withFixture(async (fx) => {
-  const rpc = new CentrifugoRPCClient(fx.url, await fx.token(USER), USER, { websocket: WebSocket });
+testInEachEncoding('typed personal messages arrive on the personal channel', async (fx) => {
+  const rpc = new CentrifugoRPCClient(fx.url, await fx.token(USER), USER, options(fx));
   fx.clients.push(rpc);
   const api = new APIClient(rpc);
   const personal = queueOf(api.personalMessages(), 'personal messages');
@@ -103,4 +109,4 @@ test('typed personal messages arrive on the personal channel', () => withFixture
   const note = await personal.next();
   assert.deepEqual([note.type, note.notification_type, note.title, note.message],
     ['user.notification', 'success', 'Report', 'saved']);
-}));
+});

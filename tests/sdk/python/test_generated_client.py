@@ -1,7 +1,8 @@
 """The generated Python client of the fixture server (fixture-clients writes it to
 target/clients/fixture/python; run.sh copies it to target/clients/py/fixture_client and
 installs its requirements, as its README says): typed calls, typed errors, the
-type-fixture round trip and typed task and personal subscriptions."""
+type-fixture round trip and typed task and personal subscriptions, each with the JSON
+encoding and with `protobuf=True`."""
 
 import sys
 from pathlib import Path
@@ -28,8 +29,19 @@ from fixture_client import (  # noqa: E402 (after the path is set)
 )
 
 
+@pytest.fixture(params=["json", "protobuf"])
+def encoding(request) -> str:
+    """Every test here runs with the generated client in each encoding."""
+    return request.param
+
+
+def client(fx, token: str, user: str = USER) -> CentrifugoRPCClient:
+    """The generated client, speaking the test's encoding."""
+    return CentrifugoRPCClient(fx.url, token, user, protobuf=fx.encoding == "protobuf")
+
+
 async def connected_api(fx, user: str = USER) -> tuple[APIClient, CentrifugoRPCClient]:
-    rpc = CentrifugoRPCClient(fx.url, await fx.token(user), user)
+    rpc = client(fx, await fx.token(user), user)
     api = APIClient(rpc)
     await within(rpc.connect(), "generated client connect")
     return api, rpc
@@ -60,7 +72,7 @@ async def test_error_reply_raises_rpc_error_with_code_and_message(fx):
 
 
 async def test_bad_token_raises_connect_error(fx):
-    rpc = CentrifugoRPCClient(fx.url, await fx.token(USER, bad_signature=True), USER)
+    rpc = client(fx, await fx.token(USER, bad_signature=True))
     with pytest.raises(ConnectError) as raised:
         await within(rpc.connect(), "refused connect")
     assert raised.value.code == 3500
@@ -109,7 +121,7 @@ async def test_typed_task_subscription(fx):
 
 
 async def test_typed_personal_messages(fx):
-    rpc = CentrifugoRPCClient(fx.url, await fx.token(USER), USER)
+    rpc = client(fx, await fx.token(USER))
     api = APIClient(rpc)
     personal = api.personal_messages()
     await within(rpc.connect(), "connect")

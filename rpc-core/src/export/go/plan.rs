@@ -14,6 +14,8 @@ pub(super) const RESERVED: &[&str] = &[
     "ConnectError",
     "NewAPIClient",
     "NewCentrifugoRPCClient",
+    "NewProtobufAPIClient",
+    "NewProtobufCentrifugoRPCClient",
     "RPCError",
     "Subscription",
 ];

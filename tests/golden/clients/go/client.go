@@ -24,6 +24,12 @@ func NewAPIClient(url, token, userID string) *APIClient {
 	return &APIClient{RPC: NewCentrifugoRPCClient(url, token, userID)}
 }
 
+// NewProtobufAPIClient is NewAPIClient speaking the Protobuf encoding (the
+// centrifuge-protobuf subprotocol, as the mobile SDKs do).
+func NewProtobufAPIClient(url, token, userID string) *APIClient {
+	return &APIClient{RPC: NewProtobufCentrifugoRPCClient(url, token, userID)}
+}
+
 // Connect connects and waits until the server accepted the connection. A
 // refusal is a *ConnectError with the server's disconnect code (3500 for an
 // invalid token). Give ctx a deadline: the SDK retries a server it cannot

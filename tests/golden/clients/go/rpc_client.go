@@ -68,10 +68,21 @@ type CentrifugoRPCClient struct {
 // token, a connection JWT whose sub is userID. Nothing is sent before
 // Connect.
 func NewCentrifugoRPCClient(url, token, userID string) *CentrifugoRPCClient {
+	return newCentrifugoRPCClient(centrifuge.NewJsonClient(url, centrifuge.Config{Token: token}), userID)
+}
+
+// NewProtobufCentrifugoRPCClient is NewCentrifugoRPCClient speaking the
+// Protobuf encoding (the centrifuge-protobuf subprotocol, as the mobile SDKs
+// do); payloads are JSON either way.
+func NewProtobufCentrifugoRPCClient(url, token, userID string) *CentrifugoRPCClient {
+	return newCentrifugoRPCClient(centrifuge.NewProtobufClient(url, centrifuge.Config{Token: token}), userID)
+}
+
+func newCentrifugoRPCClient(sdk *centrifuge.Client, userID string) *CentrifugoRPCClient {
 	c := &CentrifugoRPCClient{
 		UserID:          userID,
 		PersonalChannel: "personal:#" + userID,
-		sdk:             centrifuge.NewJsonClient(url, centrifuge.Config{Token: token}),
+		sdk:             sdk,
 		serverSide:      map[string][]func([]byte){},
 	}
 	c.sdk.OnPublication(func(e centrifuge.ServerPublicationEvent) {

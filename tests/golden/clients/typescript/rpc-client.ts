@@ -6,7 +6,9 @@
  * `CentrifugoRPCClient` connects with a token, calls methods by name (an
  * error reply rejects with `RPCError`, carrying its code and message) and
  * hands out typed subscriptions. The SDK reconnects by itself; calls made
- * while it does wait for it.
+ * while it does wait for it. Given the SDK's Protobuf build (the `protobuf`
+ * option) it speaks the Protobuf encoding, as the mobile SDKs do; payloads
+ * are JSON either way.
  */
 
 import { Centrifuge, Subscription as SdkSubscription } from "centrifuge";
@@ -42,6 +44,23 @@ export interface RPCClientOptions {
   timeoutMs?: number;
   /** Called with a fresh token when the current one has expired. */
   getToken?: () => Promise<string>;
+  /**
+   * The SDK's Protobuf build, `Centrifuge` from `centrifuge/build/protobuf`:
+   * the connection then speaks the `centrifuge-protobuf` subprotocol. Passed
+   * in rather than imported here, so JSON-only bundles do not carry it.
+   */
+  protobuf?: new (url: string, options: Partial<Options>) => unknown;
+}
+
+/** The Protobuf encoding carries payloads as their JSON's bytes. */
+function encodePayload(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+/** A payload as a value: bytes (Protobuf) are JSON text; empty bytes are none. */
+function decodePayload(data: unknown): unknown {
+  if (!(data instanceof Uint8Array)) return data;
+  return data.length === 0 ? null : JSON.parse(new TextDecoder().decode(data));
 }
 
 /** Publications of one channel, typed as `T`. */
@@ -67,7 +86,8 @@ export class TypedSubscription<T> {
 
   /** @internal */
   deliver(data: unknown): void {
-    for (const listener of this.listeners) listener(data as T);
+    const value = decodePayload(data) as T;
+    for (const listener of this.listeners) listener(value);
   }
 }
 
@@ -86,6 +106,7 @@ function rpcError(error: unknown): RPCError {
 export class CentrifugoRPCClient {
   readonly personalChannel: string;
   private readonly sdk: Centrifuge;
+  private readonly protobuf: boolean;
   private readonly timeoutMs: number;
   private readonly serverSideSubs = new Map<string, Set<TypedSubscription<unknown>>>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
@@ -106,7 +127,11 @@ export class CentrifugoRPCClient {
     const sdkOptions: Partial<Options> = { token, timeout: this.timeoutMs };
     if (options.websocket !== undefined) sdkOptions.websocket = options.websocket;
     if (options.getToken !== undefined) sdkOptions.getToken = options.getToken;
-    this.sdk = new Centrifuge(url, sdkOptions);
+    this.protobuf = options.protobuf !== undefined;
+    // Both builds have one API; their declarations are separate classes.
+    this.sdk = options.protobuf
+      ? (new options.protobuf(url, sdkOptions) as Centrifuge)
+      : new Centrifuge(url, sdkOptions);
     this.sdk.on("publication", (ctx) => {
       for (const sub of this.serverSideSubs.get(ctx.channel) ?? []) sub.deliver(ctx.data);
     });
@@ -156,8 +181,9 @@ export class CentrifugoRPCClient {
   /** Calls `method` with `params`; resolves with the result's JSON. */
   async call(method: string, params: unknown): Promise<unknown> {
     try {
-      const reply = await this.sdk.rpc(method, params);
-      return reply.data;
+      const data = this.protobuf ? encodePayload(params) : params;
+      const reply = await this.sdk.rpc(method, data);
+      return decodePayload(reply.data);
     } catch (error) {
       throw rpcError(error);
     }

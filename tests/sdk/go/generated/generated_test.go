@@ -43,6 +43,30 @@ type fixture struct {
 	stdin io.WriteCloser
 	lines chan string
 	url   string
+	// protobuf: the generated client speaks the Protobuf encoding
+	// (NewProtobufAPIClient).
+	protobuf bool
+}
+
+// newClient is the generated client in the fixture's encoding.
+func (f *fixture) newClient(token string) *api.APIClient {
+	if f.protobuf {
+		return api.NewProtobufAPIClient(f.url, token, user)
+	}
+	return api.NewAPIClient(f.url, token, user)
+}
+
+// inEachEncoding runs scenario as two subtests, "json" and "protobuf", each
+// with a fresh fixture.
+func inEachEncoding(t *testing.T, scenario func(t *testing.T, f *fixture)) {
+	for _, protobuf := range []bool{false, true} {
+		name := map[bool]string{false: "json", true: "protobuf"}[protobuf]
+		t.Run(name, func(t *testing.T) {
+			f := startFixture(t)
+			f.protobuf = protobuf
+			scenario(t, f)
+		})
+	}
 }
 
 func startFixture(t *testing.T) *fixture {
@@ -150,7 +174,7 @@ func ctxTimeout(t *testing.T) context.Context {
 // connected returns a generated client connected with a valid token.
 func connected(t *testing.T, f *fixture) *api.APIClient {
 	t.Helper()
-	client := api.NewAPIClient(f.url, f.token(false), user)
+	client := f.newClient(f.token(false))
 	t.Cleanup(client.Close)
 	if err := client.Connect(ctxTimeout(t)); err != nil {
 		t.Fatalf("Connect: %v", err)
@@ -160,188 +184,194 @@ func connected(t *testing.T, f *fixture) *api.APIClient {
 
 // Typed calls: a struct result, and an error reply as *RPCError.
 func TestCallsAndTypedError(t *testing.T) {
-	f := startFixture(t)
-	client := connected(t, f)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := connected(t, f)
 
-	who, err := client.TestWhoami(ctxTimeout(t))
-	if err != nil {
-		t.Fatalf("TestWhoami: %v", err)
-	}
-	if who.User != user || who.Client == "" {
-		t.Fatalf("TestWhoami: %+v", who)
-	}
-
-	err = client.TestFail(ctxTimeout(t))
-	var rpcErr *api.RPCError
-	if !errors.As(err, &rpcErr) {
-		t.Fatalf("TestFail: got %v (%T), want *RPCError", err, err)
-	}
-	if rpcErr.Code != 1001 || rpcErr.Message != "custom app error" {
-		t.Fatalf("TestFail: got %d %q", rpcErr.Code, rpcErr.Message)
-	}
-
-	// Primitive params and results, by value.
-	slept, err := client.TestSleep(ctxTimeout(t), 1)
-	if err != nil || slept != 1 {
-		t.Fatalf("TestSleep: %d, %v", slept, err)
-	}
-
-	// Connect again after Disconnect, and once more while connected.
-	client.Disconnect()
-	for i := 0; i < 2; i++ {
-		if err := client.Connect(ctxTimeout(t)); err != nil {
-			t.Fatalf("Connect after Disconnect (%d): %v", i, err)
+		who, err := client.TestWhoami(ctxTimeout(t))
+		if err != nil {
+			t.Fatalf("TestWhoami: %v", err)
 		}
-	}
-	if _, err := client.TestWhoami(ctxTimeout(t)); err != nil {
-		t.Fatalf("TestWhoami after reconnecting: %v", err)
-	}
+		if who.User != user || who.Client == "" {
+			t.Fatalf("TestWhoami: %+v", who)
+		}
+
+		err = client.TestFail(ctxTimeout(t))
+		var rpcErr *api.RPCError
+		if !errors.As(err, &rpcErr) {
+			t.Fatalf("TestFail: got %v (%T), want *RPCError", err, err)
+		}
+		if rpcErr.Code != 1001 || rpcErr.Message != "custom app error" {
+			t.Fatalf("TestFail: got %d %q", rpcErr.Code, rpcErr.Message)
+		}
+
+		// Primitive params and results, by value.
+		slept, err := client.TestSleep(ctxTimeout(t), 1)
+		if err != nil || slept != 1 {
+			t.Fatalf("TestSleep: %d, %v", slept, err)
+		}
+
+		// Connect again after Disconnect, and once more while connected.
+		client.Disconnect()
+		for i := 0; i < 2; i++ {
+			if err := client.Connect(ctxTimeout(t)); err != nil {
+				t.Fatalf("Connect after Disconnect (%d): %v", i, err)
+			}
+		}
+		if _, err := client.TestWhoami(ctxTimeout(t)); err != nil {
+			t.Fatalf("TestWhoami after reconnecting: %v", err)
+		}
+	})
 }
 
 // The type fixture: what types.sample sends decodes into the generated
 // types, encodes back, and types.check finds it equal to the original.
 func TestTypesRoundTrip(t *testing.T) {
-	f := startFixture(t)
-	client := connected(t, f)
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := connected(t, f)
 
-	sample, err := client.TypesSample(ctxTimeout(t))
-	if err != nil {
-		t.Fatalf("TypesSample: %v", err)
-	}
-	// A few values, to show the decoding is typed, not just carried.
-	if sample.Status != api.StatusInProgress || sample.Pair.V0 != 3 || sample.Pair.V1 != "three" {
-		t.Fatalf("status %q, pair %+v", sample.Status, sample.Pair)
-	}
-	if len(sample.Events) != 3 {
-		t.Fatalf("events %+v", sample.Events)
-	}
-	if moved, ok := sample.Events[0].Value.(api.EventMoved); !ok || moved.X != 1 || moved.Y != -2 {
-		t.Fatalf("events[0] %#v", sample.Events[0].Value)
-	}
-	if renamed, ok := sample.Events[1].Value.(api.EventRenamed); !ok || renamed.Name != "four" {
-		t.Fatalf("events[1] %#v", sample.Events[1].Value)
-	}
-	if _, ok := sample.Events[2].Value.(api.EventCleared); !ok {
-		t.Fatalf("events[2] %#v", sample.Events[2].Value)
-	}
-	if circle, ok := sample.Shapes[0].Value.(api.ShapeCircle); !ok || circle.Value.Radius != 1.5 {
-		t.Fatalf("shapes[0] %#v", sample.Shapes[0].Value)
-	}
-	if line, ok := sample.Shapes[3].Value.(api.ShapeLine); !ok || line.Value.V0 != -1 || line.Value.V1 != 2 {
-		t.Fatalf("shapes[3] %#v", sample.Shapes[3].Value)
-	}
-	if _, ok := sample.Shapes[4].Value.(api.ShapeEmpty); !ok {
-		t.Fatalf("shapes[4] %#v", sample.Shapes[4].Value)
-	}
-	if jump, ok := sample.Moves[0].Value.(api.MoveJump); !ok || jump.Args.Height != 3 {
-		t.Fatalf("moves[0] %#v", sample.Moves[0].Value)
-	}
-	if sample.Nothing != nil || sample.Author != nil || sample.Maybe == nil || *sample.Maybe != "here" {
-		t.Fatalf("optional fields: nothing %v, author %v, maybe %v", sample.Nothing, sample.Author, sample.Maybe)
-	}
-	if want := time.Date(2026, 11, 22, 10, 30, 0, 123_000_000, time.UTC); !sample.When.Equal(want) {
-		t.Fatalf("when %s, want %s", sample.When, want)
-	}
+		sample, err := client.TypesSample(ctxTimeout(t))
+		if err != nil {
+			t.Fatalf("TypesSample: %v", err)
+		}
+		// A few values, to show the decoding is typed, not just carried.
+		if sample.Status != api.StatusInProgress || sample.Pair.V0 != 3 || sample.Pair.V1 != "three" {
+			t.Fatalf("status %q, pair %+v", sample.Status, sample.Pair)
+		}
+		if len(sample.Events) != 3 {
+			t.Fatalf("events %+v", sample.Events)
+		}
+		if moved, ok := sample.Events[0].Value.(api.EventMoved); !ok || moved.X != 1 || moved.Y != -2 {
+			t.Fatalf("events[0] %#v", sample.Events[0].Value)
+		}
+		if renamed, ok := sample.Events[1].Value.(api.EventRenamed); !ok || renamed.Name != "four" {
+			t.Fatalf("events[1] %#v", sample.Events[1].Value)
+		}
+		if _, ok := sample.Events[2].Value.(api.EventCleared); !ok {
+			t.Fatalf("events[2] %#v", sample.Events[2].Value)
+		}
+		if circle, ok := sample.Shapes[0].Value.(api.ShapeCircle); !ok || circle.Value.Radius != 1.5 {
+			t.Fatalf("shapes[0] %#v", sample.Shapes[0].Value)
+		}
+		if line, ok := sample.Shapes[3].Value.(api.ShapeLine); !ok || line.Value.V0 != -1 || line.Value.V1 != 2 {
+			t.Fatalf("shapes[3] %#v", sample.Shapes[3].Value)
+		}
+		if _, ok := sample.Shapes[4].Value.(api.ShapeEmpty); !ok {
+			t.Fatalf("shapes[4] %#v", sample.Shapes[4].Value)
+		}
+		if jump, ok := sample.Moves[0].Value.(api.MoveJump); !ok || jump.Args.Height != 3 {
+			t.Fatalf("moves[0] %#v", sample.Moves[0].Value)
+		}
+		if sample.Nothing != nil || sample.Author != nil || sample.Maybe == nil || *sample.Maybe != "here" {
+			t.Fatalf("optional fields: nothing %v, author %v, maybe %v", sample.Nothing, sample.Author, sample.Maybe)
+		}
+		if want := time.Date(2026, 11, 22, 10, 30, 0, 123_000_000, time.UTC); !sample.When.Equal(want) {
+			t.Fatalf("when %s, want %s", sample.When, want)
+		}
 
-	same, err := client.TypesCheck(ctxTimeout(t), *sample)
-	if err != nil {
-		t.Fatalf("TypesCheck: %v", err)
-	}
-	if !same {
-		t.Fatal("TypesCheck returned false")
-	}
+		same, err := client.TypesCheck(ctxTimeout(t), *sample)
+		if err != nil {
+			t.Fatalf("TypesCheck: %v", err)
+		}
+		if !same {
+			t.Fatal("TypesCheck returned false")
+		}
 
-	// A changed value is told apart (the check really compares).
-	sample.Events[0] = api.Event{Value: api.EventMoved{X: 1, Y: 2}}
-	_, err = client.TypesCheck(ctxTimeout(t), *sample)
-	var rpcErr *api.RPCError
-	if !errors.As(err, &rpcErr) || rpcErr.Code != 107 {
-		t.Fatalf("TypesCheck of a changed value: got %v, want error 107", err)
-	}
+		// A changed value is told apart (the check really compares).
+		sample.Events[0] = api.Event{Value: api.EventMoved{X: 1, Y: 2}}
+		_, err = client.TypesCheck(ctxTimeout(t), *sample)
+		var rpcErr *api.RPCError
+		if !errors.As(err, &rpcErr) || rpcErr.Code != 107 {
+			t.Fatalf("TypesCheck of a changed value: got %v, want error 107", err)
+		}
+	})
 }
 
 // A bad token: Connect fails with the server's disconnect code, 3500.
 func TestBadTokenIsRefused(t *testing.T) {
-	f := startFixture(t)
-	client := api.NewAPIClient(f.url, f.token(true), user)
-	t.Cleanup(client.Close)
-	err := client.Connect(ctxTimeout(t))
-	if err == nil {
-		t.Fatal("Connect with a bad token succeeded")
-	}
-	var connectErr *api.ConnectError
-	if !errors.As(err, &connectErr) || connectErr.Code != 3500 {
-		t.Fatalf("Connect: got %v (%T), want *ConnectError 3500", err, err)
-	}
-	if !strings.Contains(err.Error(), "3500") {
-		t.Fatalf("error %q does not name code 3500", err)
-	}
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := f.newClient(f.token(true))
+		t.Cleanup(client.Close)
+		err := client.Connect(ctxTimeout(t))
+		if err == nil {
+			t.Fatal("Connect with a bad token succeeded")
+		}
+		var connectErr *api.ConnectError
+		if !errors.As(err, &connectErr) || connectErr.Code != 3500 {
+			t.Fatalf("Connect: got %v (%T), want *ConnectError 3500", err, err)
+		}
+		if !strings.Contains(err.Error(), "3500") {
+			t.Fatalf("error %q does not name code 3500", err)
+		}
+	})
 }
 
 // SubscribeTask: task_update and task_complete arrive as typed variants, in
 // order.
 func TestTypedTaskSubscription(t *testing.T) {
-	f := startFixture(t)
-	client := connected(t, f)
-	events := make(chan api.TaskEvent, 8)
-	channel := "news:task-7"
-	sub, err := client.SubscribeTask(ctxTimeout(t), channel, func(event api.TaskEvent, err error) {
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := connected(t, f)
+		events := make(chan api.TaskEvent, 8)
+		channel := "news:task-7"
+		sub, err := client.SubscribeTask(ctxTimeout(t), channel, func(event api.TaskEvent, err error) {
+			if err != nil {
+				t.Errorf("a publication did not decode: %v", err)
+				return
+			}
+			events <- event
+		})
 		if err != nil {
-			t.Errorf("a publication did not decode: %v", err)
-			return
+			t.Fatalf("SubscribeTask: %v", err)
 		}
-		events <- event
+		t.Cleanup(func() { _ = sub.Unsubscribe() })
+		f.cmd(map[string]any{"cmd": "messaging", "via": "server", "action": "task", "task_id": "t7", "channel": channel,
+			"steps": []any{
+				map[string]any{"update": map[string]any{"message": "half", "progress": 50}},
+				map[string]any{"complete": map[string]any{"message": "done", "result": map[string]any{"rows": 3}}},
+			}}, nil)
+		update, ok := next(t, events, "task_update").Value.(api.TaskEventTaskUpdate)
+		if !ok || update.Progress != 50 || update.TaskId != "t7" || update.Message != "half" {
+			t.Fatalf("first event: %#v", update)
+		}
+		done, ok := next(t, events, "task_complete").Value.(api.TaskEventTaskComplete)
+		if !ok || done.Message != "done" || string(done.Result) != `{"rows":3}` {
+			t.Fatalf("second event: %#v (result %s)", done, done.Result)
+		}
 	})
-	if err != nil {
-		t.Fatalf("SubscribeTask: %v", err)
-	}
-	t.Cleanup(func() { _ = sub.Unsubscribe() })
-	f.cmd(map[string]any{"cmd": "messaging", "via": "server", "action": "task", "task_id": "t7", "channel": channel,
-		"steps": []any{
-			map[string]any{"update": map[string]any{"message": "half", "progress": 50}},
-			map[string]any{"complete": map[string]any{"message": "done", "result": map[string]any{"rows": 3}}},
-		}}, nil)
-	update, ok := next(t, events, "task_update").Value.(api.TaskEventTaskUpdate)
-	if !ok || update.Progress != 50 || update.TaskId != "t7" || update.Message != "half" {
-		t.Fatalf("first event: %#v", update)
-	}
-	done, ok := next(t, events, "task_complete").Value.(api.TaskEventTaskComplete)
-	if !ok || done.Message != "done" || string(done.Result) != `{"rows":3}` {
-		t.Fatalf("second event: %#v (result %s)", done, done.Result)
-	}
 }
 
 // A subscription the server refuses is an *RPCError with its code.
 func TestRefusedSubscriptionIsTyped(t *testing.T) {
-	f := startFixture(t)
-	client := connected(t, f)
-	_, err := client.SubscribeTask(ctxTimeout(t), "chat:#someone-else", func(api.TaskEvent, error) {})
-	var rpcErr *api.RPCError
-	if !errors.As(err, &rpcErr) || rpcErr.Code != 103 {
-		t.Fatalf("SubscribeTask to another user's channel: got %v, want *RPCError 103", err)
-	}
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := connected(t, f)
+		_, err := client.SubscribeTask(ctxTimeout(t), "chat:#someone-else", func(api.TaskEvent, error) {})
+		var rpcErr *api.RPCError
+		if !errors.As(err, &rpcErr) || rpcErr.Code != 103 {
+			t.Fatalf("SubscribeTask to another user's channel: got %v, want *RPCError 103", err)
+		}
+	})
 }
 
 // OnPersonalMessage: a notification sent to the user arrives typed.
 func TestTypedPersonalMessages(t *testing.T) {
-	f := startFixture(t)
-	client := api.NewAPIClient(f.url, f.token(false), user)
-	t.Cleanup(client.Close)
-	messages := make(chan api.PersonalMessage, 4)
-	client.OnPersonalMessage(func(message api.PersonalMessage, err error) {
-		if err != nil {
-			t.Errorf("a personal message did not decode: %v", err)
-			return
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := f.newClient(f.token(false))
+		t.Cleanup(client.Close)
+		messages := make(chan api.PersonalMessage, 4)
+		client.OnPersonalMessage(func(message api.PersonalMessage, err error) {
+			if err != nil {
+				t.Errorf("a personal message did not decode: %v", err)
+				return
+			}
+			messages <- message
+		})
+		if err := client.Connect(ctxTimeout(t)); err != nil {
+			t.Fatalf("Connect: %v", err)
 		}
-		messages <- message
+		f.cmd(map[string]any{"cmd": "messaging", "via": "server", "action": "send_notification", "user": user,
+			"message": "saved", "kind": "success", "title": "Report"}, nil)
+		note, ok := next(t, messages, "user.notification").Value.(api.PersonalMessageUserNotification)
+		if !ok || note.NotificationType != api.NotificationKindSuccess || note.Title != "Report" || note.Message != "saved" {
+			t.Fatalf("personal message: %#v", note)
+		}
 	})
-	if err := client.Connect(ctxTimeout(t)); err != nil {
-		t.Fatalf("Connect: %v", err)
-	}
-	f.cmd(map[string]any{"cmd": "messaging", "via": "server", "action": "send_notification", "user": user,
-		"message": "saved", "kind": "success", "title": "Report"}, nil)
-	note, ok := next(t, messages, "user.notification").Value.(api.PersonalMessageUserNotification)
-	if !ok || note.NotificationType != api.NotificationKindSuccess || note.Title != "Report" || note.Message != "saved" {
-		t.Fatalf("personal message: %#v", note)
-	}
 }

@@ -5,12 +5,15 @@
 `CentrifugoRPCClient` connects with a token, calls methods by name (an error
 reply raises `RPCError` with its code and message) and hands out
 subscriptions whose publications are validated into the generated models.
-The SDK reconnects by itself; calls made while it does wait for it.
+The SDK reconnects by itself; calls made while it does wait for it. With
+`protobuf=True` it speaks the Protobuf encoding (the `centrifuge-protobuf`
+subprotocol, as the mobile SDKs do); payloads are JSON either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any, Generic, TypeVar
 
@@ -47,6 +50,14 @@ class ConnectError(Exception):
         self.reason = reason
 
 
+def _value(data: Any) -> Any:
+    """A payload as a value: the Protobuf encoding hands over its JSON bytes
+    (empty bytes are no value)."""
+    if isinstance(data, (bytes, bytearray)):
+        return json.loads(data) if data else None
+    return data
+
+
 class Subscription(Generic[T]):
     """The publications of one channel, validated as `T`, in order.
 
@@ -63,8 +74,8 @@ class Subscription(Generic[T]):
 
     def _deliver(self, data: Any) -> None:
         try:
-            value = self._adapter.validate_python(data)
-        except ValidationError as error:
+            value = self._adapter.validate_python(_value(data))
+        except (ValidationError, ValueError) as error:
             log.warning("skipped a publication on %s: %s", self.channel, error)
             return
         self._queue.put_nowait(value)
@@ -115,7 +126,7 @@ class CentrifugoRPCClient:
     `url` is its WebSocket endpoint (`ws://host:8000/connection/websocket`),
     `token` a connection JWT whose `sub` is `user_id`. The user's personal
     channel is `<personal_namespace>:#<user_id>`; the server subscribes every
-    connection to it.
+    connection to it. `protobuf=True` speaks the Protobuf encoding.
     """
 
     def __init__(
@@ -126,14 +137,18 @@ class CentrifugoRPCClient:
         *,
         personal_namespace: str = "personal",
         timeout: float = 10.0,
+        protobuf: bool = False,
     ) -> None:
         self.url = url
         self.user_id = user_id
         self.personal_channel = f"{personal_namespace}:#{user_id}"
         self.timeout = timeout
+        self.protobuf = protobuf
         self._disconnected: tuple[int, str] | None = None
         self._server_side: dict[str, list[Subscription[Any]]] = {}
-        self._sdk = centrifuge.Client(url, token=token, events=_ClientEvents(self), timeout=timeout)
+        self._sdk = centrifuge.Client(
+            url, token=token, events=_ClientEvents(self), timeout=timeout, use_protobuf=protobuf
+        )
 
     async def connect(self) -> None:
         """Connects and waits until the server accepted the connection."""
@@ -151,11 +166,12 @@ class CentrifugoRPCClient:
 
     async def call(self, method: str, params: Any) -> Any:
         """Calls `method` with JSON-ready `params`; returns the result's JSON."""
+        data = json.dumps(params).encode() if self.protobuf else params
         try:
-            reply = await self._sdk.rpc(method, params, self.timeout)
+            reply = await self._sdk.rpc(method, data, self.timeout)
         except centrifuge.ReplyError as error:
             raise RPCError(error.code, error.message, error.temporary) from None
-        return reply.data
+        return _value(reply.data)
 
     async def subscribe(self, channel: str, adapter: TypeAdapter[T]) -> Subscription[T]:
         """Subscribes to `channel` (with recovery, so nothing is missed over a
