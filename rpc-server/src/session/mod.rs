@@ -38,6 +38,10 @@ const MAX_MESSAGES_PER_WAKE: usize = 64;
 /// A deadline that never comes, for timers that are not armed.
 const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(86_400 * 365);
 
+/// A command that awaits (anything but an RPC): boxed, so the session's
+/// future, which lives as long as the connection, does not hold it.
+type Awaited<'s> = futures_util::future::BoxFuture<'s, Result<(), Disconnect>>;
+
 /// Close code for an incoming message over the size limit (RFC 6455).
 const MESSAGE_TOO_BIG: Disconnect = Disconnect::new(1009, "message too big");
 
@@ -241,69 +245,104 @@ impl Session {
     /// Runs every command of one JSON frame, in order.
     async fn handle_frame(&mut self, text: &str) -> Result<(), Option<Disconnect>> {
         for line in text.split('\n') {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
+            if let Some(command) = self.start_line(line.trim())? {
+                command.await.map_err(Some)?;
             }
-            // Most frames are RPCs of one shape: read those directly.
-            if let Some(fast) = fast_rpc::parse(line) {
-                let request = RpcRequest {
-                    method: std::borrow::Cow::Borrowed(fast.method),
-                    data: fast.data,
-                };
-                let command = Command {
-                    id: fast.id,
-                    rpc: Some(request),
-                    ..Command::default()
-                };
-                self.start_command(command)?;
-                continue;
-            }
-            let command: Command<'_> = serde_json::from_str(line).map_err(|error| {
-                tracing::warn!(%error, "malformed command");
-                Some(Disconnect::BAD_REQUEST)
-            })?;
-            self.run_command(command).await?;
         }
         Ok(())
     }
 
-    /// Runs every command of one Protobuf message, in order. A command
-    /// whose payload is not JSON is answered with 107 (bad request), as a
-    /// handler's bad params are; one that does not decode closes.
+    /// Parses one JSON line and starts its command; one that must be
+    /// awaited comes back boxed (see [`Session::start_command`]).
+    fn start_line<'s>(
+        &'s mut self,
+        line: &'s str,
+    ) -> Result<Option<Awaited<'s>>, Option<Disconnect>> {
+        if line.is_empty() {
+            return Ok(None);
+        }
+        // Most frames are RPCs of one shape: read those directly.
+        let command = match fast_rpc::parse(line) {
+            Some(fast) => Command {
+                id: fast.id,
+                rpc: Some(RpcRequest {
+                    method: std::borrow::Cow::Borrowed(fast.method),
+                    data: fast.data,
+                }),
+                ..Command::default()
+            },
+            None => serde_json::from_str(line).map_err(|error| {
+                tracing::warn!(%error, "malformed command");
+                Some(Disconnect::BAD_REQUEST)
+            })?,
+        };
+        Ok(self
+            .start_command(command)?
+            .map(|command| Box::pin(self.handle_command(command)) as Awaited<'s>))
+    }
+
+    /// Runs every command of one Protobuf message, in order.
     async fn handle_protobuf(&mut self, message: &[u8]) -> Result<(), Option<Disconnect>> {
-        for decoded in pb::decode_commands(message) {
+        let mut commands = pb::decode_commands(message);
+        while let Some(command) = self.start_until_await(&mut commands)? {
+            command.await.map_err(Some)?;
+        }
+        Ok(())
+    }
+
+    /// Starts decoded commands until one must be awaited, which comes back
+    /// boxed; `None` when the message is done. (A loop of its own, not
+    /// the caller's: a decoded command never lives in the read loop's
+    /// future.)
+    fn start_until_await<'s>(
+        &'s mut self,
+        commands: &mut impl Iterator<Item = Result<pb::Command, pb::DecodeError>>,
+    ) -> Result<Option<Awaited<'s>>, Option<Disconnect>> {
+        for decoded in commands {
             let decoded = decoded.map_err(|error| {
                 tracing::warn!(%error, "malformed protobuf command");
                 Some(Disconnect::BAD_REQUEST)
             })?;
-            match Command::try_from(&decoded) {
-                Ok(command) => self.run_command(command).await?,
-                Err(not_json) if not_json.id != 0 => {
-                    tracing::debug!(%not_json, "payload is not JSON");
-                    let error =
-                        RpcError::new(wirecall_core::code::BAD_REQUEST, not_json.to_string());
-                    self.reply_error(not_json.id, error);
-                }
-                Err(not_json) => {
-                    tracing::warn!(%not_json, "payload is not JSON");
-                    return Err(Some(Disconnect::BAD_REQUEST));
-                }
+            if self.start_protobuf(&decoded)? {
+                return Ok(Some(Box::pin(self.handle_admitted(decoded))));
             }
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Admits and runs one decoded command.
-    async fn run_command(&mut self, command: Command<'_>) -> Result<(), Option<Disconnect>> {
-        if let Some(command) = self.start_command(command)? {
-            self.handle_command(command).await.map_err(Some)?;
+    /// Starts one decoded Protobuf command, as [`Session::start_line`];
+    /// true when it was admitted and must be awaited. A command whose
+    /// payload is not JSON is answered with 107 (bad request), as a
+    /// handler's bad params are.
+    fn start_protobuf(&mut self, decoded: &pb::Command) -> Result<bool, Option<Disconnect>> {
+        match Command::try_from(decoded) {
+            Ok(command) => Ok(self.start_command(command)?.is_some()),
+            Err(not_json) if not_json.id != 0 => {
+                tracing::debug!(%not_json, "payload is not JSON");
+                let error = RpcError::new(wirecall_core::code::BAD_REQUEST, not_json.to_string());
+                self.reply_error(not_json.id, error);
+                Ok(false)
+            }
+            Err(not_json) => {
+                tracing::warn!(%not_json, "payload is not JSON");
+                Err(Some(Disconnect::BAD_REQUEST))
+            }
         }
-        Ok(())
+    }
+
+    /// Runs an admitted Protobuf command, owning the decoded message its
+    /// request borrows.
+    async fn handle_admitted(&mut self, decoded: pb::Command) -> Result<(), Disconnect> {
+        match Command::try_from(&decoded) {
+            Ok(command) => self.handle_command(command).await,
+            Err(_) => Ok(()),
+        }
     }
 
     /// Admits a command and starts it if it is an RPC, without awaiting
-    /// (the hot path); returns any other command for `handle_command`.
+    /// (the hot path); returns any other command for `handle_command`,
+    /// which callers box: the session's future lives as long as the
+    /// connection, so whatever it holds inline every idle client pays for.
     fn start_command<'c>(
         &mut self,
         mut command: Command<'c>,

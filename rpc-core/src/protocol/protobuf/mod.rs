@@ -22,12 +22,14 @@ mod messages;
 
 pub use convert::NotJson;
 pub use messages::*;
+/// Why a message did not decode.
+pub use prost::DecodeError;
 
 /// Splits one binary WebSocket message into its length-prefixed commands.
 /// A malformed one ends the iteration with its error.
 pub fn decode_commands(
     mut message: &[u8],
-) -> impl Iterator<Item = Result<Command, prost::DecodeError>> + '_ {
+) -> impl Iterator<Item = Result<Command, DecodeError>> + '_ {
     let mut failed = false;
     std::iter::from_fn(move || {
         if failed || message.is_empty() {
