@@ -6,6 +6,7 @@
 //! limit closes it as slow (3008) and frees the queue. It never blocks the
 //! publisher or anyone else.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,7 +16,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::FutureExt;
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use wirecall_core::protocol::{Disconnect, Push, Reply};
 
@@ -64,30 +65,69 @@ impl Frame {
 #[derive(Debug)]
 pub(crate) struct Outbound {
     encoding: Encoding,
-    tx: mpsc::UnboundedSender<Frame>,
+    /// Frames for the writer; `None` once it is done (later frames are
+    /// dropped). Allocated on the first frame, not per idle connection.
+    frames: Mutex<Option<VecDeque<Frame>>>,
+    /// Wakes the writer when a frame is queued (a stored permit covers a
+    /// frame queued between its check and its wait).
+    queued: Notify,
     queued_bytes: AtomicUsize,
     limit_bytes: usize,
     close: CancellationToken,
     reason: Mutex<Option<Disconnect>>,
 }
 
-/// The receiving half, owned by the writer task.
+/// The receiving half, owned by the writer.
 pub(crate) struct OutboundQueue {
-    rx: mpsc::UnboundedReceiver<Frame>,
+    out: Arc<Outbound>,
+}
+
+/// A drained queue keeps at most this many slots, so a burst's capacity is
+/// not held by an idle connection.
+const KEPT_SLOTS: usize = 16;
+
+impl OutboundQueue {
+    fn pop(&self) -> Option<Frame> {
+        let mut frames = lock(&self.out.frames);
+        let queue = frames.as_mut()?;
+        let frame = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > KEPT_SLOTS {
+            queue.shrink_to(KEPT_SLOTS);
+        }
+        frame
+    }
+
+    fn is_empty(&self) -> bool {
+        lock(&self.out.frames)
+            .as_ref()
+            .is_none_or(VecDeque::is_empty)
+    }
+
+    /// The writer is done: frames queued later are dropped.
+    fn close(&self) {
+        lock(&self.out.frames).take();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Outbound {
     pub(crate) fn new(limit_bytes: usize, encoding: Encoding) -> (Arc<Self>, OutboundQueue) {
-        let (tx, rx) = mpsc::unbounded_channel();
         let outbound = Arc::new(Self {
             encoding,
-            tx,
+            frames: Mutex::new(Some(VecDeque::new())),
+            queued: Notify::new(),
             queued_bytes: AtomicUsize::new(0),
             limit_bytes,
             close: CancellationToken::new(),
             reason: Mutex::new(None),
         });
-        (outbound, OutboundQueue { rx })
+        let queue = OutboundQueue {
+            out: outbound.clone(),
+        };
+        (outbound, queue)
     }
 
     /// How this connection's frames are encoded.
@@ -116,10 +156,14 @@ impl Outbound {
         if !self.hold(len) {
             return false;
         }
-        if self.tx.send(frame).is_err() {
-            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            return false;
+        match lock(&self.frames).as_mut() {
+            Some(frames) => frames.push_back(frame),
+            None => {
+                self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                return false;
+            }
         }
+        self.queued.notify_one();
         true
     }
 
@@ -141,7 +185,7 @@ impl Outbound {
     /// Asks the writer to close the socket with `disconnect`; the first
     /// reason wins.
     pub(crate) fn close(&self, disconnect: Disconnect) {
-        let mut reason = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut reason = lock(&self.reason);
         if reason.is_none() {
             *reason = Some(disconnect);
         }
@@ -155,10 +199,7 @@ impl Outbound {
 
     /// The close reason, if closing.
     pub(crate) fn close_reason(&self) -> Option<Disconnect> {
-        self.reason
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.reason).clone()
     }
 }
 
@@ -242,9 +283,15 @@ impl Writer {
         }
     }
 
-    /// The next queued frame (cancel safe).
-    pub(crate) async fn next(&mut self) -> Option<Frame> {
-        self.queue.rx.recv().await
+    /// The next queued frame (cancel safe: a frame stays queued until it
+    /// is returned).
+    pub(crate) async fn next(&mut self) -> Frame {
+        loop {
+            if let Some(frame) = self.queue.pop() {
+                return frame;
+            }
+            self.queue.out.queued.notified().await;
+        }
     }
 
     /// Writes the connection's own replies (`local`, not counted against
@@ -259,7 +306,7 @@ impl Writer {
         interrupt: impl Future<Output = ()>,
         write_timeout: Duration,
     ) -> Result<(), WriteFailure> {
-        let queued = first.or_else(|| self.queue.rx.try_recv().ok());
+        let queued = first.or_else(|| self.queue.pop());
         // The connection's own replies were counted when they were made.
         let mut taken =
             queued.as_ref().map_or(0, Frame::len) + local.iter().map(Frame::len).sum::<usize>();
@@ -270,7 +317,7 @@ impl Writer {
                 Some(frame) => frame.into_message(),
                 None => return Ok(()),
             },
-            (0, Some(frame)) if self.queue.rx.is_empty() => frame.into_message(),
+            (0, Some(frame)) if self.queue.is_empty() => frame.into_message(),
             (_, queued) => {
                 // Sized for what is at hand (the message takes the string,
                 // so it is new each time): one allocation, no regrowth,
@@ -284,7 +331,7 @@ impl Writer {
                     batch.push(&frame);
                 }
                 while batch.len() < MAX_BATCH_BYTES {
-                    let Ok(frame) = self.queue.rx.try_recv() else {
+                    let Some(frame) = self.queue.pop() else {
                         break;
                     };
                     taken += frame.len();
@@ -338,7 +385,7 @@ impl Writer {
         if deliverable {
             loop {
                 let never = std::future::pending::<()>();
-                let nothing_left = local.is_empty() && self.queue.rx.is_empty();
+                let nothing_left = local.is_empty() && self.queue.is_empty();
                 if nothing_left
                     || self
                         .write(None, &mut local, outbound, never, write_timeout)
@@ -349,7 +396,7 @@ impl Writer {
                 }
             }
         }
-        drop(self.queue);
+        self.queue.close();
         let closed = match disconnect.filter(|_| !self.cut) {
             Some(disconnect) => {
                 let close = Message::Close(Some(CloseFrame {

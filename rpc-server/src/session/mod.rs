@@ -164,7 +164,7 @@ impl Session {
                         return self.write_failed(failure);
                     }
                 }
-                Some(frame) = writer.next() => {
+                frame = writer.next() => {
                     let written = writer
                         .write(Some(frame), &mut self.local, &self.out, &mut closing, timings.write_timeout)
                         .await;
