@@ -9,8 +9,11 @@ use std::net::SocketAddr;
 /// What the upgrade request said.
 #[derive(Clone, Default)]
 pub struct Handshake {
-    headers: Vec<(String, String)>,
-    uri: String,
+    /// The headers as `name:value` lines in one allocation: every
+    /// connection keeps its handshake, and a browser's dozen headers as
+    /// separate strings cost several times their text.
+    headers: Box<str>,
+    uri: Box<str>,
     peer_addr: Option<SocketAddr>,
 }
 
@@ -37,36 +40,42 @@ impl std::fmt::Debug for Handshake {
 
 impl Handshake {
     /// A handshake from its parts: header names are compared ignoring
-    /// case; headers that are not valid text are left out.
+    /// case; a header whose name has a `:` or whose name or value has a
+    /// line break (which HTTP forbids) is left out.
     pub fn new(
         headers: impl IntoIterator<Item = (String, String)>,
         uri: impl Into<String>,
         peer_addr: Option<SocketAddr>,
     ) -> Self {
+        let mut lines = String::new();
+        for (name, value) in headers {
+            let forbidden = name.contains([':', '\n', '\r']) || value.contains(['\n', '\r']);
+            if !forbidden {
+                lines.extend([name.as_str(), ":", value.as_str(), "\n"]);
+            }
+        }
         Self {
-            headers: headers.into_iter().collect(),
-            uri: uri.into(),
+            headers: lines.into_boxed_str(),
+            uri: uri.into().into_boxed_str(),
             peer_addr,
         }
     }
 
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// Every header, in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.headers.lines().filter_map(|line| line.split_once(':'))
     }
 
     /// The value of cookie `name`, from the `Cookie` headers.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
             .flat_map(|(_, v)| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
@@ -127,5 +136,21 @@ mod tests {
         assert_eq!(handshake.cookie("missing"), None);
         assert_eq!(handshake.header("x-forwarded-for"), Some("10.0.0.1"));
         assert_eq!(handshake.uri(), "/connection/websocket");
+    }
+
+    #[test]
+    fn headers_keep_their_order_and_colons_in_values() {
+        let handshake = Handshake::new(
+            [
+                ("host".to_owned(), "example.com:8000".to_owned()),
+                ("bad:name".to_owned(), "x".to_owned()),
+                ("x-split".to_owned(), "a\nb".to_owned()),
+                ("empty".to_owned(), String::new()),
+            ],
+            "/",
+            None,
+        );
+        let headers: Vec<_> = handshake.headers().collect();
+        assert_eq!(headers, [("host", "example.com:8000"), ("empty", "")]);
     }
 }

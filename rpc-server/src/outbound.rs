@@ -346,14 +346,23 @@ impl Writer {
         // be one timer registration per batch on the hot path).
         let sent = match (&mut send).now_or_never() {
             Some(sent) => Ok(sent),
-            None => tokio::select! {
-                biased;
-                () = interrupt => {
+            // A client that does not read: the wait is boxed, as the
+            // connection's future would otherwise hold its timer always.
+            None => {
+                let waited = Box::pin(async move {
+                    tokio::select! {
+                        biased;
+                        () = interrupt => None,
+                        result = tokio::time::timeout(write_timeout, send) => Some(result),
+                    }
+                })
+                .await;
+                let Some(result) = waited else {
                     self.cut = true;
                     return Err(WriteFailure::Interrupted);
-                }
-                result = tokio::time::timeout(write_timeout, send) => result,
-            },
+                };
+                result
+            }
         };
         match sent {
             Ok(Ok(())) => Ok(()),

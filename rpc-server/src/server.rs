@@ -136,8 +136,11 @@ impl Server {
         let shutdown = self.shutdown_token();
         let sessions = self.inner.sessions.clone();
         upgrade
-            // Small buffers keep idle connections cheap; messages are small.
-            .read_buffer_size(4 * 1024)
+            // Every connection keeps its read buffer, so it is small: 1 KiB
+            // holds a burst of typical frames and a larger message grows
+            // it (tungstenite reserves a frame's whole length); the write
+            // side has no buffer of its own.
+            .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(0)
             .max_message_size(limits.max_message_size)
             .max_frame_size(limits.max_message_size)
@@ -715,6 +718,9 @@ fn check_routes(routes: &axum::Router) -> Result<(), BuildError> {
             BuildError::RouteOverlap(message)
         })
 }
+
+/// The WebSocket read buffer of each connection (see `upgrade`).
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// The upgrade request's facts, for the connect hook and `Conn`.
 fn handshake_of(request: &Parts) -> wirecall_core::Handshake {

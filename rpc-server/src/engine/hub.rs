@@ -2,7 +2,7 @@
 //! connected as which user. Each publication the broker delivers is
 //! serialised once here (once per encoding) and the same bytes are queued for every subscriber.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -11,7 +11,34 @@ use wirecall_core::protocol::{ClientInfo, Publication};
 use super::client::{ClientHandle, Health};
 use crate::wire::{PushBody, SharedPush};
 
-type Clients = HashMap<Arc<str>, Arc<ClientHandle>>;
+/// Connections by client id. The set's items are the handles themselves,
+/// found by their id: no key string per connection and per channel.
+type Clients = HashSet<ById>;
+
+/// A connection as an item of [`Clients`]: equal, hashed and borrowed as
+/// its client id.
+#[derive(Debug, Clone)]
+struct ById(Arc<ClientHandle>);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.client_id() == other.0.client_id()
+    }
+}
+
+impl Eq for ById {}
+
+impl std::hash::Hash for ById {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.client_id().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for ById {
+    fn borrow(&self) -> &str {
+        self.0.client_id()
+    }
+}
 
 /// Local subscribers and connections.
 #[derive(Debug, Default)]
@@ -35,7 +62,7 @@ impl Hub {
         write(&self.channels)
             .entry(Arc::from(channel))
             .or_default()
-            .insert(Arc::from(client.client_id()), client.clone());
+            .replace(ById(client.clone()));
     }
 
     /// Removes a subscriber; true if the node has none left for `channel`.
@@ -66,7 +93,7 @@ impl Hub {
             return false;
         }
         let user = client.user();
-        let theirs = users.get(user).map_or(0, HashMap::len);
+        let theirs = users.get(user).map_or(0, HashSet::len);
         if !user.is_empty() && max_per_user.is_some_and(|max| theirs >= max) {
             return false;
         }
@@ -74,7 +101,7 @@ impl Hub {
         users
             .entry(Arc::from(user))
             .or_default()
-            .insert(Arc::from(client.client_id()), client.clone());
+            .replace(ById(client.clone()));
         true
     }
 
@@ -82,7 +109,7 @@ impl Hub {
     pub(crate) fn disconnect(&self, client: &ClientHandle) {
         let mut users = write(&self.users);
         if let Some(connections) = users.get_mut(client.user())
-            && connections.remove(client.client_id()).is_some()
+            && connections.remove(client.client_id())
         {
             self.connections.fetch_sub(1, Ordering::AcqRel);
             if connections.is_empty() {
@@ -98,7 +125,7 @@ impl Hub {
 
     /// Live connections of `user` on this node.
     pub(crate) fn user_connection_count(&self, user: &str) -> usize {
-        read(&self.users).get(user).map_or(0, HashMap::len)
+        read(&self.users).get(user).map_or(0, HashSet::len)
     }
 
     /// Distinct users connected to this node.
@@ -110,7 +137,7 @@ impl Hub {
     pub(crate) fn user_clients(&self, user: &str) -> Vec<Arc<ClientHandle>> {
         read(&self.users)
             .get(user)
-            .map(|c| c.values().cloned().collect())
+            .map(|c| c.iter().map(|c| c.0.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -126,7 +153,7 @@ impl Hub {
     pub(crate) fn subscribers(&self, channel: &str) -> Vec<Arc<ClientHandle>> {
         read(&self.channels)
             .get(channel)
-            .map(|c| c.values().cloned().collect())
+            .map(|c| c.iter().map(|c| c.0.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -138,20 +165,20 @@ impl Hub {
     /// Channels with subscribers, and subscriptions, on this node.
     pub(crate) fn subscription_counts(&self) -> (usize, usize) {
         let channels = read(&self.channels);
-        (channels.len(), channels.values().map(HashMap::len).sum())
+        (channels.len(), channels.values().map(HashSet::len).sum())
     }
 
     /// Every live connection.
     pub(crate) fn all_clients(&self) -> Vec<Arc<ClientHandle>> {
         read(&self.users)
             .values()
-            .flat_map(|c| c.values().cloned())
+            .flat_map(|c| c.iter().map(|c| c.0.clone()))
             .collect()
     }
 
     fn fan_out(&self, channel: &str, mut deliver: impl FnMut(&ClientHandle)) {
         if let Some(subscribers) = read(&self.channels).get(channel) {
-            for client in subscribers.values() {
+            for ById(client) in subscribers {
                 deliver(client);
             }
         }
@@ -169,7 +196,7 @@ impl Hub {
         let push = SharedPush::new(channel, PushBody::Publication(publication));
         let offset = publication.offset;
         if let Some(subscribers) = read(&self.channels).get(channel) {
-            for client in subscribers.values() {
+            for ById(client) in subscribers {
                 let Some(frame) = push.frame(client.out.encoding()) else {
                     return missed;
                 };

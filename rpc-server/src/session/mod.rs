@@ -6,6 +6,7 @@
 
 mod channel_ops;
 mod connect;
+mod deadlines;
 pub(crate) mod fast_rpc;
 mod rate;
 mod rpc;
@@ -19,7 +20,7 @@ use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitStream;
 use futures_util::{FutureExt, StreamExt};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wirecall_core::protocol::protobuf as pb;
@@ -30,6 +31,7 @@ use crate::context::Context;
 use crate::engine::client::ClientHandle;
 use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
 use crate::wire::Encoding;
+use deadlines::{Deadlines, Due};
 
 /// Messages handled per wake-up of the read loop before it checks its
 /// timers and shutdown again.
@@ -96,7 +98,7 @@ struct Session {
     connected: Option<Connected>,
     rpcs: JoinSet<()>,
     rate: Option<rate::TokenBucket>,
-    pong_deadline: Option<Instant>,
+    deadlines: Deadlines,
     /// Replies made by this task itself, written with the next batch
     /// without going through the queue.
     local: Vec<Frame>,
@@ -112,7 +114,7 @@ impl Session {
             connected: None,
             rpcs: JoinSet::new(),
             rate,
-            pong_deadline: None,
+            deadlines: Deadlines::new(Instant::now(), FAR_FUTURE, FAR_FUTURE),
             local: Vec::new(),
         }
     }
@@ -125,28 +127,37 @@ impl Session {
         writer: &mut Writer,
         shutdown: CancellationToken,
     ) -> Option<Disconnect> {
-        let timings = self.cx.timings.clone();
-        let mut connect_deadline = pin!(sleep(timings.connect_timeout));
-        let mut ping = tokio::time::interval_at(
-            Instant::now() + timings.ping_interval,
+        let timings = &self.cx.timings;
+        let write_timeout = timings.write_timeout;
+        let connect_timeout = timings.connect_timeout;
+        let mut timer = pin!(sleep(connect_timeout));
+        let mut armed = Some(Instant::now() + connect_timeout);
+        self.deadlines = Deadlines::new(
+            Instant::now() + connect_timeout,
             timings.ping_interval,
+            timings.pong_timeout,
         );
         // Registered once, not once per message: at high call rates the
         // per-iteration timer and notify registrations dominate.
         let out = self.out.clone();
         let mut shutting_down = pin!(shutdown.cancelled());
         let mut closing = pin!(out.closed());
-        let mut expiry = pin!(sleep(FAR_FUTURE));
-        let mut expiry_armed_for: Option<u64> = None;
+        // What the end deadline was last set from: connected, and the
+        // token's expiry (a refresh changes it).
+        let mut end_set_for: Option<Option<u64>> = None;
         loop {
-            let pong_deadline = self.pong_deadline;
-            let expires_at = self.connected.as_ref().and_then(|c| c.expires_at);
-            if expires_at != expiry_armed_for {
-                expiry_armed_for = expires_at;
-                let deadline = self
-                    .expiry_deadline()
-                    .unwrap_or_else(|| Instant::now() + FAR_FUTURE);
-                expiry.as_mut().reset(deadline);
+            let connected_until = self.connected.as_ref().map(|c| c.expires_at);
+            if connected_until.is_some() && connected_until != end_set_for {
+                end_set_for = connected_until;
+                self.deadlines
+                    .connected(Instant::now(), self.expiry_deadline());
+            }
+            let earliest = self.deadlines.earliest();
+            if earliest != armed {
+                armed = earliest;
+                if let Some(at) = earliest {
+                    timer.as_mut().reset(at);
+                }
             }
             tokio::select! {
                 biased;
@@ -158,7 +169,7 @@ impl Session {
                 // Replies and pushes go out before more is read.
                 () = std::future::ready(()), if !self.local.is_empty() => {
                     let written = writer
-                        .write(None, &mut self.local, &self.out, &mut closing, timings.write_timeout)
+                        .write(None, &mut self.local, &self.out, &mut closing, write_timeout)
                         .await;
                     if let Err(failure) = written {
                         return self.write_failed(failure);
@@ -166,20 +177,24 @@ impl Session {
                 }
                 frame = writer.next() => {
                     let written = writer
-                        .write(Some(frame), &mut self.local, &self.out, &mut closing, timings.write_timeout)
+                        .write(Some(frame), &mut self.local, &self.out, &mut closing, write_timeout)
                         .await;
                     if let Err(failure) = written {
                         return self.write_failed(failure);
                     }
                 }
-                () = &mut connect_deadline, if self.connected.is_none() => {
-                    return Some(Disconnect::STALE);
-                }
-                () = sleep_until_opt(pong_deadline) => return Some(Disconnect::NO_PONG),
-                () = &mut expiry, if expires_at.is_some() => return Some(Disconnect::EXPIRED),
-                _ = ping.tick(), if self.connected.is_some() => {
-                    self.out.send(self.out.encoding().ping());
-                    self.pong_deadline.get_or_insert(Instant::now() + timings.pong_timeout);
+                () = &mut timer, if armed.is_some() => {
+                    match self.deadlines.due(Instant::now()) {
+                        Some(Due::End) if self.connected.is_some() => return Some(Disconnect::EXPIRED),
+                        Some(Due::End) => return Some(Disconnect::STALE),
+                        Some(Due::NoPong) => return Some(Disconnect::NO_PONG),
+                        Some(Due::Ping) => {
+                            self.out.send(self.out.encoding().ping());
+                        }
+                        None => {}
+                    }
+                    // Fired: armed again at the top for whatever is next.
+                    armed = None;
                 }
                 Some(_) = self.rpcs.join_next(), if !self.rpcs.is_empty() => {}
                 message = stream.next() => {
@@ -367,7 +382,7 @@ impl Session {
         if requests == 0 {
             if id == 0 {
                 // `{}` is the client's pong.
-                self.pong_deadline = None;
+                self.deadlines.pong();
                 return Ok(false);
             }
             self.reply_error(
@@ -511,12 +526,5 @@ fn read_error(error: axum::Error) -> Option<Disconnect> {
             tracing::debug!(error = %inner, "read failed");
             None
         }
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
