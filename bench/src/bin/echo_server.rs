@@ -4,7 +4,9 @@
 //! Binds 127.0.0.1 on a free port, prints `READY <port>`, and sends every
 //! text or binary message back unchanged; exits at the end of stdin. Socket
 //! settings follow wirecall's (`rpc-server/src/server.rs` `upgrade()`): Nagle
-//! left on, 4 KiB read buffer, 64 KiB message limit. Like wirecall, which
+//! left on, 1 KiB read buffer, 64 KiB message limit. A client asking for a
+//! subprotocol (`centrifuge-protobuf`) gets it, so the Protobuf workload
+//! runs against it too. Like wirecall, which
 //! joins queued replies into one message, it writes everything that is
 //! already readable in one go (feed each message, flush once);
 //! `--flush-each` writes each message on its own instead.
@@ -13,9 +15,10 @@ use clap::Parser;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_async_with_config};
+use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 
 #[derive(Parser)]
 #[command(about = "A raw WebSocket echo server on 127.0.0.1")]
@@ -55,11 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn echo(stream: TcpStream, flush_each: bool) -> Result<(), WsError> {
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(if flush_each { 0 } else { 64 * 1024 })
         .max_message_size(Some(64 * 1024))
         .max_frame_size(Some(64 * 1024));
-    let mut ws = accept_async_with_config(stream, Some(config)).await?;
+    let mut ws = accept_hdr_async_with_config(stream, accept_subprotocol, Some(config)).await?;
     while let Some(message) = ws.next().await {
         if !echo_one(&mut ws, message?).await? {
             return Ok(());
@@ -75,6 +78,19 @@ async fn echo(stream: TcpStream, flush_each: bool) -> Result<(), WsError> {
         ws.flush().await?;
     }
     Ok(())
+}
+
+/// Answers the subprotocol a client asks for with the same.
+fn accept_subprotocol(
+    request: &Request,
+    mut response: Response,
+) -> Result<Response, ErrorResponse> {
+    if let Some(asked) = request.headers().get("sec-websocket-protocol") {
+        response
+            .headers_mut()
+            .insert("sec-websocket-protocol", asked.clone());
+    }
+    Ok(response)
 }
 
 /// Queues the echo of `message`; false once the peer closed.

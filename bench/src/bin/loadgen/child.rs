@@ -16,7 +16,7 @@ pub(crate) struct ServerChild {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: Lines<BufReader<ChildStdout>>,
-    pid: u32,
+    pub(crate) pid: u32,
     pub(crate) port: u16,
     pub(crate) token: Option<String>,
 }
@@ -28,11 +28,45 @@ pub(crate) struct Memory {
     pub(crate) anon: u64,
 }
 
+/// CPU seconds (user and system, every thread) process `pid` has used:
+/// fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s (the
+/// USER_HZ Linux reports to user space).
+pub(crate) fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // The command name (field 2) may hold spaces: count from after it.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64, String> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .map(|t| t as f64 / 100.0)
+            .ok_or_else(|| format!("{path}: no CPU times"))
+    };
+    // After the name: state is field 3, so utime (14) and stime (15) sit
+    // at 11 and 12 here.
+    Ok(ticks(11)? + ticks(12)?)
+}
+
 impl ServerChild {
-    /// Starts `bin` and reads `TOKEN <jwt>` (if it prints one) and
-    /// `READY <port>`.
-    pub(crate) async fn spawn(bin: &Path, args: &[String]) -> Result<Self, String> {
-        let mut child = Command::new(bin)
+    /// Starts `bin` (on the CPUs `cpus` lists, with `taskset`, when
+    /// given) and reads `TOKEN <jwt>` (if it prints one) and `READY <port>`.
+    pub(crate) async fn spawn(
+        bin: &Path,
+        args: &[String],
+        cpus: Option<&str>,
+    ) -> Result<Self, String> {
+        // taskset execs the server, so the child's pid is the server's.
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.arg("-c").arg(cpus).arg(bin);
+                taskset
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -18,6 +18,7 @@
 
 mod child;
 mod client;
+mod codec;
 mod rpc;
 mod soak;
 mod subscribers;
@@ -61,6 +62,12 @@ pub(crate) struct Target {
     /// Arguments for the child server.
     #[arg(long, allow_hyphen_values = true, requires = "server_bin")]
     server_arg: Vec<String>,
+    /// Pin the child server to these CPUs (`taskset -c`, e.g. `0`).
+    #[arg(long, requires = "server_bin")]
+    server_cpus: Option<String>,
+    /// With `--url`: the server's process, whose CPU time `rpc` reports.
+    #[arg(long, requires = "url")]
+    server_pid: Option<u32>,
     /// Or a server already running, e.g.
     /// `ws://127.0.0.1:8000/connection/websocket`.
     #[arg(long)]
@@ -75,18 +82,22 @@ pub(crate) struct Target {
 pub(crate) struct Started {
     pub(crate) url: String,
     pub(crate) token: String,
+    /// The server's process, when known (CPU time).
+    pub(crate) pid: Option<u32>,
     pub(crate) child: Option<ServerChild>,
 }
 
 impl Target {
     pub(crate) async fn start(&self) -> Result<Started, String> {
         if let Some(bin) = &self.server_bin {
-            let child = ServerChild::spawn(bin, &self.server_arg).await?;
+            let child =
+                ServerChild::spawn(bin, &self.server_arg, self.server_cpus.as_deref()).await?;
             let url = format!("ws://127.0.0.1:{}/connection/websocket", child.port);
             let token = child.token.clone().unwrap_or_default();
             return Ok(Started {
                 url,
                 token,
+                pid: Some(child.pid),
                 child: Some(child),
             });
         }
@@ -97,6 +108,7 @@ impl Target {
         Ok(Started {
             url,
             token: self.token.clone(),
+            pid: self.server_pid,
             child: None,
         })
     }

@@ -1,7 +1,10 @@
 //! `loadgen rpc`: RPC round trips. Every connection connects, then keeps
 //! F `bench.add` calls outstanding (pipelined), matching replies by id.
 //! Against the echo server the same frames come back unchanged and count
-//! the same way.
+//! the same way. When the server's process is known, its CPU time over
+//! the measured window is read from /proc, so the report has calls per
+//! server CPU-second: the work each server does per call, whoever
+//! saturates first.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,7 +16,9 @@ use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::Target;
-use crate::ws::{Line, Ws, connect_frame, lines, open, request};
+use crate::child::cpu_seconds;
+use crate::codec::{Encoding, Reply};
+use crate::ws::Ws;
 
 #[derive(clap::Args)]
 pub(crate) struct RpcArgs {
@@ -34,6 +39,9 @@ pub(crate) struct RpcArgs {
     /// Name of the server in the report.
     #[arg(long, default_value = "server")]
     label: String,
+    /// The protocol encoding.
+    #[arg(long, value_enum, default_value_t = Encoding::Json)]
+    encoding: Encoding,
 }
 
 /// What one connection saw in the measured window.
@@ -45,11 +53,14 @@ struct Outcome {
     errors: u64,
     /// Calls never answered.
     lost: u64,
+    /// The server's CPU seconds over the measured window, when its
+    /// process is known.
+    server_cpu_s: Option<f64>,
 }
 
 pub(crate) async fn run(args: RpcArgs) -> Result<(), String> {
     let started = args.target.start().await?;
-    let measured = measure(&args, &started.url, &started.token).await;
+    let measured = measure(&args, &started.url, &started.token, started.pid).await;
     if let Some(child) = started.child {
         child.stop().await;
     }
@@ -61,14 +72,22 @@ pub(crate) async fn run(args: RpcArgs) -> Result<(), String> {
         p99,
     } = Summary::of(&mut outcome.latencies_us, args.seconds);
     let (label, c, f, s) = (&args.label, args.connections, args.in_flight, args.seconds);
+    let encoding = args.encoding.name();
+    // Calls per CPU-second of the server ("n/a" when its process is not known).
+    let (cpu, per_cpu) = match outcome.server_cpu_s {
+        Some(cpu) if cpu > 0.0 => (format!("{cpu:.2}"), format!("{:.0}", calls as f64 / cpu)),
+        _ => ("n/a".to_owned(), "n/a".to_owned()),
+    };
     println!(
-        "rpc {label}: {c} conn x {f} in flight, {s} s: {calls} calls, {rate:.0} calls/s, \
-         p50 {p50} us, p99 {p99} us, {} errors, {} lost",
+        "rpc {label} ({encoding}): {c} conn x {f} in flight, {s} s: {calls} calls, {rate:.0} calls/s, \
+         p50 {p50} us, p99 {p99} us, server CPU {cpu} s ({per_cpu} calls per CPU-second), \
+         {} errors, {} lost",
         outcome.errors, outcome.lost
     );
     println!(
-        "RESULT rpc label={label} connections={c} in_flight={f} seconds={s} calls={calls} \
-         calls_per_s={rate:.0} p50_us={p50} p99_us={p99} errors={} lost={}",
+        "RESULT rpc label={label} encoding={encoding} connections={c} in_flight={f} seconds={s} \
+         calls={calls} calls_per_s={rate:.0} p50_us={p50} p99_us={p99} server_cpu_s={cpu} \
+         calls_per_cpu_s={per_cpu} errors={} lost={}",
         outcome.errors, outcome.lost
     );
     if outcome.errors > 0 || outcome.lost > 0 {
@@ -77,13 +96,21 @@ pub(crate) async fn run(args: RpcArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn measure(args: &RpcArgs, url: &str, token: &str) -> Result<Outcome, String> {
+async fn measure(
+    args: &RpcArgs,
+    url: &str,
+    token: &str,
+    server_pid: Option<u32>,
+) -> Result<Outcome, String> {
+    let encoding = args.encoding;
     let mut opening = JoinSet::new();
     for _ in 0..args.connections {
         let (url, token) = (url.to_owned(), token.to_owned());
         opening.spawn(async move {
-            let mut ws = open(&url).await?;
-            request(&mut ws, 1, connect_frame(1, &token)).await?;
+            let mut ws = encoding.open(&url).await?;
+            encoding
+                .request(&mut ws, 1, encoding.connect(1, &token))
+                .await?;
             Ok::<_, String>(ws)
         });
     }
@@ -98,9 +125,21 @@ async fn measure(args: &RpcArgs, url: &str, token: &str) -> Result<Outcome, Stri
     let hard_end = end + Duration::from_secs(10);
     let mut driving = JoinSet::new();
     for ws in connections {
-        driving.spawn(drive(ws, args.in_flight, warm_end, end, hard_end));
+        driving.spawn(drive(ws, encoding, args.in_flight, warm_end, end, hard_end));
     }
-    let mut total = Outcome::default();
+    let server_cpu_s = match server_pid {
+        Some(pid) => {
+            tokio::time::sleep_until(warm_end).await;
+            let before = cpu_seconds(pid)?;
+            tokio::time::sleep_until(end).await;
+            Some(cpu_seconds(pid)? - before)
+        }
+        None => None,
+    };
+    let mut total = Outcome {
+        server_cpu_s,
+        ..Outcome::default()
+    };
     while let Some(joined) = driving.join_next().await {
         let outcome = joined.map_err(|e| e.to_string())??;
         total.latencies_us.extend(outcome.latencies_us);
@@ -110,23 +149,19 @@ async fn measure(args: &RpcArgs, url: &str, token: &str) -> Result<Outcome, Stri
     Ok(total)
 }
 
-/// `bench.add` as command `id`.
-fn call_frame(id: u32) -> Message {
-    Message::text(format!(
-        r#"{{"id":{id},"rpc":{{"method":"bench.add","data":{{"a":40,"b":2}}}}}}"#
-    ))
-}
-
 /// Keeps `in_flight` calls outstanding on one connection until `end`,
 /// then collects the last replies.
 async fn drive(
     mut ws: Ws,
+    encoding: Encoding,
     in_flight: u32,
     warm_end: Instant,
     end: Instant,
     hard_end: Instant,
 ) -> Result<Outcome, String> {
     let mut calls = Calls {
+        encoding,
+        replies: Vec::new(),
         sent: HashMap::with_capacity(in_flight as usize),
         // Id 1 was the connect.
         next_id: 2,
@@ -163,6 +198,9 @@ fn send_failed(e: WsError) -> String {
 
 /// The calls of one connection.
 struct Calls {
+    encoding: Encoding,
+    /// The replies of the message at hand (reused).
+    replies: Vec<Reply>,
     /// When each outstanding call was sent, by id.
     sent: HashMap<u32, Instant>,
     next_id: u32,
@@ -175,7 +213,7 @@ impl Calls {
     /// Queues a new call (sent at the next flush).
     async fn issue(&mut self, ws: &mut Ws, now: Instant) -> Result<(), String> {
         self.sent.insert(self.next_id, now);
-        ws.feed(call_frame(self.next_id))
+        ws.feed(self.encoding.call(self.next_id))
             .await
             .map_err(send_failed)?;
         self.next_id = self.next_id.wrapping_add(1).max(2);
@@ -189,24 +227,24 @@ impl Calls {
         ws: &mut Ws,
         message: Option<Result<Message, WsError>>,
     ) -> Result<(), String> {
-        let text = match message {
+        let message = match message {
             None => return Err("the server closed the connection".into()),
             Some(Err(e)) => return Err(format!("read failed: {e}")),
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(frame))) => return Err(format!("the server closed: {frame:?}")),
-            Some(Ok(_)) => return Ok(()),
+            Some(Ok(message)) => message,
         };
         let now = Instant::now();
-        for line in lines(text.as_str()) {
-            let parsed = Line::parse(line)?;
-            if parsed.is_ping() {
-                ws.feed(Message::text("{}")).await.map_err(send_failed)?;
+        let mut replies = std::mem::take(&mut self.replies);
+        replies.clear();
+        self.encoding.replies(&message, &mut replies)?;
+        for reply in &replies {
+            if reply.ping {
+                ws.feed(self.encoding.pong()).await.map_err(send_failed)?;
                 continue;
             }
-            let Some(at) = self.sent.remove(&parsed.id) else {
+            let Some(at) = self.sent.remove(&reply.id) else {
                 continue;
             };
-            if parsed.error.is_some() {
+            if reply.error {
                 self.outcome.errors += 1;
             } else if now >= self.warm_end && now < self.end {
                 let us = now.duration_since(at).as_micros();
@@ -218,6 +256,7 @@ impl Calls {
                 self.issue(ws, now).await?;
             }
         }
+        self.replies = replies;
         Ok(())
     }
 }

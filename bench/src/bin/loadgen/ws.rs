@@ -20,6 +20,21 @@ pub(crate) const STEP_GUARD: Duration = Duration::from_secs(30);
 /// connections cheap; writes are buffered until flushed, so pipelined
 /// commands leave in one syscall; Nagle is off, as in the SDKs.
 pub(crate) async fn open(url: &str) -> Result<Ws, String> {
+    open_with(url, None).await
+}
+
+/// [`open`], asking for a WebSocket subprotocol (`centrifuge-protobuf`).
+pub(crate) async fn open_with(url: &str, subprotocol: Option<&str>) -> Result<Ws, String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("bad URL {url}: {e}"))?;
+    if let Some(subprotocol) = subprotocol {
+        let value = subprotocol.parse().map_err(|_| "bad subprotocol")?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", value);
+    }
     let config = WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
         .write_buffer_size(64 * 1024)
@@ -27,7 +42,7 @@ pub(crate) async fn open(url: &str) -> Result<Ws, String> {
         .max_frame_size(Some(16 * 1024 * 1024));
     match tokio::time::timeout(
         STEP_GUARD,
-        connect_async_with_config(url, Some(config), true),
+        connect_async_with_config(request, Some(config), true),
     )
     .await
     {
