@@ -80,7 +80,9 @@ async fn echo(stream: TcpStream, flush_each: bool) -> Result<(), WsError> {
     Ok(())
 }
 
-/// Answers the subprotocol a client asks for with the same.
+/// Answers the subprotocol a client asks for with the same. (The
+/// signature is tungstenite's callback's.)
+#[allow(clippy::result_large_err)]
 fn accept_subprotocol(
     request: &Request,
     mut response: Response,
