@@ -96,7 +96,7 @@ pub use error::{Result, RpcError, code};
 pub use handshake::Handshake;
 pub use method::{Handler, Location, Method, Registration, registered};
 pub use publish::{Publisher, PublisherExt};
-pub use router::{Call, DuplicateMethod, Router, RouterBuilder, RouterError};
+pub use router::{Call, DuplicateMethod, Json, Router, RouterBuilder, RouterError};
 /// `#[derive(AppState)]`: a service's state as one struct, each field
 /// shared with handlers by its type.
 pub use wirecall_macros::AppState;

@@ -20,7 +20,7 @@ pub use inventory::submit;
 pub type RawParams<'a> = Option<&'a RawValue>;
 
 /// The future every registered handler returns after type erasure.
-pub type BoxReply = Pin<Box<dyn Future<Output = Result<Box<RawValue>, RpcError>> + Send>>;
+pub type BoxReply = Pin<Box<dyn Future<Output = Result<crate::Json, RpcError>> + Send>>;
 
 /// Decodes params of type `P`, or says why not.
 pub type Decoder<P> = fn(RawParams<'_>) -> Result<P, RpcError>;
@@ -112,8 +112,8 @@ fn is_empty_object(json: &str) -> bool {
         .is_some_and(|inside| inside.trim().is_empty())
 }
 
-fn encode<T: Serialize>(value: T) -> Result<Box<RawValue>, RpcError> {
-    serde_json::value::to_raw_value(&value).map_err(|error| {
+fn encode<T: Serialize>(value: T) -> Result<crate::Json, RpcError> {
+    crate::Json::of(&value).map_err(|error| {
         tracing::error!(%error, result = type_name::<T>(), "RPC result failed to serialize");
         RpcError::internal()
     })

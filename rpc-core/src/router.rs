@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
-use serde_json::value::RawValue;
 
 use crate::__private::{BoxReply, RawParams};
 use crate::method::{Handler, Registration, registered};
@@ -22,8 +21,13 @@ use crate::{Conn, RpcError};
 /// serve or export only a subset.
 #[derive(Clone, Debug)]
 pub struct Router {
-    methods: Arc<HashMap<&'static str, Registration>>,
+    methods: Arc<Methods>,
 }
+
+/// Registrations by method name. Looked up once per call, so with a fast
+/// hasher (foldhash, randomly seeded): the table is fixed when the router is
+/// built, so a caller's names can only miss it, never grow it.
+type Methods = HashMap<&'static str, Registration, foldhash::fast::RandomState>;
 
 /// Why a router could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +78,7 @@ impl Router {
         // on every run (the registry's order is unspecified).
         let mut sorted: Vec<Registration> = registrations.into_iter().collect();
         sorted.sort_by_key(|r| (r.method, r.location));
-        let mut methods = HashMap::with_capacity(sorted.len());
+        let mut methods = Methods::with_capacity_and_hasher(sorted.len(), Default::default());
         for registration in sorted {
             if let Some(first) = methods.insert(registration.method, registration) {
                 return Err(RouterError::Duplicate(Box::new(DuplicateMethod {
@@ -175,8 +179,47 @@ enum CallState {
     },
 }
 
+/// A handler's result as the JSON its serialiser wrote: valid by
+/// construction, so the server frames it as it is, without parsing it or
+/// shrinking it to size first (the text keeps the serialiser's spare
+/// capacity, which the reply's own bytes then use).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Json(String);
+
+impl Json {
+    /// Serialises `value`.
+    ///
+    /// # Errors
+    /// When `value`'s `Serialize` fails (a map with non-string keys, say).
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        serde_json::to_string(value).map(Self)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl Future for Call {
-    type Output = Result<Box<RawValue>, RpcError>;
+    type Output = Result<Json, RpcError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.state {

@@ -64,12 +64,15 @@ impl<'a> Cursor<'a> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    /// A string without escapes (escapes go to the general parser).
+    /// A string without escapes (escapes go to the general parser). One
+    /// pass over its bytes: keys and method names are short.
     fn plain_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let rest = &self.text[self.at..];
-        let end = rest.find(['"', '\\'])?;
-        if rest.as_bytes()[end] != b'"' || rest[..end].bytes().any(|b| b < 0x20) {
+        let end = rest
+            .bytes()
+            .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if rest.as_bytes()[end] != b'"' {
             return None;
         }
         self.at += end + 1;
