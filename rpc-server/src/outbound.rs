@@ -15,7 +15,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::FutureExt;
 use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use wirecall_core::protocol::{Disconnect, Push, Reply};
@@ -87,6 +86,17 @@ pub(crate) struct OutboundQueue {
 const KEPT_SLOTS: usize = 16;
 
 impl OutboundQueue {
+    /// The next queued frame (cancel safe: a frame stays queued until it
+    /// is returned).
+    pub(crate) async fn next(&self) -> Frame {
+        loop {
+            if let Some(frame) = self.pop() {
+                return frame;
+            }
+            self.out.queued.notified().await;
+        }
+    }
+
     fn pop(&self) -> Option<Frame> {
         let mut frames = lock(&self.out.frames);
         let queue = frames.as_mut()?;
@@ -255,12 +265,15 @@ fn push_line(batch: &mut String, frame: &str) {
     batch.push_str(frame);
 }
 
-/// The socket's sending half and the queue it drains. It lives in the
-/// connection's own task (no writer task): replies written right after the
-/// commands that caused them, with no cross-task wake-up per batch.
+/// The socket and the queue it drains. It lives in the connection's own
+/// task (no writer task): replies written right after the commands that
+/// caused them, with no cross-task wake-up per batch. The socket is not
+/// split: the read loop reads it between writes, and a split would lock
+/// it on every read and write.
 pub(crate) struct Writer {
-    sink: SplitSink<WebSocket, Message>,
-    queue: OutboundQueue,
+    /// Read by the session's loop (`socket.next()`), written here.
+    pub(crate) socket: WebSocket,
+    pub(crate) queue: OutboundQueue,
     /// A write was cut short: the stream ends mid-frame, so no close
     /// frame may follow.
     cut: bool,
@@ -275,22 +288,11 @@ pub(crate) enum WriteFailure {
 }
 
 impl Writer {
-    pub(crate) fn new(sink: SplitSink<WebSocket, Message>, queue: OutboundQueue) -> Self {
+    pub(crate) fn new(socket: WebSocket, queue: OutboundQueue) -> Self {
         Self {
-            sink,
+            socket,
             queue,
             cut: false,
-        }
-    }
-
-    /// The next queued frame (cancel safe: a frame stays queued until it
-    /// is returned).
-    pub(crate) async fn next(&mut self) -> Frame {
-        loop {
-            if let Some(frame) = self.queue.pop() {
-                return frame;
-            }
-            self.queue.out.queued.notified().await;
         }
     }
 
@@ -341,7 +343,7 @@ impl Writer {
             }
         };
         outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
-        let mut send = self.sink.send(message);
+        let mut send = SinkExt::send(&mut self.socket, message);
         // Usually the socket takes it at once: no timer for that (it would
         // be one timer registration per batch on the hot path).
         let sent = match (&mut send).now_or_never() {
@@ -382,7 +384,7 @@ impl Writer {
     /// during a graceful shutdown) are sent first, unless the client is
     /// slow or gone; then the close frame, when one can still be written.
     pub(crate) async fn finish(
-        mut self,
+        &mut self,
         outbound: &Outbound,
         mut local: Vec<Frame>,
         disconnect: Option<Disconnect>,
@@ -413,7 +415,7 @@ impl Writer {
                     reason: disconnect.reason.as_ref().into(),
                 }));
                 matches!(
-                    tokio::time::timeout(write_timeout, self.sink.send(close)).await,
+                    tokio::time::timeout(write_timeout, self.socket.send(close)).await,
                     Ok(Ok(()))
                 )
             }
@@ -424,7 +426,7 @@ impl Writer {
         // gone) the socket is dropped: closing the sink would send a close
         // frame without a code, which SDKs read as 1005.
         if closed {
-            let _ = tokio::time::timeout(write_timeout, self.sink.close()).await;
+            let _ = tokio::time::timeout(write_timeout, self.socket.close()).await;
         }
     }
 }

@@ -17,7 +17,6 @@ use std::pin::pin;
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
-use futures_util::stream::SplitStream;
 use futures_util::{FutureExt, StreamExt};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep};
@@ -55,9 +54,8 @@ pub(crate) async fn run(
     handshake: Arc<Handshake>,
     encoding: Encoding,
 ) {
-    let (sink, stream) = socket.split();
     let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes, encoding);
-    let mut writer = Writer::new(sink, queue);
+    let mut writer = Writer::new(socket, queue);
     let write_timeout = cx.timings.write_timeout;
     let span = tracing::info_span!(
         "conn",
@@ -67,7 +65,7 @@ pub(crate) async fn run(
     let mut session = Session::new(cx, out.clone(), handshake);
     // Whatever happens in the loop (a bug, a panicking hook or extractor
     // that escaped its own guard), the cleanup below runs.
-    let reason = AssertUnwindSafe(session.read_loop(stream, &mut writer, shutdown))
+    let reason = AssertUnwindSafe(session.read_loop(&mut writer, shutdown))
         .catch_unwind()
         .instrument(span.clone())
         .await
@@ -123,7 +121,6 @@ impl Session {
     /// `None` when the client went away.
     async fn read_loop(
         &mut self,
-        mut stream: SplitStream<WebSocket>,
         writer: &mut Writer,
         shutdown: CancellationToken,
     ) -> Option<Disconnect> {
@@ -175,7 +172,7 @@ impl Session {
                         return self.write_failed(failure);
                     }
                 }
-                frame = writer.next() => {
+                frame = writer.queue.next() => {
                     let written = writer
                         .write(Some(frame), &mut self.local, &self.out, &mut closing, write_timeout)
                         .await;
@@ -197,7 +194,7 @@ impl Session {
                     armed = None;
                 }
                 Some(_) = self.rpcs.join_next(), if !self.rpcs.is_empty() => {}
-                message = stream.next() => {
+                message = writer.socket.next() => {
                     // Handle what has already arrived before selecting again
                     // (bounded, so pings and shutdown are never starved).
                     let mut message = message;
@@ -205,7 +202,7 @@ impl Session {
                         if let Err(disconnect) = self.handle_message(message).await {
                             return disconnect;
                         }
-                        match stream.next().now_or_never() {
+                        match writer.socket.next().now_or_never() {
                             Some(next) => message = next,
                             None => break,
                         }
@@ -276,21 +273,22 @@ impl Session {
         if line.is_empty() {
             return Ok(None);
         }
-        // Most frames are RPCs of one shape: read those directly.
-        let command = match fast_rpc::parse(line) {
-            Some(fast) => Command {
-                id: fast.id,
-                rpc: Some(RpcRequest {
+        // Most frames are RPCs of one shape: read those directly, and
+        // start them without building a whole command.
+        if let Some(fast) = fast_rpc::parse(line) {
+            if self.admit_connected(fast.id).map_err(Some)? {
+                let request = RpcRequest {
                     method: std::borrow::Cow::Borrowed(fast.method),
                     data: fast.data,
-                }),
-                ..Command::default()
-            },
-            None => serde_json::from_str(line).map_err(|error| {
-                tracing::warn!(%error, "malformed command");
-                Some(Disconnect::BAD_REQUEST)
-            })?,
-        };
+                };
+                self.rpc(fast.id, request);
+            }
+            return Ok(None);
+        }
+        let command: Command<'_> = serde_json::from_str(line).map_err(|error| {
+            tracing::warn!(%error, "malformed command");
+            Some(Disconnect::BAD_REQUEST)
+        })?;
         Ok(self
             .start_command(command)?
             .map(|command| Box::pin(self.handle_command(command)) as Awaited<'s>))
@@ -414,6 +412,13 @@ impl Session {
             }
             return Ok(true);
         }
+        self.admit_connected(id)
+    }
+
+    /// The checks of a command with an id other than `connect`: the
+    /// connection is connected (else it closes), and the command rate
+    /// (else 111, and the command is not run).
+    fn admit_connected(&mut self, id: u32) -> Result<bool, Disconnect> {
         if self.connected.is_none() {
             tracing::warn!("command before connect");
             return Err(Disconnect::BAD_REQUEST);
