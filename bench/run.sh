@@ -12,6 +12,10 @@
 #   connection (connected and subscribed) at 10,000 connections; fan-out
 #   deliveries per second to 10,000 subscribers of one channel.
 #
+# BENCH_PEERS=1 also builds the Centrifuge Go library serving the same
+# method (bench/peers/centrifuge, with the machine's Go and the module
+# proxy) and measures it beside wirecall in the RPC and idle rows.
+#
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5, per RPC run),
 # BENCH_CONNECTIONS (10000, idle and fan-out), BENCH_MESSAGES (100
 # publications per fan-out round), BENCH_BYTES (100 bytes each).
@@ -31,6 +35,21 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "build (release)"
 cargo build --release --locked -p wirecall-bench >&2
 bin=target/release
+servers=(bench-server echo-server)
+peers=${BENCH_PEERS:-0}
+if [ "$peers" = 1 ]; then
+    step "build the Centrifuge library peer (Go)"
+    (cd bench/peers/centrifuge && go build -o "../../../$bin/centrifuge-peer" .) >&2
+    servers+=(centrifuge-peer)
+fi
+# label SERVER: the name a server's rows carry.
+label() {
+    case $1 in
+        bench-server) echo wirecall ;;
+        echo-server) echo echo ;;
+        centrifuge-peer) echo centrifuge ;;
+    esac
+}
 logdir=target/bench
 mkdir -p "$logdir"
 log="$logdir/run-$(date -u +%Y%m%dT%H%M%SZ).log"
@@ -85,9 +104,8 @@ for round in $(seq 1 "$rounds"); do
     for shape in "${shapes[@]}"; do
         read -r c f <<<"$shape"
         for encoding in json protobuf; do
-            for server in bench-server echo-server; do
-                label=${server%-server}
-                [ "$label" = bench ] && label=wirecall
+            for server in "${servers[@]}"; do
+                label=$(label "$server")
                 step "round $round/$rounds: rpc $label $encoding ${c}x$f"
                 "${pin_loadgen[@]}" "$bin/loadgen" rpc --server-bin "$bin/$server" "${pin_server[@]}" \
                     --label "$label" --encoding "$encoding" --connections "$c" --in-flight "$f" \
@@ -111,6 +129,11 @@ done
 
 step "idle memory: $connections connections subscribed to bench:fan"
 idle=$(loadgen idle --server-bin "$bin/bench-server" --connections "$connections" || true)
+idle_peer=""
+if [ "$peers" = 1 ]; then
+    step "idle memory, the Centrifuge library: $connections connections subscribed to bench:fan"
+    idle_peer=$(loadgen idle --server-bin "$bin/centrifuge-peer" --connections "$connections" || true)
+fi
 step "fan-out: $connections subscribers, $messages publications of $bytes bytes per round"
 fanout=$(loadgen fanout --server-bin "$bin/bench-server" --subscribers "$connections" \
     --messages "$messages" --bytes "$bytes" --rounds 3 || true)
@@ -173,12 +196,19 @@ for shape in "${shapes[@]}"; do
         r=$(ratio "$w" "$e")
         target=""
         [ "$shape $encoding" = "64 16 json" ] && target="≥ 0.70: $(verdict "$r")"
-        for label in wirecall echo; do
-            name="wirecall (\`bench.add\`)"
-            [ "$label" = echo ] && name="raw tokio-tungstenite echo"
+        for server in "${servers[@]}"; do
+            label=$(label "$server")
+            case $label in
+                wirecall) name="wirecall (\`bench.add\`)" ;;
+                echo) name="raw tokio-tungstenite echo" ;;
+                centrifuge) name="Centrifuge Go library, in-process RPC handler" ;;
+            esac
             echo "| RPC ${c}×$f $encoding, $name | $(stat "$label" "$c" "$f" calls_per_s "$encoding") calls/s, $(stat "$label" "$c" "$f" calls_per_cpu_s "$encoding") per server CPU-second | $(stat "$label" "$c" "$f" p50_us "$encoding") | $(stat "$label" "$c" "$f" p99_us "$encoding") | |"
         done
         echo "| RPC ${c}×$f $encoding, wirecall / echo per server CPU-second | $r | | | $target |"
+        if [ "$peers" = 1 ]; then
+            echo "| RPC ${c}×$f $encoding, wirecall / Centrifuge library per server CPU-second | $(ratio "$w" "$(stat centrifuge "$c" "$f" calls_per_cpu_s "$encoding")") | | | |"
+        fi
     done
 done
 # client_stat F KEY: median of KEY over the wirecall-client rounds.
@@ -201,6 +231,11 @@ if [ -n "$per_conn" ]; then
     echo "| Idle memory per connection, $connections connected + subscribed (VmRSS after − before, ÷ N) | $kib KiB ($mkib KiB marginal from N/10 to N) | | | ≤ 6 KiB: $met |"
 else
     echo "| Idle memory per connection, $connections connected + subscribed | failed | | | ≤ 6 KiB |"
+fi
+if [ "$peers" = 1 ]; then
+    peer_conn=$(printf '%s\n' "$idle_peer" | field per_conn_bytes)
+    peer_marginal=$(printf '%s\n' "$idle_peer" | field marginal_bytes)
+    echo "| Idle memory per connection, the Centrifuge library, $connections connected + subscribed | $(awk -v b="${peer_conn:-0}" 'BEGIN { printf "%.1f", b / 1024 }') KiB ($(awk -v b="${peer_marginal:-0}" 'BEGIN { printf "%.1f", b / 1024 }') KiB marginal) | | | |"
 fi
 # fanout_row LABEL RESULT: deliveries/s, latency and the delivered share.
 fanout_row() {

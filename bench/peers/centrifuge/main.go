@@ -1,0 +1,175 @@
+// Command centrifuge-peer is the Centrifuge Go library serving what
+// bench-server serves, for bench/run.sh to measure beside wirecall: an
+// in-process RPC handler `bench.add {a, b} -> {sum}`, subscriptions to
+// any channel (`bench:fan`), and the same stdin commands:
+//
+//   - `publish <n> <bytes>`: n publications of about `bytes` bytes to
+//     bench:fan, each carrying the time it was made ("t", Unix µs);
+//     answers `OK <elapsed µs>`;
+//   - `quit`, or the end of stdin: exits.
+//
+// It prints `TOKEN <jwt>` (an HS256 token of user "bench", checked on
+// connect as wirecall checks it) and `READY <port>` (127.0.0.1, a free
+// port), like bench-server, so loadgen starts it the same way.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/centrifugal/centrifuge"
+)
+
+const secret = "wirecall-bench-secret"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "centrifuge-peer:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	node, err := centrifuge.New(centrifuge.Config{LogLevel: centrifuge.LogLevelNone})
+	if err != nil {
+		return err
+	}
+	node.OnConnecting(func(_ context.Context, e centrifuge.ConnectEvent) (centrifuge.ConnectReply, error) {
+		user, err := verify(e.Token)
+		if err != nil {
+			return centrifuge.ConnectReply{}, centrifuge.DisconnectInvalidToken
+		}
+		return centrifuge.ConnectReply{Credentials: &centrifuge.Credentials{UserID: user}}, nil
+	})
+	node.OnConnect(func(client *centrifuge.Client) {
+		client.OnRPC(func(e centrifuge.RPCEvent, cb centrifuge.RPCCallback) {
+			if e.Method != "bench.add" {
+				cb(centrifuge.RPCReply{}, centrifuge.ErrorMethodNotFound)
+				return
+			}
+			var params struct {
+				A int64 `json:"a"`
+				B int64 `json:"b"`
+			}
+			if err := json.Unmarshal(e.Data, &params); err != nil {
+				cb(centrifuge.RPCReply{}, centrifuge.ErrorBadRequest)
+				return
+			}
+			data, _ := json.Marshal(struct {
+				Sum int64 `json:"sum"`
+			}{params.A + params.B})
+			cb(centrifuge.RPCReply{Data: data}, nil)
+		})
+		client.OnSubscribe(func(_ centrifuge.SubscribeEvent, cb centrifuge.SubscribeCallback) {
+			cb(centrifuge.SubscribeReply{}, nil)
+		})
+	})
+	if err := node.Run(); err != nil {
+		return err
+	}
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/connection/websocket", centrifuge.NewWebsocketHandler(node, centrifuge.WebsocketConfig{}))
+	go func() { _ = http.Serve(listener, mux) }()
+	token, err := mint("bench", time.Now().Add(24*time.Hour))
+	if err != nil {
+		return err
+	}
+	fmt.Println("TOKEN", token)
+	fmt.Println("READY", listener.Addr().(*net.TCPAddr).Port)
+
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		words := strings.Fields(lines.Text())
+		switch {
+		case len(words) == 0:
+		case words[0] == "quit":
+			return nil
+		case words[0] == "publish" && len(words) == 3:
+			n, errN := strconv.Atoi(words[1])
+			size, errB := strconv.Atoi(words[2])
+			if errN != nil || errB != nil {
+				fmt.Println("ERR usage: publish <n> <bytes>")
+				continue
+			}
+			elapsed, err := publish(node, n, size)
+			if err != nil {
+				fmt.Println("ERR", err)
+				continue
+			}
+			fmt.Println("OK", elapsed.Microseconds())
+		default:
+			fmt.Println("ERR unknown command:", lines.Text())
+		}
+	}
+	return nil
+}
+
+// publish sends n publications of about size bytes to bench:fan, as
+// bench-server does: {"t":µs,"seq":N,"pad":"…"}.
+func publish(node *centrifuge.Node, n, size int) (time.Duration, error) {
+	pad := strings.Repeat("x", max(size-48, 0))
+	started := time.Now()
+	for seq := range n {
+		data := fmt.Sprintf(`{"t":%d,"seq":%d,"pad":"%s"}`, time.Now().UnixMicro(), seq, pad)
+		if _, err := node.Publish("bench:fan", []byte(data)); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(started), nil
+}
+
+// mint makes an HS256 JWT of user that expires at exp.
+func mint(user string, exp time.Time) (string, error) {
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
+	claims, err := json.Marshal(map[string]any{"sub": user, "exp": exp.Unix()})
+	if err != nil {
+		return "", err
+	}
+	unsigned := header + "." + base64.RawURLEncoding.EncodeToString(claims)
+	return unsigned + "." + sign(unsigned), nil
+}
+
+// verify checks an HS256 JWT's signature and expiry; returns its sub.
+func verify(token string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || !hmac.Equal([]byte(sign(parts[0]+"."+parts[1])), []byte(parts[2])) {
+		return "", errors.New("bad signature")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", err
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+		Exp int64  `json:"exp"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return "", err
+	}
+	if claims.Exp != 0 && time.Now().Unix() >= claims.Exp {
+		return "", errors.New("expired")
+	}
+	return claims.Sub, nil
+}
+
+func sign(unsigned string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(unsigned))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
