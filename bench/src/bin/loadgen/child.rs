@@ -29,7 +29,7 @@ pub(crate) struct Memory {
 }
 
 /// CPU seconds (user and system, every thread) process `pid` has used:
-/// fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s (the
+/// fields 14 and 15 of `/proc/<pid>/stat`, in clock ticks of 1/100 s (the
 /// USER_HZ Linux reports to user space).
 pub(crate) fn cpu_seconds(pid: u32) -> Result<f64, String> {
     let path = format!("/proc/{pid}/stat");
