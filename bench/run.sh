@@ -12,9 +12,11 @@
 #   connection (connected and subscribed) at 10,000 connections; fan-out
 #   deliveries per second to 10,000 subscribers of one channel.
 #
-# BENCH_PEERS=1 also builds the Centrifuge Go library serving the same
-# method (bench/peers/centrifuge, with the machine's Go and the module
-# proxy) and measures it beside wirecall in the RPC and idle rows.
+# BENCH_PEERS=1 also builds, with the machine's Go and the module proxy,
+# the Centrifuge Go library serving the same method in process
+# (bench/peers/centrifuge) and Centrifugo v6.9.1 (`go install`) with its
+# RPC proxied to an HTTP backend (bench/peers/centrifugo), and measures
+# them beside wirecall in the RPC and idle rows.
 #
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5, per RPC run),
 # BENCH_CONNECTIONS (10000, idle and fan-out), BENCH_MESSAGES (100
@@ -38,16 +40,25 @@ bin=target/release
 servers=(bench-server echo-server)
 peers=${BENCH_PEERS:-0}
 if [ "$peers" = 1 ]; then
-    step "build the Centrifuge library peer (Go)"
-    (cd bench/peers/centrifuge && go build -o "../../../$bin/centrifuge-peer" .) >&2
-    servers+=(centrifuge-peer)
+    step "build the peers: the Centrifuge library, and Centrifugo v6.9.1 (go install)"
+    (cd bench/peers && go build -o "../../$bin/centrifuge-peer" ./centrifuge \
+        && go build -o "../../$bin/centrifugo-peer" ./centrifugo) >&2
+    GOBIN="$PWD/$bin/peers" go install github.com/centrifugal/centrifugo/v6@v6.9.1 >&2
+    servers+=(centrifuge-peer centrifugo-peer)
 fi
+# server_args SERVER: loadgen's arguments for the child SERVER.
+server_args() {
+    case $1 in
+        centrifugo-peer) echo "--server-arg=$PWD/$bin/peers/centrifugo" ;;
+    esac
+}
 # label SERVER: the name a server's rows carry.
 label() {
     case $1 in
         bench-server) echo wirecall ;;
         echo-server) echo echo ;;
         centrifuge-peer) echo centrifuge ;;
+        centrifugo-peer) echo centrifugo ;;
     esac
 }
 logdir=target/bench
@@ -107,7 +118,8 @@ for round in $(seq 1 "$rounds"); do
             for server in "${servers[@]}"; do
                 label=$(label "$server")
                 step "round $round/$rounds: rpc $label $encoding ${c}x$f"
-                "${pin_loadgen[@]}" "$bin/loadgen" rpc --server-bin "$bin/$server" "${pin_server[@]}" \
+                # shellcheck disable=SC2046 # server_args is one word or none
+                "${pin_loadgen[@]}" "$bin/loadgen" rpc --server-bin "$bin/$server" $(server_args "$server") "${pin_server[@]}" \
                     --label "$label" --encoding "$encoding" --connections "$c" --in-flight "$f" \
                     --seconds "$seconds" 2>&1 | tee -a "$log" | grep '^RESULT ' >>"$results" || true
             done
@@ -129,10 +141,12 @@ done
 
 step "idle memory: $connections connections subscribed to bench:fan"
 idle=$(loadgen idle --server-bin "$bin/bench-server" --connections "$connections" || true)
-idle_peer=""
+idle_peer="" idle_centrifugo=""
 if [ "$peers" = 1 ]; then
     step "idle memory, the Centrifuge library: $connections connections subscribed to bench:fan"
     idle_peer=$(loadgen idle --server-bin "$bin/centrifuge-peer" --connections "$connections" || true)
+    step "idle memory, Centrifugo: $connections connections subscribed to bench:fan"
+    idle_centrifugo=$(loadgen idle --server-bin "$bin/centrifugo-peer" $(server_args centrifugo-peer) --connections "$connections" || true)
 fi
 step "fan-out: $connections subscribers, $messages publications of $bytes bytes per round"
 fanout=$(loadgen fanout --server-bin "$bin/bench-server" --subscribers "$connections" \
@@ -202,12 +216,14 @@ for shape in "${shapes[@]}"; do
                 wirecall) name="wirecall (\`bench.add\`)" ;;
                 echo) name="raw tokio-tungstenite echo" ;;
                 centrifuge) name="Centrifuge Go library, in-process RPC handler" ;;
+                centrifugo) name="Centrifugo v6.9.1, RPC proxied to an HTTP backend (both processes' CPU)" ;;
             esac
             echo "| RPC ${c}×$f $encoding, $name | $(stat "$label" "$c" "$f" calls_per_s "$encoding") calls/s, $(stat "$label" "$c" "$f" calls_per_cpu_s "$encoding") per server CPU-second | $(stat "$label" "$c" "$f" p50_us "$encoding") | $(stat "$label" "$c" "$f" p99_us "$encoding") | |"
         done
         echo "| RPC ${c}×$f $encoding, wirecall / echo per server CPU-second | $r | | | $target |"
         if [ "$peers" = 1 ]; then
             echo "| RPC ${c}×$f $encoding, wirecall / Centrifuge library per server CPU-second | $(ratio "$w" "$(stat centrifuge "$c" "$f" calls_per_cpu_s "$encoding")") | | | |"
+            echo "| RPC ${c}×$f $encoding, wirecall / Centrifugo per server CPU-second | $(ratio "$w" "$(stat centrifugo "$c" "$f" calls_per_cpu_s "$encoding")") | | | |"
         fi
     done
 done
@@ -232,10 +248,16 @@ if [ -n "$per_conn" ]; then
 else
     echo "| Idle memory per connection, $connections connected + subscribed | failed | | | ≤ 6 KiB |"
 fi
+# idle_row NAME RESULT: a peer's idle memory per connection.
+idle_row() {
+    local conn marginal
+    conn=$(printf '%s\n' "$2" | field per_conn_bytes)
+    marginal=$(printf '%s\n' "$2" | field marginal_bytes)
+    echo "| Idle memory per connection, $1, $connections connected + subscribed | $(awk -v b="${conn:-0}" 'BEGIN { printf "%.1f", b / 1024 }') KiB ($(awk -v b="${marginal:-0}" 'BEGIN { printf "%.1f", b / 1024 }') KiB marginal) | | | |"
+}
 if [ "$peers" = 1 ]; then
-    peer_conn=$(printf '%s\n' "$idle_peer" | field per_conn_bytes)
-    peer_marginal=$(printf '%s\n' "$idle_peer" | field marginal_bytes)
-    echo "| Idle memory per connection, the Centrifuge library, $connections connected + subscribed | $(awk -v b="${peer_conn:-0}" 'BEGIN { printf "%.1f", b / 1024 }') KiB ($(awk -v b="${peer_marginal:-0}" 'BEGIN { printf "%.1f", b / 1024 }') KiB marginal) | | | |"
+    idle_row "the Centrifuge library" "$idle_peer"
+    idle_row "Centrifugo (with its backend, default settings)" "$idle_centrifugo"
 fi
 # fanout_row LABEL RESULT: deliveries/s, latency and the delivered share.
 fanout_row() {

@@ -16,11 +16,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,9 +26,9 @@ import (
 	"time"
 
 	"github.com/centrifugal/centrifuge"
-)
 
-const secret = "wirecall-bench-secret"
+	"wirecall.dev/bench/peers/internal/token"
+)
 
 func main() {
 	if err := run(); err != nil {
@@ -47,7 +43,7 @@ func run() error {
 		return err
 	}
 	node.OnConnecting(func(_ context.Context, e centrifuge.ConnectEvent) (centrifuge.ConnectReply, error) {
-		user, err := verify(e.Token)
+		user, err := token.Verify(e.Token)
 		if err != nil {
 			return centrifuge.ConnectReply{}, centrifuge.DisconnectInvalidToken
 		}
@@ -86,11 +82,11 @@ func run() error {
 	mux := http.NewServeMux()
 	mux.Handle("/connection/websocket", centrifuge.NewWebsocketHandler(node, centrifuge.WebsocketConfig{}))
 	go func() { _ = http.Serve(listener, mux) }()
-	token, err := mint("bench", time.Now().Add(24*time.Hour))
+	jwt, err := token.Mint("bench", time.Now().Add(24*time.Hour))
 	if err != nil {
 		return err
 	}
-	fmt.Println("TOKEN", token)
+	fmt.Println("TOKEN", jwt)
 	fmt.Println("READY", listener.Addr().(*net.TCPAddr).Port)
 
 	lines := bufio.NewScanner(os.Stdin)
@@ -132,44 +128,4 @@ func publish(node *centrifuge.Node, n, size int) (time.Duration, error) {
 		}
 	}
 	return time.Since(started), nil
-}
-
-// mint makes an HS256 JWT of user that expires at exp.
-func mint(user string, exp time.Time) (string, error) {
-	header := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
-	claims, err := json.Marshal(map[string]any{"sub": user, "exp": exp.Unix()})
-	if err != nil {
-		return "", err
-	}
-	unsigned := header + "." + base64.RawURLEncoding.EncodeToString(claims)
-	return unsigned + "." + sign(unsigned), nil
-}
-
-// verify checks an HS256 JWT's signature and expiry; returns its sub.
-func verify(token string) (string, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || !hmac.Equal([]byte(sign(parts[0]+"."+parts[1])), []byte(parts[2])) {
-		return "", errors.New("bad signature")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", err
-	}
-	var claims struct {
-		Sub string `json:"sub"`
-		Exp int64  `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return "", err
-	}
-	if claims.Exp != 0 && time.Now().Unix() >= claims.Exp {
-		return "", errors.New("expired")
-	}
-	return claims.Sub, nil
-}
-
-func sign(unsigned string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(unsigned))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }

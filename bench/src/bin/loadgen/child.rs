@@ -17,6 +17,10 @@ pub(crate) struct ServerChild {
     stdin: Option<ChildStdin>,
     stdout: Lines<BufReader<ChildStdout>>,
     pub(crate) pid: u32,
+    /// The processes that make up the server, whose CPU time and memory
+    /// are measured: the child, or those it names with `SERVER_PIDS` (a
+    /// deployment of several processes).
+    pub(crate) server_pids: Vec<u32>,
     pub(crate) port: u16,
     pub(crate) token: Option<String>,
 }
@@ -28,10 +32,14 @@ pub(crate) struct Memory {
     pub(crate) anon: u64,
 }
 
-/// CPU seconds (user and system, every thread) process `pid` has used:
+/// CPU seconds (user and system, every thread) processes `pids` have used:
 /// fields 14 and 15 of `/proc/<pid>/stat`, in clock ticks of 1/100 s (the
 /// USER_HZ Linux reports to user space).
-pub(crate) fn cpu_seconds(pid: u32) -> Result<f64, String> {
+pub(crate) fn cpu_seconds(pids: &[u32]) -> Result<f64, String> {
+    pids.iter().map(|pid| process_cpu_seconds(*pid)).sum()
+}
+
+fn process_cpu_seconds(pid: u32) -> Result<f64, String> {
     let path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     // The command name (field 2) may hold spaces: count from after it.
@@ -51,7 +59,8 @@ pub(crate) fn cpu_seconds(pid: u32) -> Result<f64, String> {
 
 impl ServerChild {
     /// Starts `bin` (on the CPUs `cpus` lists, with `taskset`, when
-    /// given) and reads `TOKEN <jwt>` (if it prints one) and `READY <port>`.
+    /// given) and reads `TOKEN <jwt>` and `SERVER_PIDS <pid>…` (if it prints
+    /// them) and `READY <port>`.
     pub(crate) async fn spawn(
         bin: &Path,
         args: &[String],
@@ -82,6 +91,7 @@ impl ServerChild {
             stdin: Some(stdin),
             stdout: BufReader::new(stdout).lines(),
             pid,
+            server_pids: vec![pid],
             port: 0,
             token: None,
         };
@@ -89,6 +99,14 @@ impl ServerChild {
             let line = this.read_line().await?;
             if let Some(token) = line.strip_prefix("TOKEN ") {
                 this.token = Some(token.trim().to_owned());
+            } else if let Some(pids) = line.strip_prefix("SERVER_PIDS ") {
+                this.server_pids = pids
+                    .split_whitespace()
+                    .map(|pid| {
+                        pid.parse()
+                            .map_err(|_| format!("bad SERVER_PIDS line: {line}"))
+                    })
+                    .collect::<Result<_, _>>()?;
             } else if let Some(port) = line.strip_prefix("READY ") {
                 this.port = port
                     .trim()
@@ -122,23 +140,15 @@ impl ServerChild {
         self.read_line().await
     }
 
-    /// The child's resident memory now.
+    /// The server's resident memory now, summed over its processes.
     pub(crate) fn memory(&self) -> Result<Memory, String> {
-        let path = format!("/proc/{}/status", self.pid);
-        let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse::<u64>().ok())
-                .map(|kib| kib * 1024)
-                .ok_or_else(|| format!("no {name} in {path}"))
-        };
-        Ok(Memory {
-            rss: field("VmRSS:")?,
-            anon: field("RssAnon:")?,
-        })
+        let mut total = Memory { rss: 0, anon: 0 };
+        for pid in &self.server_pids {
+            let one = process_memory(*pid)?;
+            total.rss += one.rss;
+            total.anon += one.anon;
+        }
+        Ok(total)
     }
 
     /// The child's `/proc/<pid>/smaps_rollup`, for the report.
@@ -155,4 +165,23 @@ impl ServerChild {
             let _ = self.child.kill().await;
         }
     }
+}
+
+/// One process's resident memory now.
+fn process_memory(pid: u32) -> Result<Memory, String> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .ok_or_else(|| format!("no {name} in {path}"))
+    };
+    Ok(Memory {
+        rss: field("VmRSS:")?,
+        anon: field("RssAnon:")?,
+    })
 }

@@ -82,8 +82,8 @@ pub(crate) struct Target {
 pub(crate) struct Started {
     pub(crate) url: String,
     pub(crate) token: String,
-    /// The server's process, when known (CPU time).
-    pub(crate) pid: Option<u32>,
+    /// The server's processes, when known (CPU time).
+    pub(crate) pids: Vec<u32>,
     pub(crate) child: Option<ServerChild>,
 }
 
@@ -97,7 +97,7 @@ impl Target {
             return Ok(Started {
                 url,
                 token,
-                pid: Some(child.pid),
+                pids: child.server_pids.clone(),
                 child: Some(child),
             });
         }
@@ -108,7 +108,7 @@ impl Target {
         Ok(Started {
             url,
             token: self.token.clone(),
-            pid: self.server_pid,
+            pids: self.server_pid.into_iter().collect(),
             child: None,
         })
     }

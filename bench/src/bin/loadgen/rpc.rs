@@ -60,7 +60,7 @@ struct Outcome {
 
 pub(crate) async fn run(args: RpcArgs) -> Result<(), String> {
     let started = args.target.start().await?;
-    let measured = measure(&args, &started.url, &started.token, started.pid).await;
+    let measured = measure(&args, &started.url, &started.token, &started.pids).await;
     if let Some(child) = started.child {
         child.stop().await;
     }
@@ -100,7 +100,7 @@ async fn measure(
     args: &RpcArgs,
     url: &str,
     token: &str,
-    server_pid: Option<u32>,
+    server_pids: &[u32],
 ) -> Result<Outcome, String> {
     let encoding = args.encoding;
     let mut opening = JoinSet::new();
@@ -127,14 +127,13 @@ async fn measure(
     for ws in connections {
         driving.spawn(drive(ws, encoding, args.in_flight, warm_end, end, hard_end));
     }
-    let server_cpu_s = match server_pid {
-        Some(pid) => {
-            tokio::time::sleep_until(warm_end).await;
-            let before = cpu_seconds(pid)?;
-            tokio::time::sleep_until(end).await;
-            Some(cpu_seconds(pid)? - before)
-        }
-        None => None,
+    let server_cpu_s = if server_pids.is_empty() {
+        None
+    } else {
+        tokio::time::sleep_until(warm_end).await;
+        let before = cpu_seconds(server_pids)?;
+        tokio::time::sleep_until(end).await;
+        Some(cpu_seconds(server_pids)? - before)
     };
     let mut total = Outcome {
         server_cpu_s,

@@ -1,4 +1,4 @@
-module wirecall.dev/bench/peers/centrifuge
+module wirecall.dev/bench/peers
 
 go 1.26.0
 
