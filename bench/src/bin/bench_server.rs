@@ -10,6 +10,7 @@
 //!   bytes of data to `bench:fan`, one after the other, each carrying the
 //!   time it was made (`"t"`, Unix µs, for latency), and answers
 //!   `OK <elapsed µs>` (or `ERR <why>`);
+//! - `pace <n> <per second> <bytes>`: the same, at a fixed rate;
 //! - `quit`, or the end of stdin: shuts down and exits.
 //!
 //! `--redis URL` makes it a node of a deployment on that Redis (the
@@ -99,6 +100,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 _ => println!("ERR usage: publish <n> <bytes>"),
             },
+            ["pace", n, per_second, bytes] => {
+                match (
+                    n.parse::<u64>(),
+                    per_second.parse::<u64>(),
+                    bytes.parse::<usize>(),
+                ) {
+                    (Ok(n), Ok(per_second), Ok(bytes)) if per_second > 0 => {
+                        match pace(&server, n, per_second, bytes).await {
+                            Ok(elapsed) => println!("OK {}", elapsed.as_micros()),
+                            Err(why) => println!("ERR {why}"),
+                        }
+                    }
+                    _ => println!("ERR usage: pace <n> <per second> <bytes>"),
+                }
+            }
             _ => println!("ERR unknown command: {line}"),
         }
     }
@@ -119,10 +135,39 @@ fn token(user: &str) -> Result<String, Box<dyn std::error::Error>> {
 
 /// Publishes `n` publications of about `bytes` bytes each to `bench:fan`.
 async fn publish(server: &Server, n: u64, bytes: usize) -> Result<Duration, String> {
+    publish_paced(server, n, None, bytes).await
+}
+
+/// [`publish`] at `per_second` publications a second (a fixed schedule;
+/// a publication that is late goes at once).
+async fn pace(server: &Server, n: u64, per_second: u64, bytes: usize) -> Result<Duration, String> {
+    publish_paced(
+        server,
+        n,
+        Some(Duration::from_secs(1) / u32::try_from(per_second).unwrap_or(u32::MAX)),
+        bytes,
+    )
+    .await
+}
+
+async fn publish_paced(
+    server: &Server,
+    n: u64,
+    every: Option<Duration>,
+    bytes: usize,
+) -> Result<Duration, String> {
     // `{"t":µs,"seq":N,"pad":"…"}`: the padding makes up the rest of `bytes`.
     let pad = "x".repeat(bytes.saturating_sub(48));
     let started = Instant::now();
+    let mut schedule = every.map(|every| {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        interval
+    });
     for seq in 0..n {
+        if let Some(schedule) = &mut schedule {
+            schedule.tick().await;
+        }
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|e| e.to_string())?

@@ -64,6 +64,16 @@ pub(crate) struct FanoutArgs {
     /// and the first one publishes.
     #[arg(long, default_value_t = 1, value_parser = value_parser!(u64).range(1..=8))]
     nodes: u64,
+    /// Instead of rounds published back to back: publications per second,
+    /// in steps (e.g. `10,20,50,100`), each for `--step-seconds`; the
+    /// steps stop at the first whose deliveries do not all arrive within
+    /// a second of its end, and the highest rate delivered in full is
+    /// reported with its latency.
+    #[arg(long, value_delimiter = ',')]
+    rates: Vec<u64>,
+    /// Seconds each rate step publishes for.
+    #[arg(long, default_value_t = 3, value_parser = value_parser!(u64).range(1..=60))]
+    step_seconds: u64,
 }
 
 /// Pushes received by all subscribers, and a wake-up when a target is
@@ -400,12 +410,99 @@ pub(crate) async fn fanout(args: FanoutArgs) -> Result<(), String> {
         nodes.push((started.url, started.token, child));
     }
     let mut subscribers = Subscribers::new();
-    let outcome = fanout_rounds(&args, &mut nodes, &mut subscribers).await;
+    let outcome = if args.rates.is_empty() {
+        fanout_rounds(&args, &mut nodes, &mut subscribers).await
+    } else {
+        fanout_rates(&args, &mut nodes, &mut subscribers).await
+    };
     drop(subscribers);
     for (_, _, child) in nodes {
         child.stop().await;
     }
     outcome
+}
+
+/// Publications at increasing rates, each step paced by the server
+/// (`pace <n> <per second> <bytes>`), until one falls behind.
+async fn fanout_rates(
+    args: &FanoutArgs,
+    nodes: &mut [(String, String, ServerChild)],
+    subscribers: &mut Subscribers,
+) -> Result<(), String> {
+    let n = args.subscribers;
+    let count = nodes.len() as u64;
+    for (index, (url, token, _)) in nodes.iter().enumerate() {
+        let share = n / count + u64::from((index as u64) < n % count);
+        subscribers.add(url, token, "bench:fan", share).await?;
+    }
+    sleep(Duration::from_secs(1)).await;
+    let child = &mut nodes[0].2;
+    let deliveries = subscribers.deliveries.clone();
+    // The best step so far: (rate, p50, p99).
+    let mut best: Option<(u64, u64, u64)> = None;
+    let mut target = deliveries.total.load(Ordering::Acquire);
+    for &rate in &args.rates {
+        let publications = rate * args.step_seconds;
+        target += publications * n;
+        deliveries.latency.reset();
+        deliveries.target.store(target, Ordering::Release);
+        let started = Instant::now();
+        let answer = child
+            .command(&format!("pace {publications} {rate} {}", args.bytes))
+            .await;
+        match &answer {
+            Ok(line) if line.starts_with("OK") => {}
+            Ok(line) => return Err(format!("pace failed: {line}")),
+            // No answer within the child guard: it cannot publish at this
+            // rate at all.
+            Err(why) => {
+                println!(
+                    "fanout at {rate} publications/s: the server could not keep the pace ({why})"
+                );
+                break;
+            }
+        }
+        // The server answers when it has published the last one; a server
+        // that could not publish at the pace is behind already.
+        let on_pace = started.elapsed() <= Duration::from_secs(args.step_seconds + 1);
+        let kept_up = on_pace
+            && deliveries
+                .wait_for(target, Duration::from_secs(1))
+                .await
+                .is_ok();
+        let (p50, p99) = (
+            deliveries.latency.quantile(0.5),
+            deliveries.latency.quantile(0.99),
+        );
+        let delivered = deliveries.total.load(Ordering::Acquire);
+        println!(
+            "fanout at {rate} publications/s to {n} subscribers ({} deliveries/s): {} \
+             (p50 {p50} µs, p99 {p99} µs)",
+            rate * n,
+            if kept_up {
+                "all delivered"
+            } else {
+                "fell behind"
+            }
+        );
+        if !kept_up {
+            // Let what is still on its way arrive before stopping.
+            let _ = deliveries.wait_for(target, ROUND_GUARD).await;
+            println!("  {} of {target} deliveries in time", delivered);
+            break;
+        }
+        best = Some((rate, p50, p99));
+        sleep(Duration::from_millis(500)).await;
+    }
+    let (rate, p50, p99) = best.unwrap_or((0, 0, 0));
+    println!(
+        "RESULT fanout_rates nodes={count} subscribers={n} bytes={} step_seconds={} \
+         max_rate={rate} deliveries_per_s={} p50_us={p50} p99_us={p99}",
+        args.bytes,
+        args.step_seconds,
+        rate * n
+    );
+    Ok(())
 }
 
 async fn fanout_rounds(
