@@ -328,12 +328,25 @@ impl Session {
     /// payload is not JSON is answered with 107 (bad request), as a
     /// handler's bad params are.
     fn start_protobuf(&mut self, decoded: &pb::Command) -> Result<bool, Option<Disconnect>> {
+        // An RPC alone, with an id: started without converting the whole
+        // command (what `admit` would check of it is the connection).
+        if decoded.id != 0
+            && let Some(rpc) = decoded.only_rpc()
+        {
+            match rpc {
+                Ok(request) => {
+                    if self.admit_connected(decoded.id).map_err(Some)? {
+                        self.rpc(decoded.id, request);
+                    }
+                }
+                Err(not_json) => self.refuse_not_json(&not_json),
+            }
+            return Ok(false);
+        }
         match Command::try_from(decoded) {
             Ok(command) => Ok(self.start_command(command)?.is_some()),
             Err(not_json) if not_json.id != 0 => {
-                tracing::debug!(%not_json, "payload is not JSON");
-                let error = RpcError::new(wirecall_core::code::BAD_REQUEST, not_json.to_string());
-                self.reply_error(not_json.id, error);
+                self.refuse_not_json(&not_json);
                 Ok(false)
             }
             Err(not_json) => {
@@ -341,6 +354,13 @@ impl Session {
                 Err(Some(Disconnect::BAD_REQUEST))
             }
         }
+    }
+
+    /// Answers a command whose payload is not JSON with 107.
+    fn refuse_not_json(&self, not_json: &pb::NotJson) {
+        tracing::debug!(%not_json, "payload is not JSON");
+        let error = RpcError::new(wirecall_core::code::BAD_REQUEST, not_json.to_string());
+        self.reply_error(not_json.id, error);
     }
 
     /// Runs an admitted Protobuf command, owning the decoded message its

@@ -29,6 +29,45 @@ fn raw<'a>(id: u32, field: &'static str, bytes: &'a [u8]) -> Result<Option<&'a R
         .map_err(|_| NotJson { id, field })
 }
 
+impl pb::Command {
+    /// How many requests the command carries (one is a command, none is
+    /// the pong), as [`json::Command::request_count`].
+    pub fn request_count(&self) -> usize {
+        [
+            self.connect.is_some(),
+            self.subscribe.is_some(),
+            self.unsubscribe.is_some(),
+            self.publish.is_some(),
+            self.presence.is_some(),
+            self.presence_stats.is_some(),
+            self.history.is_some(),
+            self.ping.is_some(),
+            self.send.is_some(),
+            self.rpc.is_some(),
+            self.refresh.is_some(),
+            self.sub_refresh.is_some(),
+        ]
+        .into_iter()
+        .filter(|set| *set)
+        .count()
+    }
+
+    /// The command's RPC when it is one alone, read without converting the
+    /// whole command (the hot path).
+    ///
+    /// # Errors
+    /// The params are not JSON.
+    pub fn only_rpc(&self) -> Option<Result<json::RpcRequest<'_>, NotJson>> {
+        let rpc = self.rpc.as_ref().filter(|_| self.request_count() == 1)?;
+        Some(
+            raw(self.id, "rpc.data", &rpc.data).map(|data| json::RpcRequest {
+                method: std::borrow::Cow::Borrowed(rpc.method.as_str()),
+                data,
+            }),
+        )
+    }
+}
+
 impl<'a> TryFrom<&'a pb::Command> for json::Command<'a> {
     type Error = NotJson;
 
