@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::{FutureExt, StreamExt};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wirecall_core::protocol::protobuf as pb;
@@ -105,6 +105,12 @@ struct Session {
 impl Session {
     fn new(cx: Arc<Context>, out: Arc<Outbound>, handshake: Arc<Handshake>) -> Self {
         let rate = cx.limits.commands_per_second.map(rate::TokenBucket::new);
+        let timings = &cx.timings;
+        let deadlines = Deadlines::new(
+            Instant::now() + timings.connect_timeout,
+            timings.ping_interval,
+            timings.pong_timeout,
+        );
         Self {
             cx,
             handshake,
@@ -112,7 +118,7 @@ impl Session {
             connected: None,
             rpcs: JoinSet::new(),
             rate,
-            deadlines: Deadlines::new(Instant::now(), FAR_FUTURE, FAR_FUTURE),
+            deadlines,
             local: Vec::new(),
         }
     }
@@ -124,16 +130,13 @@ impl Session {
         writer: &mut Writer,
         shutdown: CancellationToken,
     ) -> Option<Disconnect> {
-        let timings = &self.cx.timings;
-        let write_timeout = timings.write_timeout;
-        let connect_timeout = timings.connect_timeout;
-        let mut timer = pin!(sleep(connect_timeout));
-        let mut armed = Some(Instant::now() + connect_timeout);
-        self.deadlines = Deadlines::new(
-            Instant::now() + connect_timeout,
-            timings.ping_interval,
-            timings.pong_timeout,
-        );
+        let write_timeout = self.cx.timings.write_timeout;
+        // The one timer, armed for the earliest deadline (re-armed below
+        // whenever that changes).
+        let mut armed = self.deadlines.earliest();
+        let mut timer = pin!(sleep_until(
+            armed.unwrap_or_else(|| Instant::now() + FAR_FUTURE)
+        ));
         // Registered once, not once per message: at high call rates the
         // per-iteration timer and notify registrations dominate.
         let out = self.out.clone();

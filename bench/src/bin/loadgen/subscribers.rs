@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::Target;
 use crate::child::{Memory, ServerChild};
-use crate::ws::{Ws, connect_frame, lines, open, request};
+use crate::codec::Encoding;
+use crate::ws::{Ws, lines, open};
 
 /// Connections being set up at once (the listen backlog is 1024).
 const OPENING_AT_ONCE: usize = 64;
@@ -262,9 +263,11 @@ impl Subscribers {
 
 async fn subscribe(url: &str, token: &str, channel: &str) -> Result<Ws, String> {
     let mut ws = open(url).await?;
-    request(&mut ws, 1, connect_frame(1, token)).await?;
+    let json = Encoding::Json;
+    json.request(&mut ws, 1, json.connect(1, token)).await?;
     let subscribe = serde_json::json!({"id": 2, "subscribe": {"channel": channel}});
-    request(&mut ws, 2, subscribe.to_string()).await?;
+    json.request(&mut ws, 2, Message::text(subscribe.to_string()))
+        .await?;
     Ok(ws)
 }
 
@@ -410,16 +413,31 @@ pub(crate) async fn fanout(args: FanoutArgs) -> Result<(), String> {
         nodes.push((started.url, started.token, child));
     }
     let mut subscribers = Subscribers::new();
-    let outcome = if args.rates.is_empty() {
-        fanout_rounds(&args, &mut nodes, &mut subscribers).await
-    } else {
-        fanout_rates(&args, &mut nodes, &mut subscribers).await
+    let outcome = match subscribe_spread(&args, &nodes, &mut subscribers).await {
+        Err(why) => Err(why),
+        Ok(()) if args.rates.is_empty() => fanout_rounds(&args, &mut nodes, &mut subscribers).await,
+        Ok(()) => fanout_rates(&args, &mut nodes, &mut subscribers).await,
     };
     drop(subscribers);
     for (_, _, child) in nodes {
         child.stop().await;
     }
     outcome
+}
+
+/// The subscribers of `bench:fan`, spread round-robin over the nodes.
+async fn subscribe_spread(
+    args: &FanoutArgs,
+    nodes: &[(String, String, ServerChild)],
+    subscribers: &mut Subscribers,
+) -> Result<(), String> {
+    let (n, count) = (args.subscribers, nodes.len() as u64);
+    for (index, (url, token, _)) in nodes.iter().enumerate() {
+        let share = n / count + u64::from((index as u64) < n % count);
+        subscribers.add(url, token, "bench:fan", share).await?;
+    }
+    sleep(Duration::from_secs(1)).await;
+    Ok(())
 }
 
 /// Publications at increasing rates, each step paced by the server
@@ -431,11 +449,6 @@ async fn fanout_rates(
 ) -> Result<(), String> {
     let n = args.subscribers;
     let count = nodes.len() as u64;
-    for (index, (url, token, _)) in nodes.iter().enumerate() {
-        let share = n / count + u64::from((index as u64) < n % count);
-        subscribers.add(url, token, "bench:fan", share).await?;
-    }
-    sleep(Duration::from_secs(1)).await;
     let child = &mut nodes[0].2;
     let deliveries = subscribers.deliveries.clone();
     // The best step so far: (rate, p50, p99).
@@ -512,11 +525,6 @@ async fn fanout_rounds(
 ) -> Result<(), String> {
     let (n, m) = (args.subscribers, args.messages);
     let count = nodes.len() as u64;
-    for (index, (url, token, _)) in nodes.iter().enumerate() {
-        let share = n / count + u64::from((index as u64) < n % count);
-        subscribers.add(url, token, "bench:fan", share).await?;
-    }
-    sleep(Duration::from_secs(1)).await;
     let child = &mut nodes[0].2;
     let deliveries = subscribers.deliveries.clone();
     deliveries.latency.reset();

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
@@ -83,40 +81,4 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
 /// `connect` with `token`, as command `id`.
 pub(crate) fn connect_frame(id: u32, token: &str) -> String {
     serde_json::json!({"id": id, "connect": {"token": token, "name": "loadgen"}}).to_string()
-}
-
-/// Sends command `id` and waits for its reply, answering pings; an error
-/// reply fails. Lines after the reply in the same message are dropped, so
-/// use it only while nothing else can arrive (setup).
-pub(crate) async fn request(ws: &mut Ws, id: u32, frame: String) -> Result<(), String> {
-    ws.send(Message::text(frame))
-        .await
-        .map_err(|e| format!("send failed: {e}"))?;
-    loop {
-        let message = match tokio::time::timeout(STEP_GUARD, ws.next()).await {
-            Err(_) => return Err(format!("no reply to command {id} in time")),
-            Ok(None) => return Err(format!("closed before the reply to command {id}")),
-            Ok(Some(Err(e))) => return Err(format!("read failed: {e}")),
-            Ok(Some(Ok(message))) => message,
-        };
-        match message {
-            Message::Text(text) => {
-                for line in lines(text.as_str()) {
-                    let parsed = Line::parse(line)?;
-                    if parsed.is_ping() {
-                        ws.send(Message::text("{}"))
-                            .await
-                            .map_err(|e| format!("send failed: {e}"))?;
-                    } else if parsed.id == id {
-                        return match parsed.error {
-                            Some(error) => Err(format!("command {id} failed: {error}")),
-                            None => Ok(()),
-                        };
-                    }
-                }
-            }
-            Message::Close(frame) => return Err(format!("server closed: {frame:?}")),
-            _ => {}
-        }
-    }
 }
