@@ -8,16 +8,17 @@ use std::pin::Pin;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 use crate::{Conn, FromConn, RpcError};
 
 pub use inventory::submit;
 
-/// A request's params as received, borrowed from the frame: `None` when
-/// the request carried no data. Decoded before the handler's future is
-/// made, so the future never borrows the frame.
-pub type RawParams<'a> = Option<&'a RawValue>;
+/// A request's params as received, the JSON text borrowed from the frame:
+/// `None` when the request carried no data. Not necessarily checked yet:
+/// decoding parses it whole, so text that is not JSON fails to decode.
+/// Decoded before the handler's future is made, so the future never
+/// borrows the frame.
+pub type RawParams<'a> = Option<&'a str>;
 
 /// The future every registered handler returns after type erasure.
 pub type BoxReply = Pin<Box<dyn Future<Output = Result<crate::Json, RpcError>> + Send>>;
@@ -80,24 +81,31 @@ pub fn decode_params<P: Params>(raw: RawParams<'_>) -> Result<P, RpcError> {
     };
     // The path-tracking decoder costs on every call; run it only to explain
     // a failure.
-    if let Ok(params) = serde_json::from_str(raw.get()) {
+    if let Ok(params) = serde_json::from_str(raw) {
         return Ok(params);
     }
-    let mut deserializer = serde_json::Deserializer::from_str(raw.get());
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if path == "." {
-            RpcError::bad_request(format!("invalid params: {inner}"))
-        } else {
-            RpcError::bad_request(format!("invalid params: {path}: {inner}"))
+    let mut deserializer = serde_json::Deserializer::from_str(raw);
+    match serde_path_to_error::deserialize::<_, P>(&mut deserializer) {
+        // The value decoded, so what follows it failed the first decoding.
+        Ok(_) => Err(RpcError::bad_request(match deserializer.end() {
+            Err(error) => format!("invalid params: {error}"),
+            Ok(()) => "invalid params".to_owned(),
+        })),
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            Err(if path == "." {
+                RpcError::bad_request(format!("invalid params: {inner}"))
+            } else {
+                RpcError::bad_request(format!("invalid params: {path}: {inner}"))
+            })
         }
-    })
+    }
 }
 
 /// For handlers without params: accepts no data, `null` or `{}`.
 pub fn decode_no_params(raw: RawParams<'_>) -> Result<(), RpcError> {
-    match raw.map(|raw| raw.get().trim()) {
+    match raw.map(str::trim) {
         None | Some("null") => Ok(()),
         Some(other) if is_empty_object(other) => Ok(()),
         Some(_) => Err(RpcError::bad_request(
@@ -207,19 +215,30 @@ pub fn assert_context<T: FromConn>() {}
 mod tests {
     use super::*;
 
-    fn raw(json: &str) -> Option<Box<RawValue>> {
-        Some(RawValue::from_string(json.to_owned()).unwrap())
+    #[test]
+    fn no_params_accepts_absent_null_and_empty_object() {
+        for ok in [None, Some("null"), Some("{}"), Some("{ }")] {
+            assert!(decode_no_params(ok).is_ok());
+        }
+        assert_eq!(decode_no_params(Some("[1]")).unwrap_err().code, 107);
     }
 
     #[test]
-    fn no_params_accepts_absent_null_and_empty_object() {
-        for ok in [None, raw("null"), raw("{}"), raw("{ }")] {
-            assert!(decode_no_params(ok.as_deref()).is_ok());
+    fn params_that_are_not_json_do_not_decode() {
+        #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
+        struct Add {
+            #[allow(dead_code)]
+            a: i64,
         }
-        assert_eq!(
-            decode_no_params(raw("[1]").as_deref()).unwrap_err().code,
-            107
-        );
+        for text in [
+            r#"{"a":}"#,
+            r#"{"a":1"#,
+            r#"{"a":1} {"#,
+            r#"{"a":1,"b":tru}"#,
+        ] {
+            let error = decode_params::<Add>(Some(text)).expect_err(text);
+            assert_eq!(error.code, 107, "{text}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
+use serde_json::value::RawValue;
 
 use crate::__private::{BoxReply, RawParams};
 use crate::method::{Handler, Registration, registered};
@@ -121,8 +122,9 @@ impl Router {
     /// data) as the connection `conn`.
     ///
     /// The params are decoded before this returns, so the returned future
-    /// owns everything it needs and the server can spawn it. A handler that panics fails only this call, with an internal
-    /// error; the panic is logged with the method's name.
+    /// owns everything it needs and the server can spawn it. A handler
+    /// that panics fails only this call, with an internal error; the panic
+    /// is logged with the method's name.
     ///
     /// # Errors
     /// Method not found (104), bad request (107) for params that do not
@@ -132,7 +134,15 @@ impl Router {
     /// # Cancel safety
     /// Dropping the future drops the handler's future at its current
     /// `.await`; nothing else is affected.
-    pub fn call(&self, conn: Conn, method: &str, params: RawParams<'_>) -> Call {
+    pub fn call(&self, conn: Conn, method: &str, params: Option<&RawValue>) -> Call {
+        self.call_text(conn, method, params.map(RawValue::get))
+    }
+
+    /// [`Router::call`] with the params as JSON text that need not have
+    /// been checked: decoding parses it whole, so a transport that has
+    /// only delimited the params parses them once, not twice. Text that
+    /// is not JSON fails to decode, with bad request (107).
+    pub fn call_text(&self, conn: Conn, method: &str, params: RawParams<'_>) -> Call {
         let state = match self.methods.get(method) {
             // Params are decoded and extractors run here, synchronously: a
             // panic there (a hand-written Deserialize or FromConn) must

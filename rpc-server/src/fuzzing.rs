@@ -9,12 +9,19 @@ use wirecall_core::protocol::Command;
 /// the session treats it.
 pub type Rpc = (u32, String, Option<String>);
 
-/// The fast reader's answer for `line` (`None`: it declines).
-pub fn fast_rpc(line: &str) -> Option<Rpc> {
-    crate::session::fast_rpc::parse(line).map(|rpc| {
-        let data = rpc.data.map(|d| d.get().to_owned());
-        (rpc.id, rpc.method.to_owned(), data.filter(|d| d != "null"))
-    })
+/// The fast reader's answer for the first line of `text` (`None`: it
+/// declines), with the rest of `text`. Params it delimited that are not
+/// JSON read as `None` too: the session then closes the connection, as
+/// it does for a line the general parser rejects.
+pub fn fast_rpc(text: &str) -> Option<(Rpc, &str)> {
+    use crate::session::fast_rpc::{is_json, parse_line};
+
+    let (rpc, rest) = parse_line(text)?;
+    if rpc.data.is_some_and(|data| !is_json(data)) {
+        return None;
+    }
+    let data = rpc.data.map(str::to_owned);
+    Some(((rpc.id, rpc.method.to_owned(), data), rest))
 }
 
 /// What the general parser makes of `line`, when it is an RPC command the

@@ -238,14 +238,21 @@ async fn a_payload_that_is_not_json_is_refused_for_its_command_only() {
         .send_commands(&[
             rpc(2, "test.echo", &[0xff, 0x00, 0x01]),
             rpc(3, "test.echo", b"[1]"),
+            // UTF-8, but not JSON: found out when decoding fails.
+            rpc(4, "test.echo", br#"{"ok":"#),
+            rpc(5, "test.nope", b"[1,}"),
+            rpc(6, "test.echo", br#"{"ok":1} {"#),
         ])
         .await;
-    let mut replies = client.replies(2).await;
-    let error = replies.remove(&2).unwrap().error.expect("an error");
-    assert_eq!(
-        (error.code, error.message.as_str()),
-        (107, "rpc.data is not JSON")
-    );
+    let mut replies = client.replies(5).await;
+    for id in [2, 4, 5, 6] {
+        let error = replies.remove(&id).unwrap().error.expect("an error");
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            (107, "rpc.data is not JSON"),
+            "command {id}"
+        );
+    }
     let echo = replies.remove(&3).unwrap().rpc.expect("an rpc result");
     assert_eq!(echo.data, b"[1]");
 }

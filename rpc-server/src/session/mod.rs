@@ -23,14 +23,15 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wirecall_core::protocol::protobuf as pb;
-use wirecall_core::protocol::{Command, Disconnect, Reply, RpcRequest};
+use wirecall_core::protocol::{Command, Disconnect, Reply};
 use wirecall_core::{Conn, Handshake, RpcError};
 
 use crate::context::Context;
 use crate::engine::client::ClientHandle;
-use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
+use crate::outbound::{Frame, Outbound, WriteFailure, Writer, try_now};
 use crate::wire::Encoding;
 use deadlines::{Deadlines, Due};
+use rpc::{NotJson, Params};
 
 /// Messages handled per wake-up of the read loop before it checks its
 /// timers and shutdown again.
@@ -205,7 +206,7 @@ impl Session {
                         if let Err(disconnect) = self.handle_message(message).await {
                             return disconnect;
                         }
-                        match writer.socket.next().now_or_never() {
+                        match try_now(writer.socket.next()).await {
                             Some(next) => message = next,
                             None => break,
                         }
@@ -257,14 +258,39 @@ impl Session {
             .checked_add(self.cx.timings.expired_close_delay)
     }
 
-    /// Runs every command of one JSON frame, in order.
+    /// Runs every command of one JSON frame (one a line), in order.
     async fn handle_frame(&mut self, text: &str) -> Result<(), Option<Disconnect>> {
-        for line in text.split('\n') {
+        let mut rest = text;
+        while !rest.is_empty() {
+            // Most lines are RPCs of one shape: read those where they
+            // stand, and start them without building a whole command.
+            if let Some((fast, after)) = fast_rpc::parse_line(rest) {
+                self.start_fast_rpc(fast).map_err(Some)?;
+                rest = after;
+                continue;
+            }
+            let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
             if let Some(command) = self.start_line(line.trim())? {
                 command.await.map_err(Some)?;
             }
+            rest = after;
         }
         Ok(())
+    }
+
+    /// Starts an RPC the fast reader read. Its params were only
+    /// delimited: if they are not JSON, the line is malformed, and the
+    /// connection closes as the general parser would have closed it.
+    fn start_fast_rpc(&mut self, fast: fast_rpc::FastRpc<'_>) -> Result<(), Disconnect> {
+        let params = fast.data.map_or(Params::Checked(None), Params::Unchecked);
+        let started = match self.refusal()? {
+            Some(refusal) => self.refuse_rpc(fast.id, refusal, params),
+            None => self.rpc(fast.id, fast.method, params),
+        };
+        started.map_err(|NotJson| {
+            tracing::warn!("malformed command: its params are not JSON");
+            Disconnect::BAD_REQUEST
+        })
     }
 
     /// Parses one JSON line and starts its command; one that must be
@@ -274,18 +300,6 @@ impl Session {
         line: &'s str,
     ) -> Result<Option<Awaited<'s>>, Option<Disconnect>> {
         if line.is_empty() {
-            return Ok(None);
-        }
-        // Most frames are RPCs of one shape: read those directly, and
-        // start them without building a whole command.
-        if let Some(fast) = fast_rpc::parse(line) {
-            if self.admit_connected(fast.id).map_err(Some)? {
-                let request = RpcRequest {
-                    method: std::borrow::Cow::Borrowed(fast.method),
-                    data: fast.data,
-                };
-                self.rpc(fast.id, request);
-            }
             return Ok(None);
         }
         let command: Command<'_> = serde_json::from_str(line).map_err(|error| {
@@ -336,13 +350,23 @@ impl Session {
         if decoded.id != 0
             && let Some(rpc) = decoded.only_rpc()
         {
-            match rpc {
-                Ok(request) => {
-                    if self.admit_connected(decoded.id).map_err(Some)? {
-                        self.rpc(decoded.id, request);
-                    }
-                }
-                Err(not_json) => self.refuse_not_json(&not_json),
+            let id = decoded.id;
+            let refusal = self.refusal().map_err(Some)?;
+            // The data is checked as the handler's params are decoded.
+            let started = match std::str::from_utf8(&rpc.data) {
+                Ok("") => Ok(Params::Checked(None)),
+                Ok(text) => Ok(Params::Unchecked(text)),
+                Err(_) => Err(NotJson),
+            }
+            .and_then(|params| match refusal {
+                Some(refusal) => self.refuse_rpc(id, refusal, params),
+                None => self.rpc(id, &rpc.method, params),
+            });
+            if let Err(NotJson) = started {
+                self.refuse_not_json(&pb::NotJson {
+                    id,
+                    field: "rpc.data",
+                });
             }
             return Ok(false);
         }
@@ -388,7 +412,9 @@ impl Session {
         }
         match command.rpc.take() {
             Some(request) => {
-                self.rpc(command.id, request);
+                let params = Params::Checked(request.data);
+                // Checked params are JSON: `rpc` cannot find otherwise.
+                let _ = self.rpc(command.id, &request.method, params);
                 Ok(None)
             }
             None => Ok(Some(command)),
@@ -435,13 +461,19 @@ impl Session {
             }
             return Ok(true);
         }
-        self.admit_connected(id)
+        match self.refusal()? {
+            None => Ok(true),
+            Some(refusal) => {
+                self.reply_error(id, refusal);
+                Ok(false)
+            }
+        }
     }
 
     /// The checks of a command with an id other than `connect`: the
     /// connection is connected (else it closes), and the command rate
-    /// (else 111, and the command is not run).
-    fn admit_connected(&mut self, id: u32) -> Result<bool, Disconnect> {
+    /// (else the error to answer it with, 111, and it is not run).
+    fn refusal(&mut self) -> Result<Option<RpcError>, Disconnect> {
         if self.connected.is_none() {
             tracing::warn!("command before connect");
             return Err(Disconnect::BAD_REQUEST);
@@ -449,10 +481,9 @@ impl Session {
         if let Some(rate) = &mut self.rate
             && !rate.take()
         {
-            self.reply_error(id, RpcError::too_many_requests());
-            return Ok(false);
+            return Ok(Some(RpcError::too_many_requests()));
         }
-        Ok(true)
+        Ok(None)
     }
 
     /// Runs an admitted command other than `rpc`.

@@ -5,36 +5,75 @@
 use std::time::Instant;
 
 use futures_util::FutureExt;
+use serde_json::value::RawValue;
 use tracing::Instrument;
 use wirecall_core::Json;
+use wirecall_core::protocol::Reply;
 use wirecall_core::protocol::protobuf as pb;
-use wirecall_core::protocol::{Reply, RpcRequest};
 use wirecall_core::{RpcError, code};
 
 use super::Session;
 use crate::outbound::Frame;
 use crate::wire::Encoding;
 
+/// A call's params as the session has them.
+#[derive(Clone, Copy)]
+pub(super) enum Params<'a> {
+    /// JSON the command parser checked; `None` when absent.
+    Checked(Option<&'a RawValue>),
+    /// Text that is not known to be JSON yet (the fast reader only
+    /// delimits it; Protobuf carries bytes): the handler's decoder checks
+    /// it as it parses it, once. Wherever the call is refused or fails
+    /// without running, it is checked before answering.
+    Unchecked(&'a str),
+}
+
+impl<'a> Params<'a> {
+    /// The JSON text for the decoder; `null` is no params.
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Params::Checked(raw) => raw.map(RawValue::get),
+            // Protobuf data may be padded; JSON whitespace is ASCII.
+            Params::Unchecked(text) => Some(text.trim_ascii()),
+        }
+        .filter(|text| *text != "null")
+    }
+
+    /// Whether these are text that turned out not to be JSON.
+    fn not_json(self) -> bool {
+        matches!(self, Params::Unchecked(text) if !super::fast_rpc::is_json(text))
+    }
+}
+
+/// A call's params were not JSON: the caller answers as its encoding
+/// does (a JSON line that is not JSON closes the connection; Protobuf
+/// answers the command with 107).
+pub(super) struct NotJson;
+
 impl Session {
-    pub(super) fn rpc(&mut self, id: u32, request: RpcRequest<'_>) {
+    pub(super) fn rpc(&mut self, id: u32, method: &str, params: Params<'_>) -> Result<(), NotJson> {
         let inner = &self.cx;
         if self.rpcs.len() >= inner.limits.max_in_flight_rpcs {
             tracing::warn!(id, "too many calls in flight");
-            self.reply_error(id, RpcError::too_many_requests());
-            return;
+            return self.refuse_rpc(id, RpcError::too_many_requests(), params);
         }
         let connected = self.connected();
-        let params = request.data.filter(|d| d.get() != "null");
         // `Call` is Unpin and owns everything: no box to poll or move it.
         let mut call = inner
             .router
-            .call(connected.conn.clone(), &request.method, params);
-        let span = tracing::debug_span!("rpc", method = %request.method, user = connected.handle.user(), id);
+            .call_text(connected.conn.clone(), method, params.text());
+        let span =
+            tracing::debug_span!("rpc", method = %method, user = connected.handle.user(), id);
         // Most handlers finish on their first poll: answer those here,
         // without a task, a timer and a cross-thread wake-up. Anything that
         // awaits is pending and runs as its own task, so it never holds up
         // this connection. (CPU-heavy handlers belong in spawn_blocking.)
         if let Some(result) = span.in_scope(|| (&mut call).now_or_never()) {
+            // A call that failed at once may have failed on params that
+            // are not JSON (a pending one got past decoding).
+            if result.is_err() && params.not_json() {
+                return Err(NotJson);
+            }
             let _entered = span.enter();
             let frame = rpc_frame(self.out.encoding(), id, result, None);
             // Counted like a queued frame: a client that sends calls and
@@ -44,7 +83,7 @@ impl Session {
             {
                 self.local.push(frame);
             }
-            return;
+            return Ok(());
         }
         let timeout = inner.limits.rpc_timeout;
         let out = self.out.clone();
@@ -64,6 +103,22 @@ impl Session {
             }
             .instrument(span),
         );
+        Ok(())
+    }
+
+    /// Answers a call that is not run with `error`, unless its params are
+    /// not JSON (which the caller answers).
+    pub(super) fn refuse_rpc(
+        &self,
+        id: u32,
+        error: RpcError,
+        params: Params<'_>,
+    ) -> Result<(), NotJson> {
+        if params.not_json() {
+            return Err(NotJson);
+        }
+        self.reply_error(id, error);
+        Ok(())
     }
 }
 

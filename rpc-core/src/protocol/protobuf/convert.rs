@@ -53,18 +53,11 @@ impl pb::Command {
     }
 
     /// The command's RPC when it is one alone, read without converting the
-    /// whole command (the hot path).
-    ///
-    /// # Errors
-    /// The params are not JSON.
-    pub fn only_rpc(&self) -> Option<Result<json::RpcRequest<'_>, NotJson>> {
-        let rpc = self.rpc.as_ref().filter(|_| self.request_count() == 1)?;
-        Some(
-            raw(self.id, "rpc.data", &rpc.data).map(|data| json::RpcRequest {
-                method: std::borrow::Cow::Borrowed(rpc.method.as_str()),
-                data,
-            }),
-        )
+    /// whole command (the hot path). Its data is not checked here: the
+    /// handler's decoder parses it, and [`NotJson`] is for the caller to
+    /// tell when that decoding fails.
+    pub fn only_rpc(&self) -> Option<&pb::RpcRequest> {
+        self.rpc.as_ref().filter(|_| self.request_count() == 1)
     }
 }
 
