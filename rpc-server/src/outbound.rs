@@ -8,13 +8,12 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::FutureExt;
 use futures_util::SinkExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -214,18 +213,6 @@ impl Outbound {
     }
 }
 
-/// `future`'s output if it is ready on its first poll. Polled with the
-/// task's own waker, not a no-op one as `now_or_never` does: the socket
-/// keeps the waker it was last polled with, and swapping a no-op one in
-/// and the task's back out costs two waker clones and drops per message.
-pub(crate) async fn try_now<F: Future + Unpin>(mut future: F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| match Pin::new(&mut future).poll(cx) {
-        Poll::Ready(output) => Poll::Ready(Some(output)),
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await
-}
-
 /// Largest batch written as one WebSocket message.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
@@ -359,7 +346,7 @@ impl Writer {
         let mut send = SinkExt::send(&mut self.socket, message);
         // Usually the socket takes it at once: no timer for that (it would
         // be one timer registration per batch on the hot path).
-        let sent = match try_now(&mut send).await {
+        let sent = match (&mut send).now_or_never() {
             Some(sent) => Ok(sent),
             // A client that does not read: the wait is boxed, as the
             // connection's future would otherwise hold its timer always.

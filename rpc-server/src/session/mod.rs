@@ -28,7 +28,7 @@ use wirecall_core::{Conn, Handshake, RpcError};
 
 use crate::context::Context;
 use crate::engine::client::ClientHandle;
-use crate::outbound::{Frame, Outbound, WriteFailure, Writer, try_now};
+use crate::outbound::{Frame, Outbound, WriteFailure, Writer};
 use crate::wire::Encoding;
 use deadlines::{Deadlines, Due};
 use rpc::{NotJson, Params};
@@ -206,7 +206,7 @@ impl Session {
                         if let Err(disconnect) = self.handle_message(message).await {
                             return disconnect;
                         }
-                        match try_now(writer.socket.next()).await {
+                        match writer.socket.next().now_or_never() {
                             Some(next) => message = next,
                             None => break,
                         }
