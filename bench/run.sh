@@ -10,17 +10,19 @@
 #   saturates first), interleaved round by round (the machine is shared
 #   and noisy), medians of the rounds; resident memory per idle
 #   connection (connected and subscribed) at 10,000 connections; fan-out
-#   deliveries per second to 10,000 subscribers of one channel.
+#   to 10,000 subscribers of one channel, at increasing publication rates
+#   until delivery falls behind, and back to back (deliveries per second).
 #
 # BENCH_PEERS=1 also builds, with the machine's Go and the module proxy,
 # the Centrifuge Go library serving the same method in process
 # (bench/peers/centrifuge) and Centrifugo v6.9.1 (`go install`) with its
 # RPC proxied to an HTTP backend (bench/peers/centrifugo), and measures
-# them beside wirecall in the RPC and idle rows.
+# them beside wirecall in the RPC, idle and paced fan-out rows.
 #
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_SECONDS (5, per RPC run),
 # BENCH_CONNECTIONS (10000, idle and fan-out), BENCH_MESSAGES (100
-# publications per fan-out round), BENCH_BYTES (100 bytes each).
+# publications per fan-out round), BENCH_BYTES (100 bytes each),
+# BENCH_RATES (the paced fan-out's steps, publications per second).
 # Not a test: test.sh does not run it. Takes about five minutes after
 # the build.
 set -euo pipefail
@@ -31,6 +33,7 @@ seconds=${BENCH_SECONDS:-5}
 connections=${BENCH_CONNECTIONS:-10000}
 messages=${BENCH_MESSAGES:-100}
 bytes=${BENCH_BYTES:-100}
+rates=${BENCH_RATES:-5,10,20,50,100,150,200,300,500}
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -148,6 +151,19 @@ if [ "$peers" = 1 ]; then
     step "idle memory, Centrifugo: $connections connections subscribed to bench:fan"
     idle_centrifugo=$(loadgen idle --server-bin "$bin/centrifugo-peer" $(server_args centrifugo-peer) --connections "$connections" || true)
 fi
+# Fan-out at increasing publication rates, every server the same way:
+# each publishes at a fixed pace for a few seconds per step (the peers:
+# the Centrifuge library in process, Centrifugo through its HTTP API),
+# until a step is not delivered in full within a second of its end. The
+# CPU shares of that step say which side was the limit.
+fanout_paced=()
+for server in "${servers[@]}"; do
+    [ "$server" = echo-server ] && continue
+    step "fan-out at increasing rates, $(label "$server"): $connections subscribers, $bytes-byte publications"
+    # shellcheck disable=SC2046 # server_args is one word or none
+    fanout_paced+=("$(label "$server") $(loadgen fanout --server-bin "$bin/$server" $(server_args "$server") "${pin_server[@]}" \
+        --subscribers "$connections" --bytes "$bytes" --rates "$rates" --step-seconds 3 || true)")
+done
 step "fan-out: $connections subscribers, $messages publications of $bytes bytes per round"
 fanout=$(loadgen fanout --server-bin "$bin/bench-server" --subscribers "$connections" \
     --messages "$messages" --bytes "$bytes" --rounds 3 || true)
@@ -269,6 +285,26 @@ fanout_row() {
     echo "| $1 | ${rate:-failed} deliveries/s, $share delivered | $(printf '%s\n' "$2" | field p50_us) | $(printf '%s\n' "$2" | field p99_us) | 100 % delivered |"
 }
 fanout_row "Fan-out, $connections subscribers of one channel on one node in memory, $messages × $bytes-byte publications (median of 3)" "$fanout"
+# paced_row LABEL RESULT: the highest rate delivered in full.
+paced_row() {
+    local name
+    case $1 in
+        wirecall) name="wirecall" ;;
+        centrifuge) name="the Centrifuge library (publishing in process)" ;;
+        centrifugo) name="Centrifugo (publishing through its HTTP API)" ;;
+    esac
+    local result="${2#* }"
+    local max per_s last server loadgen
+    max=$(printf '%s\n' "$result" | field max_rate)
+    last=$(printf '%s\n' "$result" | field last_rate)
+    per_s=$(printf '%s\n' "$result" | field deliveries_per_s)
+    server=$(printf '%s\n' "$result" | field last_server_cpu | awk '{ printf "%.0f", $1 * 100 }')
+    loadgen=$(printf '%s\n' "$result" | field last_loadgen_cpu | awk '{ printf "%.0f", $1 * 100 }')
+    echo "| Fan-out at increasing rates, $name: highest rate delivered in full to $connections subscribers (steps $rates per second, 3 s each) | ${max:-failed} publications/s = ${per_s:-0} deliveries/s (at ${last:-?}/s: server CPU ${server:-?} %, load generator ${loadgen:-?} %) | $(printf '%s\n' "$result" | field p50_us) | $(printf '%s\n' "$result" | field p99_us) | |"
+}
+for paced in "${fanout_paced[@]}"; do
+    paced_row "${paced%% *}" "$paced"
+done
 if [ -z "$redis_note" ]; then
     fanout_row "Fan-out, the same $connections subscribers spread over two nodes on one Redis" "$fanout_redis"
     # publish_row BROKER HISTORY LABEL

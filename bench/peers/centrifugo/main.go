@@ -6,12 +6,13 @@
 // subscribers. It speaks bench-server's stdout lines, so loadgen starts
 // it the same way: `TOKEN <jwt>`, `SERVER_PIDS <this> <centrifugo>` (the
 // deployment's processes, whose CPU time loadgen adds up) and
-// `READY <port>`. It stops Centrifugo and exits at `quit` or the end of
-// stdin.
+// `READY <port>`. It answers bench-server's stdin commands (package
+// publishing), publishing through Centrifugo's HTTP API, and stops
+// Centrifugo and exits at `quit` or the end of stdin.
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -20,11 +21,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"time"
 
+	"wirecall.dev/bench/peers/internal/publishing"
 	"wirecall.dev/bench/peers/internal/token"
 )
+
+// apiKey is Centrifugo's HTTP API key (loopback only).
+const apiKey = "wirecall-bench-api-key"
 
 func main() {
 	if err := run(); err != nil {
@@ -64,7 +69,8 @@ func run() error {
 			"proxy":             map[string]any{"endpoint": "http://" + backend.Addr().String() + "/rpc"},
 			"without_namespace": map[string]any{"proxy_enabled": true},
 		},
-		"log": map[string]any{"level": "error"},
+		"http_api": map[string]any{"key": apiKey},
+		"log":      map[string]any{"level": "error"},
 	}
 	path := filepath.Join(dir, "config.json")
 	encoded, err := json.Marshal(config)
@@ -94,15 +100,42 @@ func run() error {
 	fmt.Println("TOKEN", jwt)
 	fmt.Println("SERVER_PIDS", os.Getpid(), centrifugo.Process.Pid)
 	fmt.Println("READY", port)
-	lines := bufio.NewScanner(os.Stdin)
-	for lines.Scan() {
-		switch strings.TrimSpace(lines.Text()) {
-		case "":
-		case "quit":
-			return nil
-		default:
-			fmt.Println("ERR not supported by this peer:", lines.Text())
-		}
+	api := "http://127.0.0.1:" + strconv.Itoa(port) + "/api/publish"
+	publishing.Serve(os.Stdin, os.Stdout, func(data []byte) error {
+		return publishOverAPI(api, data)
+	})
+	return nil
+}
+
+// publishOverAPI publishes to bench:fan through Centrifugo's HTTP API,
+// as a backend of its users does.
+func publishOverAPI(api string, data []byte) error {
+	body, err := json.Marshal(map[string]any{"channel": "bench:fan", "data": json.RawMessage(data)})
+	if err != nil {
+		return err
+	}
+	request, err := http.NewRequest(http.MethodPost, api, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	request.Header.Set("X-API-Key", apiKey)
+	request.Header.Set("Content-Type", "application/json")
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return err
+	}
+	defer response.Body.Close()
+	var reply struct {
+		Error *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.NewDecoder(response.Body).Decode(&reply); err != nil {
+		return fmt.Errorf("publish: HTTP %d: %w", response.StatusCode, err)
+	}
+	if reply.Error != nil {
+		return fmt.Errorf("publish: %d %s", reply.Error.Code, reply.Error.Message)
 	}
 	return nil
 }

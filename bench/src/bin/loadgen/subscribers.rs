@@ -14,7 +14,7 @@ use tokio::time::{Instant, sleep};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::Target;
-use crate::child::{Memory, ServerChild};
+use crate::child::{Memory, ServerChild, cpu_seconds};
 use crate::codec::Encoding;
 use crate::ws::{Ws, lines, open};
 
@@ -449,18 +449,24 @@ async fn fanout_rates(
 ) -> Result<(), String> {
     let n = args.subscribers;
     let count = nodes.len() as u64;
-    let child = &mut nodes[0].2;
     let deliveries = subscribers.deliveries.clone();
     // The best step so far: (rate, p50, p99).
     let mut best: Option<(u64, u64, u64)> = None;
     let mut target = deliveries.total.load(Ordering::Acquire);
+    // Which side is the limit: the servers' CPU share of a step, and this
+    // load generator's (on two cores, reading 10,000 sockets can be).
+    let server_pids: Vec<u32> = nodes.iter().flat_map(|n| n.2.server_pids.clone()).collect();
+    let own_pid = [std::process::id()];
+    let mut last_step = (0, 0.0, 0.0);
     for &rate in &args.rates {
         let publications = rate * args.step_seconds;
         target += publications * n;
         deliveries.latency.reset();
         deliveries.target.store(target, Ordering::Release);
+        let cpu_before = (cpu_seconds(&server_pids)?, cpu_seconds(&own_pid)?);
         let started = Instant::now();
-        let answer = child
+        let answer = nodes[0]
+            .2
             .command(&format!("pace {publications} {rate} {}", args.bytes))
             .await;
         match &answer {
@@ -488,16 +494,24 @@ async fn fanout_rates(
             deliveries.latency.quantile(0.99),
         );
         let delivered = deliveries.total.load(Ordering::Acquire);
+        let elapsed = started.elapsed().as_secs_f64();
+        let shares = (
+            (cpu_seconds(&server_pids)? - cpu_before.0) / elapsed,
+            (cpu_seconds(&own_pid)? - cpu_before.1) / elapsed,
+        );
         println!(
             "fanout at {rate} publications/s to {n} subscribers ({} deliveries/s): {} \
-             (p50 {p50} µs, p99 {p99} µs)",
+             (p50 {p50} µs, p99 {p99} µs; CPU: server {:.0} %, load generator {:.0} %)",
             rate * n,
             if kept_up {
                 "all delivered"
             } else {
                 "fell behind"
-            }
+            },
+            shares.0 * 100.0,
+            shares.1 * 100.0,
         );
+        last_step = (rate, shares.0, shares.1);
         if !kept_up {
             // Let what is still on its way arrive before stopping.
             let _ = deliveries.wait_for(target, ROUND_GUARD).await;
@@ -508,12 +522,18 @@ async fn fanout_rates(
         sleep(Duration::from_millis(500)).await;
     }
     let (rate, p50, p99) = best.unwrap_or((0, 0, 0));
+    // The CPU shares of the last step measured (the one that fell behind,
+    // unless every step kept up).
     println!(
         "RESULT fanout_rates nodes={count} subscribers={n} bytes={} step_seconds={} \
-         max_rate={rate} deliveries_per_s={} p50_us={p50} p99_us={p99}",
+         max_rate={rate} deliveries_per_s={} p50_us={p50} p99_us={p99} \
+         last_rate={} last_server_cpu={:.2} last_loadgen_cpu={:.2}",
         args.bytes,
         args.step_seconds,
-        rate * n
+        rate * n,
+        last_step.0,
+        last_step.1,
+        last_step.2,
     );
     Ok(())
 }
@@ -525,7 +545,6 @@ async fn fanout_rounds(
 ) -> Result<(), String> {
     let (n, m) = (args.subscribers, args.messages);
     let count = nodes.len() as u64;
-    let child = &mut nodes[0].2;
     let deliveries = subscribers.deliveries.clone();
     deliveries.latency.reset();
     let mut rates = Vec::new();
@@ -533,7 +552,8 @@ async fn fanout_rounds(
         let target = n * m * round;
         deliveries.target.store(target, Ordering::Release);
         let started = Instant::now();
-        let answer = child
+        let answer = nodes[0]
+            .2
             .command(&format!("publish {m} {}", args.bytes))
             .await?;
         let published = started.elapsed();
