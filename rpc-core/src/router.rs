@@ -25,10 +25,19 @@ pub struct Router {
     methods: Arc<Methods>,
 }
 
-/// Registrations by method name. Looked up once per call, so with a fast
-/// hasher (foldhash, randomly seeded): the table is fixed when the router is
-/// built, so a caller's names can only miss it, never grow it.
-type Methods = HashMap<&'static str, Registration, foldhash::fast::RandomState>;
+/// Registrations by method name, each with its position in name order.
+/// Looked up once per call, so with a fast hasher (foldhash, randomly
+/// seeded): the table is fixed when the router is built, so a caller's
+/// names can only miss it, never grow it.
+type Methods = HashMap<&'static str, Indexed, foldhash::fast::RandomState>;
+
+/// A registration and its position among the router's methods sorted by
+/// name ([`Router::methods`], [`Call::method_index`]).
+#[derive(Clone, Copy, Debug)]
+struct Indexed {
+    index: usize,
+    registration: Registration,
+}
 
 /// Why a router could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +89,16 @@ impl Router {
         let mut sorted: Vec<Registration> = registrations.into_iter().collect();
         sorted.sort_by_key(|r| (r.method, r.location));
         let mut methods = Methods::with_capacity_and_hasher(sorted.len(), Default::default());
-        for registration in sorted {
-            if let Some(first) = methods.insert(registration.method, registration) {
+        for (index, registration) in sorted.into_iter().enumerate() {
+            let indexed = Indexed {
+                index,
+                registration,
+            };
+            if let Some(Indexed {
+                registration: first,
+                ..
+            }) = methods.insert(registration.method, indexed)
+            {
                 return Err(RouterError::Duplicate(Box::new(DuplicateMethod {
                     method: registration.method,
                     first_handler: first.handler,
@@ -96,16 +113,23 @@ impl Router {
         })
     }
 
-    /// The registrations, sorted by method name.
+    /// The registrations, sorted by method name: a call's
+    /// [`Call::method_index`] is its method's position here.
     pub fn methods(&self) -> Vec<&Registration> {
         let mut all: Vec<_> = self.methods.values().collect();
-        all.sort_by_key(|r| r.method);
-        all
+        all.sort_by_key(|m| m.index);
+        all.into_iter().map(|m| &m.registration).collect()
     }
 
     /// The registration of one method.
     pub fn get(&self, method: &str) -> Option<&Registration> {
-        self.methods.get(method)
+        self.methods.get(method).map(|m| &m.registration)
+    }
+
+    /// A method's position in [`Router::methods`], as
+    /// [`Call::method_index`] gives it for a call.
+    pub fn method_index(&self, method: &str) -> Option<usize> {
+        self.methods.get(method).map(|m| m.index)
     }
 
     /// Number of methods.
@@ -143,31 +167,44 @@ impl Router {
     /// only delimited the params parses them once, not twice. Text that
     /// is not JSON fails to decode, with bad request (107).
     pub fn call_text(&self, conn: Conn, method: &str, params: RawParams<'_>) -> Call {
-        let state = match self.methods.get(method) {
-            // Params are decoded and extractors run here, synchronously: a
-            // panic there (a hand-written Deserialize or FromConn) must
-            // fail this call too, not the connection.
-            Some(registration) => {
-                match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    (registration.call)(conn, params)
-                })) {
-                    Ok(reply) => CallState::Running {
-                        method: registration.method,
-                        future: AssertUnwindSafe(reply).catch_unwind(),
-                    },
-                    Err(panic) => {
-                        tracing::error!(
-                            method = registration.method,
-                            panic = panic_message(&*panic),
-                            "decoding params or an extractor panicked; the call fails with an internal error"
-                        );
-                        CallState::NotFound(Some(RpcError::internal()))
-                    }
-                }
-            }
-            None => CallState::NotFound(Some(RpcError::method_not_found(method))),
+        let Some(Indexed {
+            index,
+            registration,
+        }) = self.methods.get(method)
+        else {
+            return Call {
+                state: CallState::Answered(Some(RpcError::method_not_found(method))),
+                index: None,
+                panicked: false,
+            };
         };
-        Call { state }
+        // Params are decoded and extractors run here, synchronously: a
+        // panic there (a hand-written Deserialize or FromConn) must fail
+        // this call too, not the connection.
+        let prepared =
+            std::panic::catch_unwind(AssertUnwindSafe(|| (registration.call)(conn, params)));
+        let (state, panicked) = match prepared {
+            Ok(reply) => (
+                CallState::Running {
+                    method: registration.method,
+                    future: AssertUnwindSafe(reply).catch_unwind(),
+                },
+                false,
+            ),
+            Err(panic) => {
+                tracing::error!(
+                    method = registration.method,
+                    panic = panic_message(&*panic),
+                    "decoding params or an extractor panicked; the call fails with an internal error"
+                );
+                (CallState::Answered(Some(RpcError::internal())), true)
+            }
+        };
+        Call {
+            state,
+            index: Some(*index),
+            panicked,
+        }
     }
 }
 
@@ -177,12 +214,16 @@ impl Router {
 #[must_use = "a call does nothing until awaited"]
 pub struct Call {
     state: CallState,
+    /// The method's position in [`Router::methods`]; `None` when unknown.
+    index: Option<usize>,
+    /// Whether the handler (or decoding its params) panicked.
+    panicked: bool,
 }
 
 enum CallState {
     /// Answered before running (unknown method, or a panic while
     /// preparing the call).
-    NotFound(Option<RpcError>),
+    Answered(Option<RpcError>),
     Running {
         method: &'static str,
         future: CatchUnwind<AssertUnwindSafe<BoxReply>>,
@@ -233,7 +274,7 @@ impl Future for Call {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.state {
-            CallState::NotFound(error) => {
+            CallState::Answered(error) => {
                 Poll::Ready(Err(error.take().unwrap_or_else(RpcError::internal)))
             }
             CallState::Running { method, future } => match Pin::new(future).poll(cx) {
@@ -245,6 +286,7 @@ impl Future for Call {
                         panic = panic_message(&*panic),
                         "RPC handler panicked; the call fails with an internal error"
                     );
+                    self.panicked = true;
                     Poll::Ready(Err(RpcError::internal()))
                 }
             },
@@ -252,10 +294,25 @@ impl Future for Call {
     }
 }
 
+impl Call {
+    /// The called method's position in [`Router::methods`] (for
+    /// per-method statistics without a second lookup by name); `None` for
+    /// a method the router does not have.
+    pub fn method_index(&self) -> Option<usize> {
+        self.index
+    }
+
+    /// Whether the handler, or decoding its params, panicked: the call
+    /// then failed with an internal error (100).
+    pub fn panicked(&self) -> bool {
+        self.panicked
+    }
+}
+
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.state {
-            CallState::NotFound(_) => f.write_str("Call(method not found)"),
+            CallState::Answered(_) => f.write_str("Call(answered)"),
             CallState::Running { method, .. } => write!(f, "Call({method})"),
         }
     }

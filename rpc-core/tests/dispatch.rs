@@ -273,6 +273,24 @@ async fn a_panic_while_decoding_params_or_extracting_fails_only_that_call() {
 }
 
 #[tokio::test]
+async fn a_call_knows_its_method_index_and_whether_it_panicked() {
+    let router = Router::global().unwrap();
+    let methods = router.methods();
+    for method in ["tasks.explode", "bugs.decode", "users.whoami"] {
+        let mut call = router.call_text(conn("u1"), method, Some("{}"));
+        let index = call.method_index().expect("a known method");
+        assert_eq!(methods[index].method, method);
+        assert_eq!(router.method_index(method), Some(index));
+        let failed = (&mut call).await.is_err();
+        assert_eq!(call.panicked(), method != "users.whoami", "{method}");
+        assert_eq!(failed, call.panicked(), "{method}");
+    }
+    let unknown = router.call_text(conn("u1"), "no.such", None);
+    assert_eq!(unknown.method_index(), None);
+    assert!(!unknown.panicked());
+}
+
+#[tokio::test]
 async fn handlers_reach_shared_state_both_ways() {
     let conn = conn("u1");
     assert_eq!(

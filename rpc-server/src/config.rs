@@ -343,3 +343,12 @@ impl Channels {
         }
     }
 }
+
+/// The namespace a channel is counted under (its stream state, its
+/// metrics): `""` for the default namespace and for a malformed name.
+pub(crate) fn namespace_of(channel: &str) -> &str {
+    Channel::parse(channel)
+        .ok()
+        .and_then(Channel::namespace)
+        .unwrap_or("")
+}

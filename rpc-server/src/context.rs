@@ -37,4 +37,7 @@ pub(crate) struct Context {
     pub(crate) shutdown: Mutex<CancellationToken>,
     /// Every live session, so shutdown can wait for them.
     pub(crate) sessions: TaskTracker,
+    /// The server's Prometheus metrics, when turned on.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }

@@ -120,6 +120,8 @@
 //!   `generate-clients`, …) and the standalone `wirecall` binary; turns on
 //!   `redis` and `export`;
 //! - `redis`: the Redis broker (`broker::redis`), for several nodes;
+//! - `metrics`: Prometheus metrics (`ServerBuilder::metrics`,
+//!   `Server::metrics_router`; `serve --admin-bind`), on with `cli`;
 //! - `export`: the client exporter (`generate-clients`,
 //!   `ServerBuilder::client_options`).
 
@@ -132,6 +134,18 @@
 struct ReadmeDoctests;
 
 extern crate self as wirecall_server;
+
+/// Records into a server's metrics when it keeps them (feature `metrics`,
+/// turned on with `ServerBuilder::metrics`); nothing without the feature.
+/// `$cx` is anything with a `metrics: Option<Arc<Metrics>>` field.
+macro_rules! record {
+    ($cx:expr, |$metrics:ident| $body:expr) => {
+        #[cfg(feature = "metrics")]
+        if let Some($metrics) = $cx.metrics.as_deref() {
+            $body;
+        }
+    };
+}
 
 mod api;
 pub mod auth;
@@ -146,6 +160,8 @@ mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hooks;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod outbound;
 mod publisher;
 mod report;

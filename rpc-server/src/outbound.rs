@@ -277,6 +277,9 @@ pub(crate) struct Writer {
     /// A write was cut short: the stream ends mid-frame, so no close
     /// frame may follow.
     cut: bool,
+    /// Where messages and bytes written are counted, when kept.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// How a write ended when it did not succeed.
@@ -293,6 +296,8 @@ impl Writer {
             socket,
             queue,
             cut: false,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -342,7 +347,8 @@ impl Writer {
                 batch.into_message()
             }
         };
-        outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
+        let _queued = outbound.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
+        record!(self, |m| m.sent(taken, _queued));
         let mut send = SinkExt::send(&mut self.socket, message);
         // Usually the socket takes it at once: no timer for that (it would
         // be one timer registration per batch on the hot path).

@@ -40,10 +40,14 @@ impl Publisher for ServerPublisher {
                 offset: 0,
                 tags: None,
             };
-            self.context()?
+            let context = self.context()?;
+            let position = context
                 .engine
                 .publish(channel, publication, false, None)
-                .await
+                .await?;
+            record!(context, |m| m
+                .published(channel, crate::metrics::Source::Server));
+            Ok(position)
         })
     }
 

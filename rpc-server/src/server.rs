@@ -115,6 +115,7 @@ impl Server {
         let headers = &request.headers;
         if !self.origin_allowed(headers) {
             tracing::warn!(origin = ?headers.get(header::ORIGIN), "websocket origin not allowed");
+            record!(self.inner, |m| m.refuse("origin"));
             return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
         }
         let limits = &self.inner.limits;
@@ -124,6 +125,7 @@ impl Server {
         {
             // Refused before the upgrade: a flood past the limit costs an
             // HTTP answer, not a WebSocket session each.
+            record!(self.inner, |m| m.refuse("connection_limit"));
             return (StatusCode::SERVICE_UNAVAILABLE, "connection limit reached").into_response();
         }
         let handshake = Arc::new(handshake_of(&request));
@@ -201,6 +203,38 @@ impl Server {
         &self.inner.router
     }
 
+    #[cfg(feature = "metrics")]
+    /// The server's metrics, when turned on with [`ServerBuilder::metrics`].
+    pub fn metrics(&self) -> Option<&crate::metrics::Metrics> {
+        self.inner.metrics.as_deref()
+    }
+
+    #[cfg(feature = "metrics")]
+    /// `GET /metrics` in the Prometheus text format (404 when metrics are
+    /// off), to serve on an admin listener rather than the public one.
+    pub fn metrics_router(&self) -> axum::Router {
+        let inner = self.inner.clone();
+        axum::Router::new().route(
+            "/metrics",
+            get(move || {
+                let inner = inner.clone();
+                async move {
+                    match &inner.metrics {
+                        Some(metrics) => (
+                            [(
+                                header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
+                            metrics.render(),
+                        )
+                            .into_response(),
+                        None => (StatusCode::NOT_FOUND, "metrics are off").into_response(),
+                    }
+                }
+            }),
+        )
+    }
+
     /// Connections on this node.
     pub fn connection_count(&self) -> usize {
         self.inner.engine.hub().connection_count()
@@ -223,10 +257,14 @@ impl Server {
             offset: 0,
             tags: None,
         };
-        self.inner
+        let position = self
+            .inner
             .engine
             .publish(channel, publication, false, None)
-            .await
+            .await?;
+        record!(self.inner, |m| m
+            .published(channel, crate::metrics::Source::Server));
+        Ok(position)
     }
 
     /// A cloneable publisher: publish, message users, report task progress
@@ -387,6 +425,8 @@ pub struct ServerBuilder {
     node_name: Option<String>,
     #[cfg(feature = "export")]
     client_options: Option<wirecall_core::export::ClientOptions>,
+    #[cfg(feature = "metrics")]
+    metrics: bool,
     routes: axum::Router,
 }
 
@@ -398,6 +438,15 @@ impl ServerBuilder {
     /// [`ServerBuilder::build`] fail with [`BuildError::RouteOverlap`].
     pub fn routes(mut self, routes: axum::Router) -> Self {
         self.routes = std::mem::take(&mut self.routes).merge(routes);
+        self
+    }
+
+    #[cfg(feature = "metrics")]
+    /// Keeps Prometheus metrics (feature `metrics`; off by default), served
+    /// by [`Server::metrics_router`] wherever the application mounts it,
+    /// which should not be the public port.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
         self
     }
 
@@ -599,6 +648,16 @@ impl ServerBuilder {
             tracing::info!("HTTP API off: no API key configured");
         }
         let broker = self.broker.unwrap_or_else(|| Arc::new(MemoryBroker::new()));
+        #[cfg(feature = "metrics")]
+        let mut metrics = self.metrics.then(|| {
+            let methods = router.methods().iter().map(|r| r.method).collect();
+            crate::metrics::Metrics::new(methods)
+        });
+        #[cfg(feature = "metrics")]
+        let broker = match &metrics {
+            Some(metrics) => metrics.metered(broker),
+            None => broker,
+        };
         let engine = Engine::new(
             EngineConfig {
                 channels: self.channels,
@@ -615,6 +674,11 @@ impl ServerBuilder {
             broker,
         );
         engine.start_upkeep();
+        #[cfg(feature = "metrics")]
+        let metrics = metrics.take().map(|mut metrics| {
+            metrics.watch(&engine);
+            Arc::new(metrics)
+        });
         Ok(Server {
             inner: Arc::new_cyclic(|weak| Context {
                 router,
@@ -633,6 +697,8 @@ impl ServerBuilder {
                 }),
                 shutdown: Mutex::new(CancellationToken::new()),
                 sessions: TaskTracker::new(),
+                #[cfg(feature = "metrics")]
+                metrics,
             }),
         })
     }

@@ -14,7 +14,8 @@
 //! - `quit`, or the end of stdin: shuts down and exits.
 //!
 //! `--redis URL` makes it a node of a deployment on that Redis (the
-//! fan-out benchmark starts several).
+//! fan-out benchmark starts several); `--metrics` keeps Prometheus
+//! metrics (what they cost is measured with and without).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -64,7 +65,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut builder = Server::builder();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--redis" {
+        if arg == "--metrics" {
+            builder = builder.metrics(true);
+        } else if arg == "--redis" {
             let url = args.next().ok_or("--redis needs a URL")?;
             let broker = RedisBroker::connect(RedisOptions::new(url)).await?;
             builder = builder.broker(Arc::new(broker));

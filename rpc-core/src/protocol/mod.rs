@@ -75,6 +75,29 @@ impl Command<'_> {
         .filter(|set| *set)
         .count()
     }
+
+    /// The name of the command's (first) request, as the protocol spells
+    /// its field (`connect`, `rpc`, `sub_refresh`…); `ping` for none (the
+    /// pong `{}`).
+    pub fn kind(&self) -> &'static str {
+        [
+            (self.connect.is_some(), "connect"),
+            (self.subscribe.is_some(), "subscribe"),
+            (self.unsubscribe.is_some(), "unsubscribe"),
+            (self.publish.is_some(), "publish"),
+            (self.presence.is_some(), "presence"),
+            (self.presence_stats.is_some(), "presence_stats"),
+            (self.history.is_some(), "history"),
+            (self.ping.is_some(), "ping"),
+            (self.send.is_some(), "send"),
+            (self.rpc.is_some(), "rpc"),
+            (self.refresh.is_some(), "refresh"),
+            (self.sub_refresh.is_some(), "sub_refresh"),
+        ]
+        .into_iter()
+        .find_map(|(set, kind)| set.then_some(kind))
+        .unwrap_or("ping")
+    }
 }
 
 /// `connect` request (§4.1).

@@ -123,6 +123,8 @@ async fn publish(cx: &Context, request: PublishRequest) -> Result<Value, RpcErro
             request.idempotency_key,
         )
         .await?;
+    record!(cx, |m| m
+        .published(&request.channel, crate::metrics::Source::Api));
     Ok(position_json(&position))
 }
 

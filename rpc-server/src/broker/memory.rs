@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use crate::config::namespace_of;
 use hashlink::LinkedHashMap;
 use tokio::time::Instant;
-use wirecall_core::channel::Channel;
 use wirecall_core::protocol::{ClientInfo, Publication, StreamPosition};
 
 use super::{
@@ -122,14 +122,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave them half-updated in a
     // way later readers would misread, so poisoning is ignored.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The namespace a channel's stream is counted under.
-fn namespace_of(channel: &str) -> &str {
-    Channel::parse(channel)
-        .ok()
-        .and_then(Channel::namespace)
-        .unwrap_or("")
 }
 
 impl MemoryBroker {

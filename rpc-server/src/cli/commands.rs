@@ -40,7 +40,9 @@ pub(super) async fn serve(
         args.api_key
             .get_or_insert_with(|| super::dev::generated_secret().into());
     }
-    let mut builder = Server::builder().allow_anonymous(args.allow_anonymous);
+    let mut builder = Server::builder()
+        .allow_anonymous(args.allow_anonymous)
+        .metrics(args.admin_bind.is_some());
     if let Some(secret) = &args.secret {
         builder = builder.hmac_secret(secret.expose());
         if args.dev {
@@ -103,6 +105,21 @@ pub(super) async fn serve(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(admin) = &args.admin_bind {
+        let listener = tokio::net::TcpListener::bind(admin)
+            .await
+            .map_err(|e| format!("cannot listen on --admin-bind {admin}: {e}"))?;
+        let admin_addr = listener
+            .local_addr()
+            .map_err(|e| format!("--admin-bind {admin}: {e}"))?;
+        say!("metrics on http://{admin_addr}/metrics");
+        let routes = server.metrics_router();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, routes).await {
+                tracing::error!(%error, "the admin listener failed");
+            }
+        });
+    }
     if args.dev {
         print_dev_banner(&args, addr)?;
     }

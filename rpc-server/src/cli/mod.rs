@@ -217,6 +217,10 @@ pub struct ServeArgs {
     /// Let clients connect without a token.
     #[arg(long, env = "WIRECALL_ALLOW_ANONYMOUS")]
     pub allow_anonymous: bool,
+    /// Serve `GET /metrics` (Prometheus) on this address, apart from the
+    /// public one (e.g. `127.0.0.1:9090`); no metrics are kept without it.
+    #[arg(long, env = "WIRECALL_ADMIN_BIND")]
+    pub admin_bind: Option<String>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WIRECALL_LOG", default_value = "info")]
     pub log: String,

@@ -88,8 +88,10 @@ impl Session {
         self.cx
             .engine
             .publish(&request.channel, publication, false, None)
-            .await
-            .map(|_| ())
+            .await?;
+        record!(self.cx, |m| m
+            .published(&request.channel, crate::metrics::Source::Client));
+        Ok(())
     }
 
     /// Who is in `channel`, if the caller may ask.

@@ -171,6 +171,7 @@ impl Session {
             };
             match engine.subscribe(&handle, spec).await {
                 Ok(subscribed) => {
+                    record!(inner, |m| m.subscribed(&channel));
                     go_live.push((channel.clone(), subscribed.live));
                     subs.insert(channel, subscribed.result);
                 }

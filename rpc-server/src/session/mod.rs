@@ -55,8 +55,13 @@ pub(crate) async fn run(
     handshake: Arc<Handshake>,
     encoding: Encoding,
 ) {
+    record!(cx, |m| m.opened());
+    #[cfg(feature = "metrics")]
+    let (metrics, opened) = (cx.metrics.clone(), std::time::Instant::now());
     let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes, encoding);
     let mut writer = Writer::new(socket, queue);
+    #[cfg(feature = "metrics")]
+    writer.metrics.clone_from(&cx.metrics);
     let write_timeout = cx.timings.write_timeout;
     let span = tracing::info_span!(
         "conn",
@@ -78,6 +83,10 @@ pub(crate) async fn run(
     // long as the connection, so its size is paid by every idle client.
     Box::pin(session.finish(reason.clone()).instrument(span)).await;
     let local = std::mem::take(&mut session.local);
+    #[cfg(feature = "metrics")]
+    if let Some(metrics) = metrics {
+        metrics.closed(reason.as_ref(), opened.elapsed());
+    }
     writer.finish(&out, local, reason, write_timeout).await;
 }
 
@@ -101,6 +110,10 @@ struct Session {
     /// Replies made by this task itself, written with the next batch
     /// without going through the queue.
     local: Vec<Frame>,
+    /// With metrics: when the line being read began, which is when the
+    /// previous one ended (one clock read per call, not two).
+    #[cfg(feature = "metrics")]
+    stamp: Option<std::time::Instant>,
 }
 
 impl Session {
@@ -121,6 +134,8 @@ impl Session {
             rate,
             deadlines,
             local: Vec::new(),
+            #[cfg(feature = "metrics")]
+            stamp: None,
         }
     }
 
@@ -202,6 +217,7 @@ impl Session {
                     // Handle what has already arrived before selecting again
                     // (bounded, so pings and shutdown are never starved).
                     let mut message = message;
+                    self.restamp();
                     for _ in 0..MAX_MESSAGES_PER_WAKE {
                         if let Err(disconnect) = self.handle_message(message).await {
                             return disconnect;
@@ -490,8 +506,16 @@ impl Session {
     async fn handle_command(&mut self, command: Command<'_>) -> Result<(), Disconnect> {
         let id = command.id;
         if let Some(request) = command.connect {
-            return Box::pin(self.connect(id, request)).await;
+            #[cfg(feature = "metrics")]
+            let started = std::time::Instant::now();
+            let connected = Box::pin(self.connect(id, request)).await;
+            record!(self.cx, |m| m.connect(
+                connected.as_ref().map(|()| self.connected.is_some()),
+                started.elapsed()
+            ));
+            return connected;
         }
+        record!(self.cx, |m| m.command(command.kind()));
         let span = tracing::debug_span!("command", id);
         if let Some(request) = command.subscribe {
             Box::pin(self.subscribe(id, request).instrument(span)).await?;
@@ -514,7 +538,17 @@ impl Session {
         } else if command.sub_refresh.is_some() || command.ping.is_some() {
             self.reply_error(id, RpcError::not_available());
         }
+        // The next call's time starts here, not at this command's start.
+        self.restamp();
         Ok(())
+    }
+
+    /// With metrics: the line read next begins now.
+    fn restamp(&mut self) {
+        #[cfg(feature = "metrics")]
+        if self.cx.metrics.is_some() {
+            self.stamp = Some(std::time::Instant::now());
+        }
     }
 
     fn connected(&self) -> &Connected {

@@ -55,8 +55,17 @@ impl Session {
         let inner = &self.cx;
         if self.rpcs.len() >= inner.limits.max_in_flight_rpcs {
             tracing::warn!(id, "too many calls in flight");
-            return self.refuse_rpc(id, RpcError::too_many_requests(), params);
+            let error = RpcError::too_many_requests();
+            record!(inner, |m| m.rpc(
+                inner.router.method_index(method),
+                Err(&error),
+                std::time::Duration::ZERO
+            ));
+            return self.refuse_rpc(id, error, params);
         }
+        // Set only with metrics: when this call's line began.
+        #[cfg(feature = "metrics")]
+        let started = self.stamp;
         let connected = self.connected();
         // `Call` is Unpin and owns everything: no box to poll or move it.
         let mut call = inner
@@ -74,6 +83,13 @@ impl Session {
             if result.is_err() && params.not_json() {
                 return Err(NotJson);
             }
+            #[cfg(feature = "metrics")]
+            if let (Some(metrics), Some(started)) = (&inner.metrics, started) {
+                let now = Instant::now();
+                metrics.rpc_ended(&call, result.as_ref().map(|_| ()), now - started);
+                // The next line begins where this one ended.
+                self.stamp = Some(now);
+            }
             let _entered = span.enter();
             let frame = rpc_frame(self.out.encoding(), id, result, None);
             // Counted like a queued frame: a client that sends calls and
@@ -87,17 +103,28 @@ impl Session {
         }
         let timeout = inner.limits.rpc_timeout;
         let out = self.out.clone();
+        #[cfg(feature = "metrics")]
+        let metrics = inner.metrics.clone();
         self.rpcs.spawn(
             async move {
-                let started = Instant::now();
-                let result = match tokio::time::timeout(timeout, call).await {
+                let mut call = call;
+                let waited = Instant::now();
+                let result = match tokio::time::timeout(timeout, &mut call).await {
                     Ok(result) => result,
                     Err(_) => {
                         tracing::warn!(timeout_ms = timeout.as_millis(), "handler timed out");
+                        #[cfg(feature = "metrics")]
+                        if let Some(metrics) = &metrics {
+                            metrics.rpc_timed_out(call.method_index());
+                        }
                         Err(RpcError::new(code::INTERNAL, "handler timed out").retryable())
                     }
                 };
-                if let Some(frame) = rpc_frame(out.encoding(), id, result, Some(started)) {
+                #[cfg(feature = "metrics")]
+                if let (Some(metrics), Some(started)) = (&metrics, started) {
+                    metrics.rpc_ended(&call, result.as_ref().map(|_| ()), started.elapsed());
+                }
+                if let Some(frame) = rpc_frame(out.encoding(), id, result, Some(waited)) {
                     out.send(frame);
                 }
             }

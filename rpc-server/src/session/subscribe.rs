@@ -66,7 +66,10 @@ impl Session {
             }),
         };
         let subscribed = match engine.subscribe(&handle, spec).await {
-            Ok(subscribed) => subscribed,
+            Ok(subscribed) => {
+                record!(self.cx, |m| m.subscribed(channel_name));
+                subscribed
+            }
             Err(error) => {
                 self.reply_error(id, error);
                 return Ok(());
