@@ -130,6 +130,19 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
+# What metrics cost: wirecall at 64x16 JSON with Prometheus metrics on
+# (--metrics) and off, interleaved.
+for round in $(seq 1 "$rounds"); do
+    for metrics in off on; do
+        step "round $round/$rounds: rpc wirecall json 64x16, metrics $metrics"
+        extra=()
+        [ "$metrics" = on ] && extra=(--server-arg=--metrics)
+        "${pin_loadgen[@]}" "$bin/loadgen" rpc --server-bin "$bin/bench-server" "${extra[@]}" "${pin_server[@]}" \
+            --label "metrics-$metrics" --connections 64 --in-flight 16 \
+            --seconds "$seconds" 2>&1 | tee -a "$log" | grep '^RESULT ' >>"$results" || true
+    done
+done
+
 # The Rust client's own cost: the same calls on one connection, raw
 # frames against wirecall_client::Client, interleaved.
 for round in $(seq 1 "$rounds"); do
@@ -243,6 +256,10 @@ for shape in "${shapes[@]}"; do
         fi
     done
 done
+metrics_on=$(stat metrics-on 64 16 calls_per_cpu_s)
+metrics_off=$(stat metrics-off 64 16 calls_per_cpu_s)
+echo "| RPC 64×16 json, wirecall with Prometheus metrics off / on | $metrics_off / $metrics_on per server CPU-second | $(stat metrics-off 64 16 p50_us) / $(stat metrics-on 64 16 p50_us) | $(stat metrics-off 64 16 p99_us) / $(stat metrics-on 64 16 p99_us) | |"
+echo "| RPC 64×16 json, metrics on / off per server CPU-second | $(ratio "$metrics_on" "$metrics_off") | | | ≥ 0.97 |"
 # client_stat F KEY: median of KEY over the wirecall-client rounds.
 client_stat() {
     grep "^RESULT client connections=1 in_flight=$1 " "$results" | field "$2" | median

@@ -10,6 +10,7 @@
 //! namespace, the process) is read at each scrape ([`scrape`]).
 
 mod broker;
+mod calls;
 mod histogram;
 mod scrape;
 
@@ -153,12 +154,6 @@ impl Source {
     }
 }
 
-/// One method's handles.
-struct MethodMetrics {
-    ok: Counter,
-    duration: AtomicHistogram,
-}
-
 /// The metrics of one server.
 pub struct Metrics {
     registry: Registry,
@@ -169,10 +164,8 @@ pub struct Metrics {
     disconnects: Family<CodeLabels, Counter>,
     lifetime: AtomicHistogram,
     commands: Family<CommandLabels, Counter>,
-    methods: Vec<MethodMetrics>,
-    unknown_method: MethodMetrics,
-    method_names: Vec<&'static str>,
-    calls: Family<CallLabels, Counter>,
+    calls: Arc<calls::Calls>,
+    clock: quanta::Clock,
     panics: Family<MethodLabels, Counter>,
     timeouts: Family<MethodLabels, Counter>,
     subscribes: Family<NamespaceLabels, Counter>,
@@ -266,38 +259,10 @@ impl Metrics {
             "Client commands other than rpc (those are wirecall_rpc_calls), by type",
             commands.clone(),
         );
-        let calls: Family<CallLabels, Counter> = Family::default();
-        registry.register(
-            "rpc_calls",
-            "RPC calls, by method and outcome code (ok, or the error's code)",
-            calls.clone(),
-        );
-        let durations: Family<MethodLabels, AtomicHistogram, fn() -> AtomicHistogram> =
-            Family::new_with_constructor(latency_histogram);
-        registry.register(
-            "rpc_duration_seconds",
-            "RPC calls' time in the server, from reading their line to their reply, by method",
-            durations.clone(),
-        );
-        let method_metrics = |method: &'static str| MethodMetrics {
-            ok: calls
-                .get_or_create(&CallLabels {
-                    method,
-                    code: "ok".into(),
-                })
-                .clone(),
-            duration: durations.get_or_create(&MethodLabels { method }).clone(),
-        };
-        let methods_metrics = methods.iter().map(|m| method_metrics(m)).collect();
-        // An unknown method never succeeds: no `ok` series for it.
-        let unknown_method = MethodMetrics {
-            ok: Counter::default(),
-            duration: durations
-                .get_or_create(&MethodLabels {
-                    method: UNKNOWN_METHOD,
-                })
-                .clone(),
-        };
+        // Calls by method and their latency: read from per-thread
+        // tallies at each scrape.
+        let calls = Arc::new(calls::Calls::new(methods));
+        registry.register_collector(Box::new(calls.clone()));
         let panics = Family::default();
         registry.register(
             "rpc_panics",
@@ -369,10 +334,8 @@ impl Metrics {
             disconnects,
             lifetime,
             commands,
-            methods: methods_metrics,
-            unknown_method,
-            method_names: methods,
             calls,
+            clock: quanta::Clock::new(),
             panics,
             timeouts,
             subscribes,
@@ -459,32 +422,30 @@ impl Metrics {
         outcome: Result<(), &RpcError>,
         elapsed: Duration,
     ) {
-        let handles = method
-            .and_then(|index| self.methods.get(index))
-            .unwrap_or(&self.unknown_method);
-        handles.duration.observe(nanos(elapsed));
-        match outcome {
-            Ok(()) => {
-                handles.ok.inc();
-            }
-            Err(error) => {
-                let labels = CallLabels {
-                    method: self.method_name(method),
-                    code: error.code.to_string(),
-                };
-                self.calls.get_or_create(&labels).inc();
-            }
-        }
+        let slot = self.calls.slot(method);
+        let failed = outcome.err().map(|error| error.code);
+        self.calls.record(slot, failed, nanos(elapsed));
     }
 
-    /// `call` ended with `outcome` after `elapsed` in the server.
+    /// Now, on the metrics' clock, in raw ticks ([`Metrics::rpc_ended`]
+    /// converts their differences).
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    /// `call` ended with `outcome`; it began at `started` and ended at
+    /// `ended` ([`Metrics::now`]).
     pub(crate) fn rpc_ended(
         &self,
         call: &wirecall_core::Call,
         outcome: Result<(), &RpcError>,
-        elapsed: Duration,
+        started: u64,
+        ended: u64,
     ) {
-        self.rpc(call.method_index(), outcome, elapsed);
+        let slot = self.calls.slot(call.method_index());
+        let failed = outcome.err().map(|error| error.code);
+        self.calls
+            .record(slot, failed, self.clock.delta_as_nanos(started, ended));
         if call.panicked() {
             let method = self.method_name(call.method_index());
             self.panics.get_or_create(&MethodLabels { method }).inc();
@@ -498,9 +459,7 @@ impl Metrics {
     }
 
     fn method_name(&self, method: Option<usize>) -> &'static str {
-        method
-            .and_then(|index| self.method_names.get(index).copied())
-            .unwrap_or(UNKNOWN_METHOD)
+        self.calls.name(self.calls.slot(method))
     }
 
     /// A subscription was made to `channel`.

@@ -111,9 +111,10 @@ struct Session {
     /// without going through the queue.
     local: Vec<Frame>,
     /// With metrics: when the line being read began, which is when the
-    /// previous one ended (one clock read per call, not two).
+    /// previous one ended (one clock read per call, not two), in the
+    /// metrics' clock's ticks.
     #[cfg(feature = "metrics")]
-    stamp: Option<std::time::Instant>,
+    stamp: Option<u64>,
 }
 
 impl Session {
@@ -546,8 +547,8 @@ impl Session {
     /// With metrics: the line read next begins now.
     fn restamp(&mut self) {
         #[cfg(feature = "metrics")]
-        if self.cx.metrics.is_some() {
-            self.stamp = Some(std::time::Instant::now());
+        if let Some(metrics) = &self.cx.metrics {
+            self.stamp = Some(metrics.now());
         }
     }
 

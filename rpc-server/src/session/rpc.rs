@@ -85,8 +85,8 @@ impl Session {
             }
             #[cfg(feature = "metrics")]
             if let (Some(metrics), Some(started)) = (&inner.metrics, started) {
-                let now = Instant::now();
-                metrics.rpc_ended(&call, result.as_ref().map(|_| ()), now - started);
+                let now = metrics.now();
+                metrics.rpc_ended(&call, result.as_ref().map(|_| ()), started, now);
                 // The next line begins where this one ended.
                 self.stamp = Some(now);
             }
@@ -122,7 +122,8 @@ impl Session {
                 };
                 #[cfg(feature = "metrics")]
                 if let (Some(metrics), Some(started)) = (&metrics, started) {
-                    metrics.rpc_ended(&call, result.as_ref().map(|_| ()), started.elapsed());
+                    let outcome = result.as_ref().map(|_| ());
+                    metrics.rpc_ended(&call, outcome, started, metrics.now());
                 }
                 if let Some(frame) = rpc_frame(out.encoding(), id, result, Some(waited)) {
                     out.send(frame);
