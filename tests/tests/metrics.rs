@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 use serde_json::value::RawValue;
-use support::TestServer;
+use support::{RawClient, TestServer, token};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wirecall_tests::test_server;
 
@@ -149,4 +149,122 @@ async fn metrics_are_off_unless_asked_for() {
     let admin = serve_admin(server.server.metrics_router()).await;
     let (status, _) = get(admin, "/metrics").await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");
+}
+
+/// Metric names in a PromQL expression: identifiers that are not
+/// functions, keywords, label names or label values.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        let from = &rest[start..];
+        let end = from
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(from.len());
+        let word = &from[..end];
+        let before = rest[..start].chars().last();
+        let after = from[end..].trim_start().chars().next();
+        // A function or aggregation is followed by `(`, a label by `=`,
+        // `!` or `,`/`)` inside `by (…)`; a label value is quoted.
+        let quoted = before == Some('"');
+        if !quoted
+            && after != Some('(')
+            && (word.starts_with("wirecall_") || word.starts_with("process_"))
+        {
+            names.push(word.to_owned());
+        }
+        rest = &from[end..];
+        // Skip a quoted label value whole.
+        if quoted && let Some(close) = rest.find('"') {
+            rest = &rest[close + 1..];
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
+    let limits =
+        wirecall_server::Limits::default().rpc_timeout(std::time::Duration::from_millis(50));
+    let server = TestServer::start(test_server().metrics(true).limits(limits)).await;
+    let admin = serve_admin(server.server.metrics_router()).await;
+    // Something of everything the dashboard shows: a refused connect, calls
+    // that succeed, fail, panic and time out, a subscription, a
+    // publication, a disconnect.
+    let mut refused = RawClient::open(&server.url).await;
+    refused.connect(&token("u2", -10)).await;
+    let mut client = server.client("u1").await;
+    client.call("test.echo", json!(1)).await;
+    client.call("test.panic", json!(null)).await;
+    client.call("test.sleep", json!(5_000)).await;
+    client.subscribe(json!({"channel": "news:general"})).await;
+    let data = RawValue::from_string("1".into()).unwrap();
+    server.server.publish("news:general", &data).await.unwrap();
+    drop(client);
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = get(admin, "/metrics").await.1;
+        if text.contains("wirecall_disconnects_total{") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Every family is declared (`# TYPE`), samples or not; a histogram's
+    // samples are its _bucket, _sum and _count.
+    let mut exported = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some(declared) = line.strip_prefix("# TYPE ") else {
+            continue;
+        };
+        let mut words = declared.split_whitespace();
+        let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+            continue;
+        };
+        exported.insert(name.to_owned());
+        if kind == "histogram" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                exported.insert(format!("{name}{suffix}"));
+            }
+        }
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/grafana/wirecall-dashboard.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let names = metric_names(expr);
+            assert!(!names.is_empty(), "no metric in {expr:?}");
+            for name in names {
+                assert!(
+                    exported.contains(&name),
+                    "panel {:?} queries {name}, which /metrics does not export; it exports {exported:?}",
+                    panel["title"]
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 30, "{queried} metric references");
+    // The templating query too.
+    let instance = &dashboard["templating"]["list"][1]["definition"];
+    assert!(instance.as_str().unwrap().contains("wirecall_connections"));
+}
+
+#[test]
+fn metric_names_are_read_from_promql() {
+    assert_eq!(
+        metric_names(
+            r#"histogram_quantile(0.99, sum by (method, le) (rate(wirecall_rpc_duration_seconds_bucket{code!="wirecall_x",instance=~"$instance"}[$__rate_interval])))"#
+        ),
+        ["wirecall_rpc_duration_seconds_bucket"]
+    );
+    assert_eq!(
+        metric_names("rate(process_cpu_seconds_total[5m]) / process_max_fds"),
+        ["process_cpu_seconds_total", "process_max_fds"]
+    );
 }
