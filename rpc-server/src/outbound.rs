@@ -185,21 +185,29 @@ impl Outbound {
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         if before + len > self.limit_bytes {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
-            tracing::warn!(queued = before, "client is not reading; closing it as slow");
-            self.close(Disconnect::SLOW);
+            // Once per connection: what is sent to it afterwards is dropped.
+            if self.close(Disconnect::SLOW) {
+                tracing::warn!(
+                    queued_bytes = before,
+                    limit_bytes = self.limit_bytes,
+                    "client is not reading; closing it as slow (3008)"
+                );
+            }
             return false;
         }
         true
     }
 
     /// Asks the writer to close the socket with `disconnect`; the first
-    /// reason wins.
-    pub(crate) fn close(&self, disconnect: Disconnect) {
+    /// reason wins (true when it was this one).
+    pub(crate) fn close(&self, disconnect: Disconnect) -> bool {
         let mut reason = lock(&self.reason);
-        if reason.is_none() {
+        let first = reason.is_none();
+        if first {
             *reason = Some(disconnect);
         }
         self.close.cancel();
+        first
     }
 
     /// Resolves once [`Outbound::close`] was called.

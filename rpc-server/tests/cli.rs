@@ -465,3 +465,94 @@ async fn notify_and_send_file_reach_the_personal_channel() {
         text(&out.stderr)
     );
 }
+
+/// Reads `serve`'s stdout until a line starts with `prefix`; the rest of
+/// that line.
+async fn line_after(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    prefix: &str,
+    seen: &mut Vec<String>,
+) -> String {
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("serve prints in time")
+            .unwrap()
+            .unwrap_or_else(|| panic!("serve ended before {prefix:?}: {seen:?}"));
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_exposes_metrics_on_the_admin_address_and_logs_json_lines() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecall"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--secret", "cli-secret"])
+        .args(["--admin-bind", "127.0.0.1:0", "--log-format", "json"])
+        .env_remove("WIRECALL_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let url = line_after(&mut lines, "wirecall listening on ", &mut seen).await;
+    let metrics = line_after(&mut lines, "metrics on http://", &mut seen).await;
+    let admin = metrics.trim_end_matches("/metrics").to_owned();
+
+    let token = wirecall_server::auth::mint_hmac_token(
+        b"cli-secret",
+        &json!({"sub": "alice", "exp": now() + 600}),
+    )
+    .unwrap();
+    let client = wirecall_client::Client::builder(url)
+        .token(token)
+        .connect()
+        .await
+        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(&admin).await.unwrap();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains("\nwirecall_connections 1\n"),
+        "{response}"
+    );
+    assert!(response.contains("\nwirecall_users 1\n"), "{response}");
+
+    // The connection's two lines, as JSON objects with their fields.
+    drop(client);
+    let mut events = Vec::new();
+    while !events
+        .iter()
+        .any(|e: &Value| e["fields"]["message"] == "disconnected")
+    {
+        let line = line_after(&mut lines, "{", &mut seen).await;
+        let event: Value = serde_json::from_str(&format!("{{{line}"))
+            .unwrap_or_else(|e| panic!("a JSON log line: {e}: {{{line}"));
+        events.push(event);
+    }
+    let connected = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "connected")
+        .expect("a connected line");
+    assert_eq!(connected["level"], "INFO");
+    assert_eq!(connected["span"]["user"], "alice", "{connected}");
+    let disconnected = events.last().unwrap();
+    assert_eq!(disconnected["span"]["user"], "alice", "{disconnected}");
+    assert!(
+        disconnected["fields"]["duration_ms"].is_u64(),
+        "{disconnected}"
+    );
+    assert!(
+        disconnected["fields"]["reason"].is_string(),
+        "{disconnected}"
+    );
+    child.kill().await.unwrap();
+}

@@ -31,7 +31,7 @@ pub(super) async fn serve(
     args: ServeArgs,
     configure: impl FnOnce(ServerBuilder, &super::Settings) -> ServerBuilder,
 ) -> Result<(), String> {
-    init_logging(&args.log)?;
+    init_logging(&args.log, args.log_format)?;
     let mut args = args;
     if args.dev {
         refuse_public_dev(&args).await?;
@@ -185,14 +185,17 @@ fn print_dev_banner(args: &ServeArgs, addr: std::net::SocketAddr) -> Result<(), 
     Ok(())
 }
 
-fn init_logging(level: &str) -> Result<(), String> {
+fn init_logging(level: &str, format: super::LogFormat) -> Result<(), String> {
     let level: tracing_subscriber::filter::LevelFilter = level.parse().map_err(|_| {
         format!("unknown log level {level:?}; use error, warn, info, debug or trace")
     })?;
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        super::LogFormat::Text => log.init(),
+        super::LogFormat::Json => log.json().init(),
+    }
     Ok(())
 }
 

@@ -188,6 +188,15 @@ pub struct GenerateArgs {
     pub check: bool,
 }
 
+/// How `serve` writes its log.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, with the event's fields and its spans'.
+    Json,
+}
+
 /// `serve`'s options.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -224,6 +233,9 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WIRECALL_LOG", default_value = "info")]
     pub log: String,
+    /// Log lines as text, or as JSON objects (one a line) for log shippers.
+    #[arg(long, env = "WIRECALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Development mode: generate a secret and an API key when none are
     /// given, print a token, serve `GET /dev/token?user=NAME`. Never in
     /// production.

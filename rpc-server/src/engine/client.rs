@@ -214,7 +214,13 @@ impl ClientHandle {
             SubState::Pending(buffer) => {
                 if buffer.len() >= MAX_PENDING_PUSHES {
                     drop(subs);
-                    self.out.close(Disconnect::SLOW);
+                    if self.out.close(Disconnect::SLOW) {
+                        tracing::warn!(
+                            channel,
+                            pending = MAX_PENDING_PUSHES,
+                            "subscriber not keeping up while subscribing; closing it as slow (3008)"
+                        );
+                    }
                     return Health::Fine;
                 }
                 buffer.push(Pending {

@@ -66,7 +66,9 @@ impl Engine {
                         handle.out.close(Disconnect::custom(*code, reason));
                     }
                 }
-                UserAction::Expire => handle.out.close(Disconnect::EXPIRED),
+                UserAction::Expire => {
+                    handle.out.close(Disconnect::EXPIRED);
+                }
                 UserAction::Subscribe { channel } => {
                     self.subscribe_server_side(&handle, channel).await
                 }

@@ -55,9 +55,10 @@ pub(crate) async fn run(
     handshake: Arc<Handshake>,
     encoding: Encoding,
 ) {
+    let opened_at = std::time::Instant::now();
     record!(cx, |m| m.opened());
     #[cfg(feature = "metrics")]
-    let (metrics, opened) = (cx.metrics.clone(), std::time::Instant::now());
+    let metrics = cx.metrics.clone();
     let (out, queue) = Outbound::new(cx.limits.outbound_queue_bytes, encoding);
     let mut writer = Writer::new(socket, queue);
     #[cfg(feature = "metrics")]
@@ -81,11 +82,11 @@ pub(crate) async fn run(
         });
     // Boxed, like the rarer commands below: the session future lives as
     // long as the connection, so its size is paid by every idle client.
-    Box::pin(session.finish(reason.clone()).instrument(span)).await;
+    Box::pin(session.finish(reason.clone(), opened_at).instrument(span)).await;
     let local = std::mem::take(&mut session.local);
     #[cfg(feature = "metrics")]
     if let Some(metrics) = metrics {
-        metrics.closed(reason.as_ref(), opened.elapsed());
+        metrics.closed(reason.as_ref(), opened_at.elapsed());
     }
     writer.finish(&out, local, reason, write_timeout).await;
 }
@@ -583,7 +584,7 @@ impl Session {
     }
 
     /// Leaves every channel and forgets the connection.
-    async fn finish(&mut self, reason: Option<Disconnect>) {
+    async fn finish(&mut self, reason: Option<Disconnect>, opened_at: std::time::Instant) {
         self.rpcs.abort_all();
         let Some(connected) = self.connected.take() else {
             return;
@@ -595,7 +596,12 @@ impl Session {
                 .await;
         }
         engine.hub().disconnect(&connected.handle);
-        tracing::info!(reason = ?reason, "disconnected");
+        tracing::info!(
+            code = reason.as_ref().map(|r| r.code),
+            reason = reason.as_ref().map_or("client went away", |r| &*r.reason),
+            duration_ms = u64::try_from(opened_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "disconnected"
+        );
         if let Some(hook) = &self.cx.hooks.on_disconnect {
             let context = crate::hooks::DisconnectContext {
                 client_id: connected.handle.client_id().to_owned(),

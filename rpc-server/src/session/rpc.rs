@@ -91,7 +91,7 @@ impl Session {
                 self.stamp = Some(now);
             }
             let _entered = span.enter();
-            let frame = rpc_frame(self.out.encoding(), id, result, None);
+            let frame = rpc_frame(self.out.encoding(), id, method, result, None);
             // Counted like a queued frame: a client that sends calls and
             // never reads cannot make the server hold more than its limit.
             if let Some(frame) = frame
@@ -102,6 +102,7 @@ impl Session {
             return Ok(());
         }
         let timeout = inner.limits.rpc_timeout;
+        let method_name = method.to_owned();
         let out = self.out.clone();
         #[cfg(feature = "metrics")]
         let metrics = inner.metrics.clone();
@@ -125,7 +126,9 @@ impl Session {
                     let outcome = result.as_ref().map(|_| ());
                     metrics.rpc_ended(&call, outcome, started, metrics.now());
                 }
-                if let Some(frame) = rpc_frame(out.encoding(), id, result, Some(waited)) {
+                if let Some(frame) =
+                    rpc_frame(out.encoding(), id, &method_name, result, Some(waited))
+                {
                     out.send(frame);
                 }
             }
@@ -150,17 +153,25 @@ impl Session {
     }
 }
 
-/// The reply frame to call `id`, logged with its outcome.
+/// The reply frame to call `id` of `method`, logged with its outcome (a
+/// failure at warn: an operator looks for those).
 fn rpc_frame(
     encoding: Encoding,
     id: u32,
+    method: &str,
     result: Result<Json, RpcError>,
     started: Option<Instant>,
 ) -> Option<Frame> {
     let elapsed_us = started.map(|s| s.elapsed().as_micros());
     match &result {
         Ok(_) => tracing::debug!(elapsed_us, "rpc ok"),
-        Err(error) => tracing::debug!(elapsed_us, code = error.code, "rpc failed"),
+        Err(error) => tracing::warn!(
+            method,
+            code = error.code,
+            error = %error.message,
+            elapsed_us,
+            "rpc failed"
+        ),
     }
     match (encoding, result) {
         (Encoding::Json, Ok(data)) => Some(Frame::Text(json_success(id, data))),
@@ -230,6 +241,7 @@ mod tests {
         let fast = text(rpc_frame(
             Encoding::Json,
             7,
+            "m",
             Ok(Json::of(&value).unwrap()),
             None,
         ));
@@ -248,6 +260,7 @@ mod tests {
         let error = text(rpc_frame(
             Encoding::Json,
             8,
+            "x",
             Err(RpcError::method_not_found("x")),
             None,
         ));
@@ -262,7 +275,8 @@ mod tests {
         use prost::Message;
 
         let data = Json::of(&serde_json::json!({"sum": 3})).unwrap();
-        let Some(Frame::Binary(bytes)) = rpc_frame(Encoding::Protobuf, 7, Ok(data), None) else {
+        let Some(Frame::Binary(bytes)) = rpc_frame(Encoding::Protobuf, 7, "m", Ok(data), None)
+        else {
             panic!("a binary frame");
         };
         let reply = pb::Reply::decode_length_delimited(bytes.as_slice()).unwrap();
