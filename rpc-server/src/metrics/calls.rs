@@ -121,8 +121,13 @@ impl Calls {
             }
         });
         if let Some(code) = failed {
-            *lock(&self.failures).entry((slot, code)).or_default() += 1;
+            self.failed(slot, code);
         }
+    }
+
+    /// A call in `slot` failed with `code`.
+    pub(super) fn failed(&self, slot: usize, code: u32) {
+        *lock(&self.failures).entry((slot, code)).or_default() += 1;
     }
 
     /// Every shard added up: `STRIDE` cells per slot.

@@ -5,9 +5,10 @@
 //! `(unknown)` for the rest), namespaces from the configuration (channels
 //! never become labels), codes from the protocol. The hot paths hold
 //! their handles (an RPC's by the method's index in the router), so
-//! recording is an atomic add or an uncontended lock, never a lookup by
-//! name. What is cheaper to read than to keep (users, subscriptions per
-//! namespace, the process) is read at each scrape ([`scrape`]).
+//! recording is an add (a plain one to the thread's own tallies for RPC
+//! calls, an atomic one elsewhere), never a lookup by name. What is
+//! cheaper to read than to keep (users, subscriptions per namespace, the
+//! process) is read at each scrape.
 
 mod broker;
 mod calls;
@@ -414,17 +415,10 @@ impl Metrics {
             .inc();
     }
 
-    /// An RPC call ended: its method's index in the router (`None`:
-    /// unknown), its outcome and its time in the server.
-    pub(crate) fn rpc(
-        &self,
-        method: Option<usize>,
-        outcome: Result<(), &RpcError>,
-        elapsed: Duration,
-    ) {
-        let slot = self.calls.slot(method);
-        let failed = outcome.err().map(|error| error.code);
-        self.calls.record(slot, failed, nanos(elapsed));
+    /// An RPC call was refused before it ran (too many in flight): counted
+    /// with its code, not timed.
+    pub(crate) fn rpc_refused(&self, method: Option<usize>, error: &RpcError) {
+        self.calls.failed(self.calls.slot(method), error.code);
     }
 
     /// Now, on the metrics' clock, in raw ticks ([`Metrics::rpc_ended`]

@@ -56,11 +56,8 @@ impl Session {
         if self.rpcs.len() >= inner.limits.max_in_flight_rpcs {
             tracing::warn!(id, "too many calls in flight");
             let error = RpcError::too_many_requests();
-            record!(inner, |m| m.rpc(
-                inner.router.method_index(method),
-                Err(&error),
-                std::time::Duration::ZERO
-            ));
+            record!(inner, |m| m
+                .rpc_refused(inner.router.method_index(method), &error));
             return self.refuse_rpc(id, error, params);
         }
         // Set only with metrics: when this call's line began.
