@@ -68,6 +68,9 @@ cargo package --quiet --allow-dirty --target-dir target/package-verify \
 
 step "tests"
 cargo test --workspace --locked
+# OpenTelemetry is a feature of its own (its exporter's crates stay out of
+# the other builds): its test runs with it on.
+cargo test --locked -p wirecall-server --features otel --test otel
 
 step "examples"
 cargo run --locked -q -p wirecall-client --example quickstart

@@ -31,7 +31,8 @@ pub(super) async fn serve(
     args: ServeArgs,
     configure: impl FnOnce(ServerBuilder, &super::Settings) -> ServerBuilder,
 ) -> Result<(), String> {
-    init_logging(&args.log, args.log_format)?;
+    // Held to the end: with OpenTelemetry, dropping it flushes the spans.
+    let _tracing = init_logging(&args)?;
     let mut args = args;
     if args.dev {
         refuse_public_dev(&args).await?;
@@ -185,18 +186,41 @@ fn print_dev_banner(args: &ServeArgs, addr: std::net::SocketAddr) -> Result<(), 
     Ok(())
 }
 
-fn init_logging(level: &str, format: super::LogFormat) -> Result<(), String> {
+/// Keeps the spans' exporter (feature `otel`) until `serve` returns;
+/// dropping it sends the last spans.
+struct TracingGuard {
+    #[cfg(feature = "otel")]
+    _spans: Option<super::otel::Tracing>,
+}
+
+/// The log (text or JSON lines at `--log`'s level) and, with
+/// `--otlp-endpoint`, the RPC spans' exporter.
+fn init_logging(args: &ServeArgs) -> Result<TracingGuard, String> {
+    use tracing_subscriber::prelude::*;
+
+    let level = &args.log;
     let level: tracing_subscriber::filter::LevelFilter = level.parse().map_err(|_| {
         format!("unknown log level {level:?}; use error, warn, info, debug or trace")
     })?;
-    let log = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_target(false);
-    match format {
-        super::LogFormat::Text => log.init(),
-        super::LogFormat::Json => log.json().init(),
+    let log = tracing_subscriber::fmt::layer().with_target(false);
+    let log = match args.log_format {
+        super::LogFormat::Text => log.boxed(),
+        super::LogFormat::Json => log.json().boxed(),
+    };
+    let registry = tracing_subscriber::registry().with(log.with_filter(level));
+    #[cfg(feature = "otel")]
+    if let Some(endpoint) = &args.otlp_endpoint {
+        let (spans, guard) = super::otel::layer(endpoint)?;
+        registry.with(spans).init();
+        return Ok(TracingGuard {
+            _spans: Some(guard),
+        });
     }
-    Ok(())
+    registry.init();
+    Ok(TracingGuard {
+        #[cfg(feature = "otel")]
+        _spans: None,
+    })
 }
 
 pub(super) async fn publish(args: PublishArgs) -> Result<(), String> {

@@ -18,6 +18,8 @@ mod commands;
 mod config;
 mod dev;
 mod generate;
+#[cfg(feature = "otel")]
+mod otel;
 mod secret;
 
 use std::process::ExitCode;
@@ -233,6 +235,12 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WIRECALL_LOG", default_value = "info")]
     pub log: String,
+    /// Export a span per RPC call (method, user, outcome) to this
+    /// OpenTelemetry collector over OTLP/HTTP, e.g. `http://127.0.0.1:4318`
+    /// (feature `otel`).
+    #[cfg(feature = "otel")]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// Log lines as text, or as JSON objects (one a line) for log shippers.
     #[arg(long, env = "WIRECALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -68,8 +68,7 @@ impl Session {
         let mut call = inner
             .router
             .call_text(connected.conn.clone(), method, params.text());
-        let span =
-            tracing::debug_span!("rpc", method = %method, user = connected.handle.user(), id);
+        let span = tracing::debug_span!("rpc", method = %method, user = connected.handle.user(), id, code = tracing::field::Empty);
         // Most handlers finish on their first poll: answer those here,
         // without a task, a timer and a cross-thread wake-up. Anything that
         // awaits is pending and runs as its own task, so it never holds up
@@ -88,6 +87,7 @@ impl Session {
                 self.stamp = Some(now);
             }
             let _entered = span.enter();
+            record_outcome(&span, &result);
             let frame = rpc_frame(self.out.encoding(), id, method, result, None);
             // Counted like a queued frame: a client that sends calls and
             // never reads cannot make the server hold more than its limit.
@@ -103,6 +103,7 @@ impl Session {
         let out = self.out.clone();
         #[cfg(feature = "metrics")]
         let metrics = inner.metrics.clone();
+        let outcome_span = span.clone();
         self.rpcs.spawn(
             async move {
                 let mut call = call;
@@ -123,6 +124,7 @@ impl Session {
                     let outcome = result.as_ref().map(|_| ());
                     metrics.rpc_ended(&call, outcome, started, metrics.now());
                 }
+                record_outcome(&outcome_span, &result);
                 if let Some(frame) =
                     rpc_frame(out.encoding(), id, &method_name, result, Some(waited))
                 {
@@ -147,6 +149,15 @@ impl Session {
         }
         self.reply_error(id, error);
         Ok(())
+    }
+}
+
+/// Puts a call's outcome on its span (`code`: 0 for success, else the
+/// error's), for whoever records spans (OpenTelemetry); nothing when no
+/// one does.
+fn record_outcome(span: &tracing::Span, result: &Result<Json, RpcError>) {
+    if !span.is_disabled() {
+        span.record("code", result.as_ref().map_or_else(|e| e.code, |_| 0));
     }
 }
 
