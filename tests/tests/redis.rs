@@ -47,8 +47,18 @@ async fn node(redis: &RedisServer, name: &str) -> TestServer {
     let builder = test_server()
         .broker(Arc::new(broker))
         .node_name(name)
-        .timings(timings());
+        .timings(timings())
+        .metrics(true);
     TestServer::start(builder).await
+}
+
+/// The sum of a node's samples of `metric` whose labels contain `labels`.
+fn metric_sum(server: &TestServer, metric: &str, labels: &str) -> f64 {
+    let text = server.server.metrics().expect("metrics are on").render();
+    text.lines()
+        .filter(|line| line.starts_with(metric) && line.contains(labels))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
 
 async fn api(server: &TestServer, method: &str, request: Value) -> Value {
@@ -345,6 +355,9 @@ async fn redis_away_keeps_rpc_working_and_channel_commands_answer_100() {
         .await
         .unwrap_err();
     assert!(published.to_string().contains("100"), "{published}");
+    // The operator sees it: broker operations failing.
+    let failed = metric_sum(&a, "wirecall_broker_operations_total", r#"outcome="error""#);
+    assert!(failed >= 2.0, "{failed} failed broker operations");
     redis.restart(false);
     // Back: the same commands work again (the SDKs retry on 100).
     let mut reply = client.subscribe(json!({"channel": "news:down"})).await;
@@ -507,4 +520,7 @@ async fn a_killed_pubsub_connection_is_replaced_and_subscribers_recover() {
     }
     let (numbers, _) = numbers_until(&mut on_b, 30).await;
     assert_eq!(numbers, (1..=30).collect::<Vec<_>>());
+    // The operator sees it: the subscribers' node counted the reconnect.
+    let reconnects = metric_sum(&b, "wirecall_broker_reconnects_total", "");
+    assert!(reconnects >= 1.0, "{reconnects} reconnects");
 }
