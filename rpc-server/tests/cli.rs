@@ -554,5 +554,33 @@ async fn serve_exposes_metrics_on_the_admin_address_and_logs_json_lines() {
         disconnected["fields"]["reason"].is_string(),
         "{disconnected}"
     );
+    // On loopback, no warning about the admin address.
+    assert!(
+        !seen
+            .iter()
+            .any(|line| line.contains("not a loopback address")),
+        "{seen:?}"
+    );
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_address_open_to_the_network_is_warned_about() {
+    use tokio::io::AsyncBufReadExt;
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecall"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--secret", "cli-secret"])
+        .args(["--admin-bind", "0.0.0.0:0"])
+        .env_remove("WIRECALL_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // The warning comes right after the admin address is printed.
+    line_after(&mut lines, "metrics on http://0.0.0.0:", &mut seen).await;
+    let warning = line_after(&mut lines, "", &mut seen).await;
+    assert!(warning.contains("not a loopback address"), "{seen:?}");
     child.kill().await.unwrap();
 }

@@ -114,6 +114,14 @@ pub(super) async fn serve(
             .local_addr()
             .map_err(|e| format!("--admin-bind {admin}: {e}"))?;
         say!("metrics on http://{admin_addr}/metrics");
+        if !admin_addr.ip().is_loopback() {
+            // Metrics name the service's methods and namespaces and show
+            // its load: meant for the operator's network, not the world.
+            tracing::warn!(
+                %admin_addr,
+                "--admin-bind is not a loopback address: /metrics is open to whoever reaches it; keep it on a private network"
+            );
+        }
         let routes = server.metrics_router();
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, routes).await {
