@@ -147,6 +147,8 @@ macro_rules! record {
     };
 }
 
+#[cfg(feature = "metrics")]
+mod admin;
 mod api;
 pub mod auth;
 pub mod broker;

@@ -235,6 +235,14 @@ impl Server {
         )
     }
 
+    #[cfg(feature = "metrics")]
+    /// The admin endpoints behind `password` (`POST /admin/login`,
+    /// `GET /admin/api/overview`, `POST /admin/api/command/{method}`), to
+    /// serve with [`Server::metrics_router`] on the admin listener.
+    pub fn admin_router(&self, password: impl Into<String>) -> axum::Router {
+        crate::admin::router(self.inner.clone(), password.into())
+    }
+
     /// Connections on this node.
     pub fn connection_count(&self) -> usize {
         self.inner.engine.hub().connection_count()

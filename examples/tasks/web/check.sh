@@ -2,7 +2,8 @@
 # The tasks page's checks, run by test.sh: installs what they need (Debian's
 # chromium, the pinned npm packages), proves the committed bundle dist/ is what
 # `npm run build` makes from src/ and the generated client, typechecks src/
-# (tsc --strict), and runs the browser test (tests/page.test.mjs).
+# (tsc --strict), and runs the browser tests (tests/page.test.mjs, and
+# tests/admin.test.mjs for wirecall's admin page).
 # Needs target/debug/tasks and the built generated client
 # target/clients/ts/tasks-client (tests/sdk/clients.sh).
 set -euo pipefail
@@ -25,4 +26,4 @@ if ! git diff --quiet --exit-code -- dist; then
   exit 1
 fi
 npx --no-install tsc -p . --noEmit
-node --test tests/page.test.mjs
+node --test tests/page.test.mjs tests/admin.test.mjs

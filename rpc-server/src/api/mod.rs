@@ -124,9 +124,8 @@ fn query_key(query: &str) -> Option<String> {
 }
 
 /// Equality whose time depends only on the lengths, not on where the
-/// first difference is.
-/// Compares keys in time that does not depend on where they differ.
-fn same_key(given: &str, expected: &str) -> bool {
+/// first difference is (API keys, the admin password).
+pub(crate) fn same_key(given: &str, expected: &str) -> bool {
     use subtle::ConstantTimeEq;
     given.as_bytes().ct_eq(expected.as_bytes()).into()
 }

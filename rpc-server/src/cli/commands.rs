@@ -122,7 +122,11 @@ pub(super) async fn serve(
                 "--admin-bind is not a loopback address: /metrics is open to whoever reaches it; keep it on a private network"
             );
         }
-        let routes = server.metrics_router();
+        let mut routes = server.metrics_router();
+        if let Some(password) = &args.admin_password {
+            routes = routes.merge(server.admin_router(password.expose()));
+            say!("admin page on http://{admin_addr}/admin");
+        }
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, routes).await {
                 tracing::error!(%error, "the admin listener failed");

@@ -232,6 +232,16 @@ pub struct ServeArgs {
     /// public one (e.g. `127.0.0.1:9090`); no metrics are kept without it.
     #[arg(long, env = "WIRECALL_ADMIN_BIND")]
     pub admin_bind: Option<String>,
+    /// With `--admin-bind`: serve the admin page at `/admin` there,
+    /// behind this password (nodes, connections, channels, methods, API
+    /// commands, a live channel).
+    #[arg(
+        long,
+        env = "WIRECALL_ADMIN_PASSWORD",
+        hide_env_values = true,
+        requires = "admin_bind"
+    )]
+    pub admin_password: Option<Secret>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "WIRECALL_LOG", default_value = "info")]
     pub log: String,

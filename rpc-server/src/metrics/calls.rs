@@ -143,6 +143,71 @@ impl Calls {
     }
 }
 
+/// One method's calls so far, for the admin page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct MethodStats {
+    /// The method (`(unknown)` for names the router does not have).
+    method: &'static str,
+    /// Calls that ended (refused ones are among the errors only).
+    calls: u64,
+    /// Calls that failed, whatever the code.
+    errors: u64,
+    /// Median time in the server, in seconds, from the histogram.
+    p50_seconds: f64,
+    /// 99th percentile, in seconds, from the histogram.
+    p99_seconds: f64,
+}
+
+impl Calls {
+    /// Every method's calls, errors and latency quantiles.
+    pub(super) fn stats(&self) -> Vec<MethodStats> {
+        let totals = self.totals();
+        let failures = lock(&self.failures);
+        (0..self.methods.len())
+            .map(|slot| {
+                let cells = &totals[slot * STRIDE..(slot + 1) * STRIDE];
+                let buckets = &cells[2..];
+                MethodStats {
+                    method: self.name(slot),
+                    calls: buckets.iter().sum(),
+                    errors: failures
+                        .iter()
+                        .filter(|((s, _), _)| *s == slot)
+                        .map(|(_, n)| n)
+                        .sum(),
+                    p50_seconds: quantile(buckets, 0.5),
+                    p99_seconds: quantile(buckets, 0.99),
+                }
+            })
+            .filter(|stats| stats.calls > 0 || stats.method != UNKNOWN_METHOD)
+            .collect()
+    }
+}
+
+/// The `q` quantile of a histogram's (non-cumulative) bucket counts, in
+/// seconds, interpolated within its bucket as Prometheus's
+/// `histogram_quantile` does; the last bound for the overflow bucket.
+fn quantile(buckets: &[u64], q: f64) -> f64 {
+    let count: u64 = buckets.iter().sum();
+    if count == 0 {
+        return 0.0;
+    }
+    let rank = q * count as f64;
+    let mut below = 0u64;
+    for (index, n) in buckets.iter().enumerate() {
+        if (below + n) as f64 >= rank && *n > 0 {
+            let Some(upper) = LATENCY_BUCKETS.get(index) else {
+                break;
+            };
+            let lower = index.checked_sub(1).map_or(0, |i| LATENCY_BUCKETS[i]);
+            let within = (rank - below as f64) / *n as f64;
+            return (lower as f64 + (*upper - lower) as f64 * within) * 1e-9;
+        }
+        below += n;
+    }
+    LATENCY_BUCKETS[LATENCY_BUCKETS.len() - 1] as f64 * 1e-9
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Counts stay usable after a panic elsewhere.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)

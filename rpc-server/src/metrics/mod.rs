@@ -364,6 +364,11 @@ impl Metrics {
             .register_collector(Box::new(scrape::EngineCollector::new(engine)));
     }
 
+    /// Every method's calls, errors and p50/p99 so far (the admin page).
+    pub(crate) fn method_stats(&self) -> Vec<calls::MethodStats> {
+        self.calls.stats()
+    }
+
     /// The text exposition (Prometheus text format 0.0.4).
     pub fn render(&self) -> String {
         let mut text = String::with_capacity(16 * 1024);
