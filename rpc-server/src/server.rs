@@ -219,17 +219,13 @@ impl Server {
             get(move || {
                 let inner = inner.clone();
                 async move {
-                    match &inner.metrics {
-                        Some(metrics) => (
-                            [(
-                                header::CONTENT_TYPE,
-                                "text/plain; version=0.0.4; charset=utf-8",
-                            )],
-                            metrics.render(),
-                        )
-                            .into_response(),
-                        None => (StatusCode::NOT_FOUND, "metrics are off").into_response(),
-                    }
+                    let Some(metrics) = &inner.metrics else {
+                        return (StatusCode::NOT_FOUND, "metrics are off").into_response();
+                    };
+                    // Presence and history sizes are read now.
+                    metrics.sample(&inner.engine).await;
+                    let text_format = "text/plain; version=0.0.4; charset=utf-8";
+                    ([(header::CONTENT_TYPE, text_format)], metrics.render()).into_response()
                 }
             }),
         )

@@ -92,6 +92,16 @@ async fn metrics_count_connections_calls_subscriptions_and_publications() {
             r#"wirecall_publications_total{namespace="news",source="server"}"#,
             1.0,
         ),
+        // Sampled at the scrape: the one publication kept in news:general,
+        // and u1 in the presence of its personal channel.
+        (
+            r#"wirecall_sampled_history_publications{namespace="news"}"#,
+            1.0,
+        ),
+        (
+            r#"wirecall_sampled_presence_clients{namespace="personal"}"#,
+            1.0,
+        ),
     ];
     for (series, value) in expected {
         assert_eq!(sample(&text, series), Some(value), "{series} in:\n{text}");
@@ -200,6 +210,8 @@ async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
     client.subscribe(json!({"channel": "news:general"})).await;
     let data = RawValue::from_string("1".into()).unwrap();
     server.server.publish("news:general", &data).await.unwrap();
+    // Sampled while the client is subscribed, the rest once it is gone.
+    let (_, connected) = get(admin, "/metrics").await;
     drop(client);
     let mut text = String::new();
     for _ in 0..200 {
@@ -209,6 +221,7 @@ async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    let text = format!("{connected}\n{text}");
     // Every family is declared (`# TYPE`), samples or not; a histogram's
     // samples are its _bucket, _sum and _count.
     let mut exported = std::collections::BTreeSet::new();

@@ -17,6 +17,7 @@ mod scrape;
 
 use broker::MeteredBroker;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,9 @@ use histogram::AtomicHistogram;
 
 /// The label of a method the router does not have.
 const UNKNOWN_METHOD: &str = "(unknown)";
+
+/// Channels whose presence and history sizes a scrape samples.
+const SAMPLED_CHANNELS: usize = 10;
 
 /// Nanoseconds per second.
 const NANOS: u64 = 1_000_000_000;
@@ -174,6 +178,8 @@ pub struct Metrics {
     messages_sent: Counter,
     bytes_sent: Counter,
     queued: AtomicHistogram,
+    sampled_presence: Family<NamespaceLabels, Gauge>,
+    sampled_history: Family<NamespaceLabels, Gauge>,
     broker: BrokerMetrics,
 }
 
@@ -306,6 +312,18 @@ impl Metrics {
             "A connection's queued bytes when a write takes them (the written ones included)",
             queued.clone(),
         );
+        let sampled_presence = Family::default();
+        registry.register(
+            "sampled_presence_clients",
+            "Clients in the presence of this node's busiest channels (at most 10), by namespace, read at the last scrape",
+            sampled_presence.clone(),
+        );
+        let sampled_history = Family::default();
+        registry.register(
+            "sampled_history_publications",
+            "Publications kept in the history of this node's busiest channels (at most 10), by namespace, read at the last scrape",
+            sampled_history.clone(),
+        );
         let broker = BrokerMetrics {
             operations: Family::default(),
             duration: Family::new_with_constructor(latency_histogram),
@@ -344,6 +362,8 @@ impl Metrics {
             messages_sent,
             bytes_sent,
             queued,
+            sampled_presence,
+            sampled_history,
             broker,
         }
     }
@@ -362,6 +382,50 @@ impl Metrics {
         self.registry
             .sub_registry_with_prefix("wirecall")
             .register_collector(Box::new(scrape::EngineCollector::new(engine)));
+    }
+
+    /// Reads the presence and history sizes of this node's busiest
+    /// channels into their gauges: a sample, taken when `/metrics` is
+    /// scraped (each costs a broker read per channel, so not every
+    /// channel's, and not on every event).
+    pub(crate) async fn sample(&self, engine: &Engine) {
+        let mut channels = engine.hub().channel_counts();
+        channels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        channels.truncate(SAMPLED_CHANNELS);
+        let mut presence: BTreeMap<String, i64> = BTreeMap::new();
+        let mut history: BTreeMap<String, i64> = BTreeMap::new();
+        for (channel, _) in &channels {
+            let Ok(options) = engine.options(channel).cloned() else {
+                continue;
+            };
+            let namespace = namespace_of(channel).to_owned();
+            if options.presence
+                && let Ok(clients) = engine.presence(channel).await
+            {
+                *presence.entry(namespace.clone()).or_default() += clients.len() as i64;
+            }
+            if options.history_enabled() {
+                let query = crate::broker::HistoryQuery {
+                    since: None,
+                    limit: options.history_size,
+                    reverse: false,
+                };
+                if let Ok(page) = engine.history(channel, query).await {
+                    *history.entry(namespace).or_default() += page.publications.len() as i64;
+                }
+            }
+        }
+        for (family, sampled) in [
+            (&self.sampled_presence, presence),
+            (&self.sampled_history, history),
+        ] {
+            family.clear();
+            for (namespace, value) in sampled {
+                family
+                    .get_or_create(&NamespaceLabels { namespace })
+                    .set(value);
+            }
+        }
     }
 
     /// Every method's calls, errors and p50/p99 so far (the admin page).
