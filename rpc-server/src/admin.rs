@@ -3,7 +3,8 @@
 //! listener, never on the public port.
 //!
 //! - `POST /admin/login` `{"password": "…"}`: 204 with a session cookie
-//!   (HttpOnly, SameSite=Strict), or 401;
+//!   (HttpOnly, SameSite=Strict), or 401; 429 after ten wrong passwords
+//!   in a minute;
 //! - `GET /admin/api/overview`: the nodes (every node on Redis), this
 //!   node's connections, users and busiest channels, and each method's
 //!   calls, errors and p50/p99;
@@ -43,6 +44,14 @@ const COOKIE: &str = "wirecall_admin";
 /// Sessions kept at most: past it a login forgets the oldest.
 const MAX_SESSIONS: usize = 64;
 
+/// Failed logins allowed per window, whoever makes them: past it every
+/// login is refused (429) until the window ends, so the password cannot
+/// be guessed at speed. (The admin listener is on the operator's network,
+/// where locking out an attacker matters more than their lockout of the
+/// operator for a minute.)
+const MAX_FAILED_LOGINS: u32 = 10;
+const FAILED_LOGIN_WINDOW: Duration = Duration::from_secs(60);
+
 /// How long a session lasts.
 const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
@@ -54,6 +63,8 @@ struct Admin {
     password: String,
     /// Session tokens and when they were issued, oldest first.
     sessions: Mutex<VecDeque<(String, Instant)>>,
+    /// When the current window of failed logins began, and their count.
+    failures: Mutex<(Instant, u32)>,
 }
 
 /// The admin routes, for `password`.
@@ -62,6 +73,7 @@ pub(crate) fn router(cx: Arc<Context>, password: String) -> axum::Router {
         cx,
         password,
         sessions: Mutex::new(VecDeque::new()),
+        failures: Mutex::new((Instant::now(), 0)),
     });
     axum::Router::new()
         .route("/admin/login", post(login))
@@ -78,8 +90,25 @@ struct Login {
 }
 
 async fn login(State(admin): State<Arc<Admin>>, body: Bytes) -> Response {
+    {
+        let mut failures = lock(&admin.failures);
+        if failures.0.elapsed() >= FAILED_LOGIN_WINDOW {
+            *failures = (Instant::now(), 0);
+        }
+        if failures.1 >= MAX_FAILED_LOGINS {
+            let wait = FAILED_LOGIN_WINDOW.saturating_sub(failures.0.elapsed());
+            tracing::warn!("admin login refused: too many wrong passwords this minute");
+            let retry = (wait.as_secs() + 1).to_string();
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry)],
+            )
+                .into_response();
+        }
+    }
     let given = serde_json::from_slice::<Login>(&body).map(|l| l.password);
     if !given.is_ok_and(|given| crate::api::same_key(&given, &admin.password)) {
+        lock(&admin.failures).1 += 1;
         tracing::warn!("admin login with a wrong password");
         return StatusCode::UNAUTHORIZED.into_response();
     }

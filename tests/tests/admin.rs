@@ -218,3 +218,29 @@ async fn a_signed_in_operator_sees_the_server_and_runs_api_commands() {
     }
     assert_eq!(subscribers(&left), 1, "{left}");
 }
+
+#[tokio::test]
+async fn wrong_passwords_past_ten_a_minute_shut_the_login_for_the_minute() {
+    let server = TestServer::start(test_server().metrics(true)).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = listener.local_addr().unwrap();
+    let routes = server.server.admin_router("s3cret");
+    tokio::spawn(async move { axum::serve(listener, routes).await });
+    let login = |password: &'static str| {
+        let body = format!(r#"{{"password":"{password}"}}"#);
+        async move { http(admin, "POST", "/admin/login", None, &body).await }
+    };
+    assert_eq!(login("s3cret").await.0, 204);
+    for _ in 0..10 {
+        assert_eq!(login("guess").await.0, 401);
+    }
+    // Even the right password waits now.
+    let (status, headers, _) = login("s3cret").await;
+    assert_eq!(status, 429);
+    let retry: u64 = headers
+        .iter()
+        .find(|(name, _)| name == "retry-after")
+        .map(|(_, value)| value.parse().unwrap())
+        .unwrap();
+    assert!((1..=61).contains(&retry), "{retry}");
+}
