@@ -244,3 +244,14 @@ async fn wrong_passwords_past_ten_a_minute_shut_the_login_for_the_minute() {
         .unwrap();
     assert!((1..=61).contains(&retry), "{retry}");
 }
+
+#[tokio::test]
+async fn an_empty_password_opens_nothing() {
+    let server = TestServer::start(test_server().metrics(true)).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = listener.local_addr().unwrap();
+    let routes = server.server.admin_router("");
+    tokio::spawn(async move { axum::serve(listener, routes).await });
+    let (status, _, _) = http(admin, "POST", "/admin/login", None, r#"{"password":""}"#).await;
+    assert_eq!(status, 401);
+}

@@ -124,6 +124,9 @@ pub(super) async fn serve(
         }
         let mut routes = server.metrics_router();
         if let Some(password) = &args.admin_password {
+            if password.expose().is_empty() {
+                return Err("--admin-password is empty: give the admin page a password".into());
+            }
             routes = routes.merge(server.admin_router(password.expose()));
             say!("admin page on http://{admin_addr}/admin");
         }
