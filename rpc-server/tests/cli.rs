@@ -486,19 +486,34 @@ async fn line_after(
     }
 }
 
-#[tokio::test]
-async fn serve_exposes_metrics_on_the_admin_address_and_logs_json_lines() {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+/// `wirecall serve` on loopback with the secret `cli-secret` and `extra`
+/// arguments, and its stdout's lines.
+fn spawn_serve(
+    extra: &[&str],
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) {
+    use tokio::io::AsyncBufReadExt;
 
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecall"))
         .args(["serve", "--bind", "127.0.0.1:0", "--secret", "cli-secret"])
-        .args(["--admin-bind", "127.0.0.1:0", "--log-format", "json"])
+        .args(extra)
         .env_remove("WIRECALL_API_KEY")
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+#[tokio::test]
+async fn serve_exposes_metrics_on_the_admin_address_and_logs_json_lines() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (mut child, mut lines) =
+        spawn_serve(&["--admin-bind", "127.0.0.1:0", "--log-format", "json"]);
     let mut seen = Vec::new();
     let url = line_after(&mut lines, "wirecall listening on ", &mut seen).await;
     let metrics = line_after(&mut lines, "metrics on http://", &mut seen).await;
@@ -566,17 +581,7 @@ async fn serve_exposes_metrics_on_the_admin_address_and_logs_json_lines() {
 
 #[tokio::test]
 async fn an_admin_address_open_to_the_network_is_warned_about() {
-    use tokio::io::AsyncBufReadExt;
-
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wirecall"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--secret", "cli-secret"])
-        .args(["--admin-bind", "0.0.0.0:0"])
-        .env_remove("WIRECALL_API_KEY")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = spawn_serve(&["--admin-bind", "0.0.0.0:0"]);
     let mut seen = Vec::new();
     // The warning comes right after the admin address is printed.
     line_after(&mut lines, "metrics on http://0.0.0.0:", &mut seen).await;

@@ -47,13 +47,33 @@ async fn http(
     (status, headers, body.to_owned())
 }
 
-#[tokio::test]
-async fn a_signed_in_operator_sees_the_server_and_runs_api_commands() {
-    let server = TestServer::start(test_server().metrics(true)).await;
+/// Serves `server`'s admin routes behind `password` on a free port.
+async fn serve_admin(server: &TestServer, password: &str) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = listener.local_addr().unwrap();
-    let routes = server.server.admin_router("s3cret");
+    let routes = server.server.admin_router(password);
     tokio::spawn(async move { axum::serve(listener, routes).await });
+    admin
+}
+
+/// `POST /admin/login` with `password`.
+async fn login(admin: SocketAddr, password: &str) -> (u16, Vec<(String, String)>, String) {
+    let body = json!({ "password": password }).to_string();
+    http(admin, "POST", "/admin/login", None, &body).await
+}
+
+#[tokio::test]
+async fn a_signed_in_operator_sees_the_server_and_runs_api_commands() {
+    // The watcher's end runs the unsubscribe hook, after it left the hub.
+    let (left_channel, mut unsubscribed) = tokio::sync::mpsc::unbounded_channel();
+    let builder = test_server().metrics(true).on_unsubscribe(move |cx| {
+        let left_channel = left_channel.clone();
+        async move {
+            let _ = left_channel.send(cx.channel);
+        }
+    });
+    let server = TestServer::start(builder).await;
+    let admin = serve_admin(&server, "s3cret").await;
 
     let mut client = server.client("u1").await;
     client.call("test.echo", json!(1)).await;
@@ -62,14 +82,7 @@ async fn a_signed_in_operator_sees_the_server_and_runs_api_commands() {
     client.subscribe(json!({"channel": "news:general"})).await;
 
     // Refused: a wrong password, no session, a made-up session.
-    let (status, _, _) = http(
-        admin,
-        "POST",
-        "/admin/login",
-        None,
-        r#"{"password":"guess"}"#,
-    )
-    .await;
+    let (status, _, _) = login(admin, "guess").await;
     assert_eq!(status, 401);
     let (status, _, _) = http(admin, "GET", "/admin/api/overview", None, "").await;
     assert_eq!(status, 401);
@@ -80,14 +93,7 @@ async fn a_signed_in_operator_sees_the_server_and_runs_api_commands() {
     let (status, _, _) = http(admin, "POST", "/admin/api/command/publish", forged, publish).await;
     assert_eq!(status, 401);
 
-    let (status, headers, _) = http(
-        admin,
-        "POST",
-        "/admin/login",
-        None,
-        r#"{"password":"s3cret"}"#,
-    )
-    .await;
+    let (status, headers, _) = login(admin, "s3cret").await;
     assert_eq!(status, 204);
     let set_cookie = &headers
         .iter()
@@ -208,34 +214,24 @@ async fn a_signed_in_operator_sees_the_server_and_runs_api_commands() {
         seen.extend_from_slice(&chunk[..n]);
     }
     drop(watch);
-    let mut left = overview_now().await;
-    for _ in 0..500 {
-        if subscribers(&left) == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        left = overview_now().await;
-    }
+    let channel = tokio::time::timeout(std::time::Duration::from_secs(10), unsubscribed.recv())
+        .await
+        .expect("the watch's subscription ended");
+    assert_eq!(channel.flatten().as_deref(), Some("news:general"));
+    let left = overview_now().await;
     assert_eq!(subscribers(&left), 1, "{left}");
 }
 
 #[tokio::test]
 async fn wrong_passwords_past_ten_a_minute_shut_the_login_for_the_minute() {
     let server = TestServer::start(test_server().metrics(true)).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = listener.local_addr().unwrap();
-    let routes = server.server.admin_router("s3cret");
-    tokio::spawn(async move { axum::serve(listener, routes).await });
-    let login = |password: &'static str| {
-        let body = format!(r#"{{"password":"{password}"}}"#);
-        async move { http(admin, "POST", "/admin/login", None, &body).await }
-    };
-    assert_eq!(login("s3cret").await.0, 204);
+    let admin = serve_admin(&server, "s3cret").await;
+    assert_eq!(login(admin, "s3cret").await.0, 204);
     for _ in 0..10 {
-        assert_eq!(login("guess").await.0, 401);
+        assert_eq!(login(admin, "guess").await.0, 401);
     }
     // Even the right password waits now.
-    let (status, headers, _) = login("s3cret").await;
+    let (status, headers, _) = login(admin, "s3cret").await;
     assert_eq!(status, 429);
     let retry: u64 = headers
         .iter()
@@ -248,10 +244,6 @@ async fn wrong_passwords_past_ten_a_minute_shut_the_login_for_the_minute() {
 #[tokio::test]
 async fn an_empty_password_opens_nothing() {
     let server = TestServer::start(test_server().metrics(true)).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = listener.local_addr().unwrap();
-    let routes = server.server.admin_router("");
-    tokio::spawn(async move { axum::serve(listener, routes).await });
-    let (status, _, _) = http(admin, "POST", "/admin/login", None, r#"{"password":""}"#).await;
-    assert_eq!(status, 401);
+    let admin = serve_admin(&server, "").await;
+    assert_eq!(login(admin, "").await.0, 401);
 }

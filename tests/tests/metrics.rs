@@ -41,9 +41,36 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
+/// A server builder whose disconnect hook reports each disconnect on the
+/// returned receiver (the close is in the metrics by then).
+fn telling_disconnects(
+    builder: wirecall_server::ServerBuilder,
+) -> (
+    wirecall_server::ServerBuilder,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+) {
+    let (told, disconnects) = tokio::sync::mpsc::unbounded_channel();
+    let builder = builder.on_disconnect(move |_| {
+        let told = told.clone();
+        async move {
+            let _ = told.send(());
+        }
+    });
+    (builder, disconnects)
+}
+
+/// Waits (with a hang guard) for the next disconnect the hook reports.
+async fn disconnected(disconnects: &mut tokio::sync::mpsc::UnboundedReceiver<()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), disconnects.recv())
+        .await
+        .expect("the server noticed the client leave")
+        .expect("the server runs");
+}
+
 #[tokio::test]
 async fn metrics_count_connections_calls_subscriptions_and_publications() {
-    let server = TestServer::start(test_server().metrics(true)).await;
+    let (builder, mut disconnects) = telling_disconnects(test_server().metrics(true));
+    let server = TestServer::start(builder).await;
     let admin = serve_admin(server.server.metrics_router()).await;
     let mut client = server.client("u1").await;
     client.call("test.echo", json!({"ok": true})).await;
@@ -131,15 +158,8 @@ async fn metrics_count_connections_calls_subscriptions_and_publications() {
 
     // The client goes away: the gauge falls and the close is counted.
     drop(client);
-    let mut text = String::new();
-    for _ in 0..200 {
-        text = get(admin, "/metrics").await.1;
-        if sample(&text, "wirecall_connections") == Some(0.0) {
-            break;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    disconnected(&mut disconnects).await;
+    let (_, text) = get(admin, "/metrics").await;
     assert_eq!(sample(&text, "wirecall_connections"), Some(0.0), "{text}");
     assert_eq!(
         sample(&text, r#"wirecall_disconnects_total{code="none"}"#),
@@ -196,7 +216,9 @@ fn metric_names(expr: &str) -> Vec<String> {
 async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
     let limits =
         wirecall_server::Limits::default().rpc_timeout(std::time::Duration::from_millis(50));
-    let server = TestServer::start(test_server().metrics(true).limits(limits)).await;
+    let (builder, mut disconnects) =
+        telling_disconnects(test_server().metrics(true).limits(limits));
+    let server = TestServer::start(builder).await;
     let admin = serve_admin(server.server.metrics_router()).await;
     // Something of everything the dashboard shows: a refused connect, calls
     // that succeed, fail, panic and time out, a subscription, a
@@ -213,14 +235,8 @@ async fn the_grafana_dashboard_queries_only_metrics_the_server_exports() {
     // Sampled while the client is subscribed, the rest once it is gone.
     let (_, connected) = get(admin, "/metrics").await;
     drop(client);
-    let mut text = String::new();
-    for _ in 0..200 {
-        text = get(admin, "/metrics").await.1;
-        if text.contains("wirecall_disconnects_total{") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    disconnected(&mut disconnects).await;
+    let (_, text) = get(admin, "/metrics").await;
     let text = format!("{connected}\n{text}");
     // Every family is declared (`# TYPE`), samples or not; a histogram's
     // samples are its _bucket, _sum and _count.

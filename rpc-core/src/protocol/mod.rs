@@ -57,29 +57,21 @@ impl Command<'_> {
     /// How many requests the command carries: one is a command, none is
     /// the pong `{}` (with id 0), more is malformed.
     pub fn request_count(&self) -> usize {
-        [
-            self.connect.is_some(),
-            self.subscribe.is_some(),
-            self.unsubscribe.is_some(),
-            self.publish.is_some(),
-            self.presence.is_some(),
-            self.presence_stats.is_some(),
-            self.history.is_some(),
-            self.ping.is_some(),
-            self.send.is_some(),
-            self.rpc.is_some(),
-            self.refresh.is_some(),
-            self.sub_refresh.is_some(),
-        ]
-        .into_iter()
-        .filter(|set| *set)
-        .count()
+        self.requests().into_iter().filter(|(set, _)| *set).count()
     }
 
     /// The name of the command's (first) request, as the protocol spells
     /// its field (`connect`, `rpc`, `sub_refresh`…); `ping` for none (the
     /// pong `{}`).
     pub fn kind(&self) -> &'static str {
+        self.requests()
+            .into_iter()
+            .find_map(|(set, kind)| set.then_some(kind))
+            .unwrap_or("ping")
+    }
+
+    /// Each request field: whether it is set, and its name.
+    fn requests(&self) -> [(bool, &'static str); 12] {
         [
             (self.connect.is_some(), "connect"),
             (self.subscribe.is_some(), "subscribe"),
@@ -94,9 +86,6 @@ impl Command<'_> {
             (self.refresh.is_some(), "refresh"),
             (self.sub_refresh.is_some(), "sub_refresh"),
         ]
-        .into_iter()
-        .find_map(|(set, kind)| set.then_some(kind))
-        .unwrap_or("ping")
     }
 }
 

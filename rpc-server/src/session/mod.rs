@@ -80,14 +80,16 @@ pub(crate) async fn run(
             tracing::error!("the connection's task panicked; closing it and cleaning up");
             Some(Disconnect::INTERNAL)
         });
-    // Boxed, like the rarer commands below: the session future lives as
-    // long as the connection, so its size is paid by every idle client.
-    Box::pin(session.finish(reason.clone(), opened_at).instrument(span)).await;
-    let local = std::mem::take(&mut session.local);
+    // Counted before the cleanup and its disconnect hook: whoever the hook
+    // tells sees the close in the metrics already.
     #[cfg(feature = "metrics")]
     if let Some(metrics) = metrics {
         metrics.closed(reason.as_ref(), opened_at.elapsed());
     }
+    // Boxed, like the rarer commands below: the session future lives as
+    // long as the connection, so its size is paid by every idle client.
+    Box::pin(session.finish(reason.clone(), opened_at).instrument(span)).await;
+    let local = std::mem::take(&mut session.local);
     writer.finish(&out, local, reason, write_timeout).await;
 }
 
