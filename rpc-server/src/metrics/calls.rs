@@ -26,28 +26,38 @@ const STRIDE: usize = 2 + LATENCY_BUCKETS.len() + 1;
 /// One thread's tallies: `STRIDE` cells per method slot.
 #[derive(Debug)]
 struct Shard {
-    cells: Box<[AtomicU64]>,
+    slots: Box<[[AtomicU64; STRIDE]]>,
 }
 
 impl Shard {
     fn new(slots: usize) -> Self {
         Self {
-            cells: (0..slots * STRIDE).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..slots)
+                .map(|_| std::array::from_fn(|_| AtomicU64::new(0)))
+                .collect(),
         }
     }
 
-    /// Adds `value` to a cell only this thread writes: a load and a store,
+    /// Adds a call to a slot only this thread writes: loads and stores,
     /// which a concurrent scrape reads whole (never torn), at worst one
     /// call late.
     #[inline]
-    fn add_owned(&self, cell: usize, value: u64) {
-        let cell = &self.cells[cell];
-        cell.store(cell.load(Ordering::Relaxed) + value, Ordering::Relaxed);
+    fn add_owned(&self, slot: usize, ok: u64, nanos: u64, bucket: usize) {
+        let add = |cell: &AtomicU64, value| {
+            cell.store(cell.load(Ordering::Relaxed) + value, Ordering::Relaxed);
+        };
+        let cells = &self.slots[slot];
+        add(&cells[0], ok);
+        add(&cells[1], nanos);
+        add(&cells[2 + bucket], 1);
     }
 
-    /// Adds `value` to a cell that several threads write.
-    fn add_shared(&self, cell: usize, value: u64) {
-        self.cells[cell].fetch_add(value, Ordering::Relaxed);
+    /// Adds a call to a slot that several threads write.
+    fn add_shared(&self, slot: usize, ok: u64, nanos: u64, bucket: usize) {
+        let cells = &self.slots[slot];
+        cells[0].fetch_add(ok, Ordering::Relaxed);
+        cells[1].fetch_add(nanos, Ordering::Relaxed);
+        cells[2 + bucket].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -102,27 +112,34 @@ impl Calls {
             .iter()
             .position(|bound| nanos <= *bound)
             .unwrap_or(LATENCY_BUCKETS.len());
-        let base = slot * STRIDE;
         let ok = u64::from(failed.is_none());
         SHARD.with(|owned| {
-            let (owner, shard) = owned.get_or_init(|| {
-                let shard = Arc::new(Shard::new(self.methods.len()));
-                lock(&self.shards).push(shard.clone());
-                (self.id, shard)
-            });
+            // The shard exists after a thread's first call: the claim
+            // stays out of line, so this path inlines.
+            let (owner, shard) = match owned.get() {
+                Some(owned) => owned,
+                None => self.claim(owned),
+            };
             if *owner == self.id {
-                shard.add_owned(base, ok);
-                shard.add_owned(base + 1, nanos);
-                shard.add_owned(base + 2 + bucket, 1);
+                shard.add_owned(slot, ok, nanos, bucket);
             } else {
-                self.shared.add_shared(base, ok);
-                self.shared.add_shared(base + 1, nanos);
-                self.shared.add_shared(base + 2 + bucket, 1);
+                self.shared.add_shared(slot, ok, nanos, bucket);
             }
         });
         if let Some(code) = failed {
             self.failed(slot, code);
         }
+    }
+
+    /// Gives this thread a shard of these tallies (its first call).
+    #[cold]
+    #[inline(never)]
+    fn claim<'a>(&self, owned: &'a OnceCell<(usize, Arc<Shard>)>) -> &'a (usize, Arc<Shard>) {
+        owned.get_or_init(|| {
+            let shard = Arc::new(Shard::new(self.methods.len()));
+            lock(&self.shards).push(shard.clone());
+            (self.id, shard)
+        })
     }
 
     /// A call in `slot` failed with `code`.
@@ -135,7 +152,7 @@ impl Calls {
         let mut totals = vec![0; self.methods.len() * STRIDE];
         let shards = lock(&self.shards);
         for shard in shards.iter().map(|s| &**s).chain([&self.shared]) {
-            for (total, cell) in totals.iter_mut().zip(shard.cells.iter()) {
+            for (total, cell) in totals.iter_mut().zip(shard.slots.iter().flatten()) {
                 *total += cell.load(Ordering::Relaxed);
             }
         }
