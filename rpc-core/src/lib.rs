@@ -80,6 +80,7 @@ mod conn;
 mod error;
 #[cfg(feature = "export")]
 pub mod export;
+mod family;
 mod handshake;
 pub mod messages;
 mod method;
@@ -93,11 +94,15 @@ pub mod __private;
 
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
+pub use family::{
+    ChannelFamily, ChannelParam, ChannelRegistration, ParamKind, PublicationCheck, Segment,
+    family_of, registered_channels,
+};
 pub use handshake::Handshake;
 pub use method::{Handler, Location, Method, Registration, registered};
-pub use publish::{Publisher, PublisherExt};
+pub use publish::{Publisher, PublisherExt, TypedChannel};
 pub use router::{Call, DuplicateMethod, Json, Router, RouterBuilder, RouterError};
 /// `#[derive(AppState)]`: a service's state as one struct, each field
 /// shared with handlers by its type.
 pub use wirecall_macros::AppState;
-pub use wirecall_macros::websocket_rpc;
+pub use wirecall_macros::{websocket_channel, websocket_rpc};

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{Conn, FromConn, RpcError};
 
+pub use crate::family::channel_name;
 pub use inventory::submit;
 
 /// A request's params as received, the JSON text borrowed from the frame:
@@ -79,25 +80,32 @@ pub fn decode_params<P: Params>(raw: RawParams<'_>) -> Result<P, RpcError> {
             RpcError::bad_request(format!("missing params: expected {}", short_name::<P>()))
         });
     };
+    decode_json(raw, "params")
+}
+
+/// Decodes JSON text as a `T`; a failure is a bad request naming `what`
+/// and the failing field's path.
+#[inline]
+fn decode_json<T: DeserializeOwned>(raw: &str, what: &str) -> Result<T, RpcError> {
     // The path-tracking decoder costs on every call; run it only to explain
     // a failure.
-    if let Ok(params) = serde_json::from_str(raw) {
-        return Ok(params);
+    if let Ok(value) = serde_json::from_str(raw) {
+        return Ok(value);
     }
     let mut deserializer = serde_json::Deserializer::from_str(raw);
-    match serde_path_to_error::deserialize::<_, P>(&mut deserializer) {
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         // The value decoded, so what follows it failed the first decoding.
         Ok(_) => Err(RpcError::bad_request(match deserializer.end() {
-            Err(error) => format!("invalid params: {error}"),
-            Ok(()) => "invalid params".to_owned(),
+            Err(error) => format!("invalid {what}: {error}"),
+            Ok(()) => format!("invalid {what}"),
         })),
         Err(error) => {
             let path = error.path().to_string();
             let inner = error.into_inner();
             Err(if path == "." {
-                RpcError::bad_request(format!("invalid params: {inner}"))
+                RpcError::bad_request(format!("invalid {what}: {inner}"))
             } else {
-                RpcError::bad_request(format!("invalid params: {path}: {inner}"))
+                RpcError::bad_request(format!("invalid {what}: {path}: {inner}"))
             })
         }
     }
@@ -201,6 +209,42 @@ impl<T: Serialize + JsonSchema + Send> Output for T {}
 )]
 pub trait HandlerError: Into<RpcError> + Send {}
 impl<T: Into<RpcError> + Send> HandlerError for T {}
+
+/// A channel family's payload must encode to JSON and describe itself.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a channel payload",
+    label = "payloads must implement `serde::Serialize` and `schemars::JsonSchema`",
+    note = "add `#[derive(serde::Serialize, schemars::JsonSchema)]` to `{Self}`"
+)]
+pub trait ChannelPayload: Serialize + JsonSchema {}
+impl<T: Serialize + JsonSchema> ChannelPayload for T {}
+
+/// A payload the server checks client publications against must decode.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot check client publications",
+    label = "a checked payload must implement `serde::Deserialize`",
+    note = "add `#[derive(serde::Deserialize)]` to `{Self}`, or `validate = false` to the family"
+)]
+pub trait CheckedPayload: DeserializeOwned {}
+impl<T: DeserializeOwned> CheckedPayload for T {}
+
+/// The schema of a family's payload.
+pub fn payload_schema<T: ChannelPayload>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// Checks a client publication's data against payload type `T`; the
+/// error names the failing field's path.
+pub fn check_publication<T: CheckedPayload>(data: &str) -> Result<(), RpcError> {
+    decode_json::<T>(data, "publication data").map(drop)
+}
+
+/// Asserts at a family's payload type.
+pub fn assert_channel_payload<T: ChannelPayload>() {}
+/// Asserts at a checked family's payload type.
+pub fn assert_checked_payload<T: CheckedPayload>() {}
+/// Asserts at a channel parameter's type.
+pub fn assert_channel_param<T: crate::ChannelParam>() {}
 
 /// Asserts at the user's params type.
 pub fn assert_params<T: Params>() {}

@@ -4,6 +4,7 @@
 //! messaging helpers and the task notifier are written once on top of it.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use chrono::Utc;
@@ -11,12 +12,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::RpcError;
 use crate::messages::{
     NotificationKind, PersonalMessage, TaskComplete, TaskCompleteStatus, TaskError, TaskEvent,
     TaskUpdate, TaskUpdateStatus, UserFile, UserMessage, UserNotification,
 };
 use crate::protocol::StreamPosition;
+use crate::{ChannelFamily, RpcError};
 
 /// A boxed future, so the trait stays object-safe (`&dyn Publisher`).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -244,6 +245,17 @@ pub trait PublisherExt: Publisher {
         }
     }
 
+    /// A channel of family `F`, named from `params`, to publish `F`'s
+    /// payload into: `publisher.channel::<chat_room>(ChatRoom { room_id })
+    /// .publish(&message)`.
+    fn channel<F: ChannelFamily>(&self, params: F::Params) -> TypedChannel<'_, Self, F> {
+        TypedChannel {
+            publisher: self,
+            name: F::channel(&params),
+            family: PhantomData,
+        }
+    }
+
     /// A notifier for one task's progress on `channel`.
     fn task<'a>(&'a self, task_id: &str, channel: &str) -> TaskNotifier<'a, Self> {
         TaskNotifier {
@@ -255,6 +267,38 @@ pub trait PublisherExt: Publisher {
 }
 
 impl<P: Publisher + ?Sized> PublisherExt for P {}
+
+/// One channel of a family ([`PublisherExt::channel`]): its payload type
+/// is checked at compile time.
+pub struct TypedChannel<'a, P: ?Sized, F> {
+    publisher: &'a P,
+    /// The name, or why the parameters make none.
+    name: Result<String, RpcError>,
+    family: PhantomData<fn() -> F>,
+}
+
+impl<P: Publisher + ?Sized, F: ChannelFamily> TypedChannel<'_, P, F> {
+    /// The channel's name.
+    ///
+    /// # Errors
+    /// Bad request (107) when a parameter's value makes no valid name.
+    pub fn name(&self) -> Result<&str, RpcError> {
+        self.name.as_deref().map_err(Clone::clone)
+    }
+
+    /// Publishes `payload` into the channel.
+    ///
+    /// # Errors
+    /// Bad request (107) for parameters that make no valid name; the
+    /// publisher's errors.
+    pub async fn publish(&self, payload: &F::Payload) -> Result<StreamPosition, RpcError>
+    where
+        F::Payload: Serialize,
+    {
+        let name = self.name()?;
+        self.publisher.publish(name, &encode(payload)?).await
+    }
+}
 
 /// Publishes one task's progress: `task_update`, then `task_complete` or
 /// `task_error`. Awaiting each call before the next keeps them in order for

@@ -14,6 +14,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod app_state;
+mod channel;
 mod check;
 mod expand;
 mod parse;
@@ -41,6 +42,27 @@ pub fn websocket_rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(handler) => expand::expand(&rpc_fn, &handler).into(),
         Err(error) => with_errors(item, error),
     }
+}
+
+/// Declares a channel family on the struct of its parameters: the name
+/// pattern, with `{field}` for each field, and the payload type.
+///
+/// ```text
+/// /// A chat room's messages.
+/// #[websocket_channel("chat:room:{room_id}", payload = ChatMessage)]
+/// pub struct ChatRoom { pub room_id: u64 }
+/// ```
+///
+/// Beside the struct it adds a marker named after it in snake case
+/// (`chat_room`) for typed publishing,
+/// `publisher.channel::<chat_room>(ChatRoom { room_id }).publish(&message)`,
+/// and registers the family for the server (which checks client
+/// publications against the payload type unless `validate = false`) and
+/// the exporter. Parameters are strings, integers or UUIDs; a `#{user}` at
+/// the end makes the channels user-limited.
+#[proc_macro_attribute]
+pub fn websocket_channel(attr: TokenStream, item: TokenStream) -> TokenStream {
+    channel::expand(attr.into(), item.into()).into()
 }
 
 /// Shares a struct's fields with handlers by type: `.state(App { db, cache })`

@@ -40,28 +40,7 @@ impl RpcFn {
     /// The handler's doc comment, one line per `///` line, outer blank lines
     /// removed: it becomes the method's documentation in generated clients.
     pub(crate) fn doc(&self) -> String {
-        let lines: Vec<String> = self
-            .func
-            .attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident("doc"))
-            .filter_map(|attr| match &attr.meta {
-                syn::Meta::NameValue(nv) => match &nv.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(s), ..
-                    }) => Some(s.value()),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .map(|line| {
-                line.strip_prefix(' ')
-                    .unwrap_or(&line)
-                    .trim_end()
-                    .to_owned()
-            })
-            .collect();
-        lines.join("\n").trim().to_owned()
+        doc_comment(&self.func.attrs)
     }
 
     /// The span to blame for problems with the attribute as a whole.
@@ -113,6 +92,31 @@ impl Parse for RpcAttr {
         }
         Ok(attr)
     }
+}
+
+/// An item's doc comment, one line per `///` line, outer blank lines
+/// removed.
+pub(crate) fn doc_comment(attrs: &[syn::Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|line| {
+            line.strip_prefix(' ')
+                .unwrap_or(&line)
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    lines.join("\n").trim().to_owned()
 }
 
 /// A `$name:literal` passed through `macro_rules!` arrives wrapped in an

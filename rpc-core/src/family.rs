@@ -1,0 +1,439 @@
+//! Typed channel families: a name pattern such as `chat:room:{room_id}`
+//! whose parameters are typed, carrying one payload type. Declared once
+//! with `#[websocket_channel]` on the parameters' struct, registered beside
+//! the RPC methods, and used by typed publishing
+//! ([`PublisherExt::channel`](crate::PublisherExt::channel)), by the
+//! server's check of client publications, and by the exporter (typed
+//! subscriptions in every generated client, AsyncAPI).
+//!
+//! A pattern is read at compile time into [`Segment`]s: literal text and
+//! parameters, never two parameters side by side, the namespace (before
+//! the first `:`) literal, and after a `#` exactly one parameter (the user
+//! a user-limited channel admits). A string value may not hold the
+//! characters that give a name its anatomy (`:`, `#`, `,`, whitespace) nor
+//! the first character of the literal after it, so a name matches its
+//! pattern in exactly one way.
+
+use std::fmt::{self, Display, Write as _};
+
+use schemars::{Schema, SchemaGenerator};
+
+use crate::channel::Channel;
+use crate::{Location, RpcError};
+
+/// A channel family's typed identity. `#[websocket_channel]` implements it
+/// on the marker it emits beside the parameters' struct (`ChatRoom` →
+/// `chat_room`), so that `publisher.channel::<chat_room>(ChatRoom { room_id })`
+/// builds the name and checks the payload's type.
+pub trait ChannelFamily {
+    /// The family's name: its parameters' type in snake case (`chat_room`).
+    const NAME: &'static str;
+    /// The pattern as declared: `chat:room:{room_id}`.
+    const PATTERN: &'static str;
+    /// The pattern's parts.
+    const SEGMENTS: &'static [Segment];
+    /// The parameters: the struct the attribute is on.
+    type Params;
+    /// What the family's publications carry.
+    type Payload;
+
+    /// The channel of `params`.
+    ///
+    /// # Errors
+    /// Bad request (107) naming the parameter, for a string value that is
+    /// empty or would change the name's anatomy, or a name over 255 bytes.
+    fn channel(params: &Self::Params) -> Result<String, RpcError>;
+}
+
+/// One part of a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// Text the name holds as it is.
+    Literal(&'static str),
+    /// A parameter's value.
+    Param {
+        /// The field's name.
+        name: &'static str,
+        /// What values it takes.
+        kind: ParamKind,
+    },
+}
+
+/// The types a parameter may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A string without `:`, `#`, `,` or whitespace.
+    String,
+    /// An integer, written in decimal.
+    Integer {
+        /// 8, 16, 32 or 64.
+        bits: u8,
+        /// Whether negative values exist.
+        signed: bool,
+    },
+    /// A UUID, written hyphenated in lower case.
+    Uuid,
+}
+
+/// A type a channel parameter may have: strings, integers and UUIDs, each
+/// written as its `Display` does.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a channel parameter",
+    label = "channel parameters are strings, integers or UUIDs",
+    note = "use `String`, an integer type or `uuid::Uuid`"
+)]
+pub trait ChannelParam: Display {
+    /// What the exporter and the server's matcher know of it.
+    const KIND: ParamKind;
+}
+
+impl ChannelParam for String {
+    const KIND: ParamKind = ParamKind::String;
+}
+
+impl ChannelParam for uuid::Uuid {
+    const KIND: ParamKind = ParamKind::Uuid;
+}
+
+macro_rules! integer_params {
+    ($($ty:ty => $bits:literal, $signed:literal;)*) => {$(
+        impl ChannelParam for $ty {
+            const KIND: ParamKind = ParamKind::Integer { bits: $bits, signed: $signed };
+        }
+    )*};
+}
+
+integer_params! {
+    u8 => 8, false; u16 => 16, false; u32 => 32, false; u64 => 64, false; usize => 64, false;
+    i8 => 8, true; i16 => 16, true; i32 => 32, true; i64 => 64, true; isize => 64, true;
+}
+
+/// Characters no string value may hold: they delimit a name's namespace,
+/// user list and users.
+fn structural(c: char) -> bool {
+    matches!(c, ':' | '#' | ',') || c.is_whitespace() || c.is_control()
+}
+
+/// The first character of the literal after segment `index`, which a
+/// string value may not hold either.
+fn stop_after(segments: &[Segment], index: usize) -> Option<char> {
+    match segments.get(index + 1) {
+        Some(Segment::Literal(text)) => text.chars().next(),
+        _ => None,
+    }
+}
+
+impl ParamKind {
+    /// Whether `value` is one this kind writes (decimal integers without
+    /// leading zeros or `+`, lower-case hyphenated UUIDs).
+    fn accepts(self, value: &str, stop: Option<char>) -> bool {
+        match self {
+            Self::String => {
+                !value.is_empty() && !value.chars().any(|c| structural(c) || Some(c) == stop)
+            }
+            Self::Integer { bits, signed } => {
+                let digits = match value.strip_prefix('-') {
+                    Some(digits) if signed => digits,
+                    _ => value,
+                };
+                let canonical = if digits == "0" {
+                    value == "0"
+                } else {
+                    !digits.starts_with('0')
+                };
+                let (min, max) = if signed {
+                    (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+                } else {
+                    (0, (1i128 << bits) - 1)
+                };
+                !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && canonical
+                    && value
+                        .parse::<i128>()
+                        .is_ok_and(|n| (min..=max).contains(&n))
+            }
+            Self::Uuid => uuid::Uuid::try_parse(value).is_ok_and(|id| id.to_string() == value),
+        }
+    }
+}
+
+/// Writes the channel of a pattern's `values` (one per parameter, in
+/// order); what [`ChannelFamily::channel`] runs.
+///
+/// # Errors
+/// See [`ChannelFamily::channel`].
+pub fn channel_name(segments: &[Segment], values: &[&dyn Display]) -> Result<String, RpcError> {
+    let mut name = String::new();
+    let mut values = values.iter();
+    for (index, segment) in segments.iter().enumerate() {
+        match *segment {
+            Segment::Literal(text) => name.push_str(text),
+            Segment::Param { name: param, kind } => {
+                let Some(value) = values.next() else {
+                    return Err(RpcError::internal());
+                };
+                let start = name.len();
+                // Writing to a String does not fail.
+                let _ = write!(name, "{value}");
+                if !kind.accepts(&name[start..], stop_after(segments, index)) {
+                    return Err(RpcError::bad_request(format!(
+                        "channel parameter `{param}` is {:?}: it must be non-empty, without `:`, \
+                         `#`, `,`, whitespace{}",
+                        &name[start..],
+                        stop_after(segments, index)
+                            .map(|c| format!(" or `{c}`"))
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+        }
+    }
+    Channel::parse(&name).map_err(|error| RpcError::bad_request(error.to_string()))?;
+    Ok(name)
+}
+
+/// Whether `name` is a channel of the pattern `segments`.
+fn matches(segments: &[Segment], name: &str) -> bool {
+    let mut rest = name;
+    for (index, segment) in segments.iter().enumerate() {
+        match *segment {
+            Segment::Literal(text) => match rest.strip_prefix(text) {
+                Some(after) => rest = after,
+                None => return false,
+            },
+            Segment::Param { kind, .. } => {
+                // A value never holds the next literal's first character,
+                // so the literal's first occurrence is where it ends.
+                let end = match segments.get(index + 1) {
+                    Some(Segment::Literal(next)) => match rest.find(next) {
+                        Some(end) => end,
+                        None => return false,
+                    },
+                    _ => rest.len(),
+                };
+                if !kind.accepts(&rest[..end], stop_after(segments, index)) {
+                    return false;
+                }
+                rest = &rest[end..];
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+/// Checks a publication's JSON text against a payload type; the error
+/// (107) names the failing field.
+pub type PublicationCheck = fn(&str) -> Result<(), RpcError>;
+
+/// One declared family, collected by `inventory`: what the server checks
+/// client publications with and the exporter describes.
+#[derive(Clone, Copy)]
+pub struct ChannelRegistration {
+    /// The family's name (`chat_room`).
+    pub name: &'static str,
+    /// The pattern as declared.
+    pub pattern: &'static str,
+    /// The pattern's parts.
+    pub segments: &'static [Segment],
+    /// The parameters struct's doc comment.
+    pub doc: &'static str,
+    /// Schema of the payload.
+    pub payload_schema: fn(&mut SchemaGenerator) -> Schema,
+    /// Checks a client publication's JSON against the payload type;
+    /// `None` when the family opted out (`validate = false`).
+    pub check: Option<PublicationCheck>,
+    /// Where the family is declared.
+    pub location: Location,
+}
+
+impl ChannelRegistration {
+    /// Whether `channel` belongs to this family.
+    pub fn matches(&self, channel: &str) -> bool {
+        matches(self.segments, channel)
+    }
+
+    /// The namespace: the literal before the first `:`, if the pattern
+    /// has one.
+    pub fn namespace(&self) -> Option<&'static str> {
+        match self.segments.first() {
+            Some(Segment::Literal(text)) => Channel::parse(text)
+                .ok()
+                .and_then(|channel| channel.namespace()),
+            _ => None,
+        }
+    }
+
+    /// Whether its channels are user-limited (`…#{user}`).
+    pub fn user_limited(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|segment| matches!(segment, Segment::Literal(text) if text.contains('#')))
+    }
+
+    /// The parameters, in pattern order.
+    pub fn params(&self) -> impl Iterator<Item = (&'static str, ParamKind)> + '_ {
+        self.segments.iter().filter_map(|segment| match *segment {
+            Segment::Param { name, kind } => Some((name, kind)),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// How much of the pattern is literal: where several families match a
+    /// name, the one that spells out more of it is the one meant.
+    pub fn literal_len(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Literal(text) => text.len(),
+                Segment::Param { .. } => 0,
+            })
+            .sum()
+    }
+}
+
+impl fmt::Debug for ChannelRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelRegistration")
+            .field("name", &self.name)
+            .field("pattern", &self.pattern)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+inventory::collect!(ChannelRegistration);
+
+/// Every family declared in this binary, in unspecified order.
+pub fn registered_channels() -> impl Iterator<Item = &'static ChannelRegistration> {
+    inventory::iter::<ChannelRegistration>.into_iter()
+}
+
+/// The family a channel belongs to among `families`: the one that spells
+/// out most of the name when several match.
+pub fn family_of<'a>(
+    families: impl IntoIterator<Item = &'a ChannelRegistration>,
+    channel: &str,
+) -> Option<&'a ChannelRegistration> {
+    families
+        .into_iter()
+        .filter(|family| family.matches(channel))
+        .max_by_key(|family| family.literal_len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOM: &[Segment] = &[
+        Segment::Literal("chat:room:"),
+        Segment::Param {
+            name: "room_id",
+            kind: ParamKind::Integer {
+                bits: 64,
+                signed: false,
+            },
+        },
+    ];
+
+    const TASK: &[Segment] = &[
+        Segment::Literal("tasks:"),
+        Segment::Param {
+            name: "task_id",
+            kind: ParamKind::Uuid,
+        },
+        Segment::Literal("#"),
+        Segment::Param {
+            name: "user",
+            kind: ParamKind::String,
+        },
+    ];
+
+    const DOC: &[Segment] = &[
+        Segment::Literal("docs:"),
+        Segment::Param {
+            name: "doc",
+            kind: ParamKind::String,
+        },
+        Segment::Literal(".viewers"),
+    ];
+
+    #[test]
+    fn names_are_built_from_typed_values() {
+        assert_eq!(channel_name(ROOM, &[&42u64]).unwrap(), "chat:room:42");
+        let id = uuid::Uuid::from_u128(7);
+        assert_eq!(
+            channel_name(TASK, &[&id, &"u1"]).unwrap(),
+            "tasks:00000000-0000-0000-0000-000000000007#u1"
+        );
+        assert_eq!(
+            channel_name(DOC, &[&"readme"]).unwrap(),
+            "docs:readme.viewers"
+        );
+    }
+
+    #[test]
+    fn string_values_cannot_change_a_names_anatomy() {
+        let id = uuid::Uuid::from_u128(7);
+        for user in ["", "a#b", "a,b", "a b", "a:b"] {
+            let error = channel_name(TASK, &[&id, &user]).unwrap_err();
+            assert_eq!(error.code, 107, "{user:?}");
+            assert!(error.message.contains("`user`"), "{}", error.message);
+        }
+        // The literal after a value starts with `.`: a value holding one
+        // would match the pattern two ways.
+        assert!(channel_name(DOC, &[&"a.b"]).is_err());
+        assert!(channel_name(ROOM, &[&"x".repeat(300)]).is_err());
+    }
+
+    #[test]
+    fn names_match_only_the_values_the_pattern_writes() {
+        assert!(matches(ROOM, "chat:room:42"));
+        assert!(matches(ROOM, "chat:room:0"));
+        for name in [
+            "chat:room:",
+            "chat:room:-1",
+            "chat:room:042",
+            "chat:room:+4",
+            "chat:room:4x",
+            "chat:room:18446744073709551616",
+            "chat:rooms:4",
+        ] {
+            assert!(!matches(ROOM, name), "{name}");
+        }
+        assert!(matches(
+            TASK,
+            "tasks:00000000-0000-0000-0000-000000000007#u1"
+        ));
+        assert!(!matches(
+            TASK,
+            "tasks:00000000-0000-0000-0000-000000000007#u1,u2"
+        ));
+        assert!(!matches(
+            TASK,
+            "tasks:00000000-0000-0000-0000-00000000000A#u1"
+        ));
+        assert!(!matches(TASK, "tasks:7#u1"));
+        assert!(matches(DOC, "docs:readme.viewers"));
+        assert!(!matches(DOC, "docs:a.b.viewers"));
+        assert!(!matches(DOC, "docs:readme.viewers.x"));
+    }
+
+    #[test]
+    fn signed_integers_take_a_minus() {
+        const SIGNED: &[Segment] = &[
+            Segment::Literal("t:"),
+            Segment::Param {
+                name: "n",
+                kind: ParamKind::Integer {
+                    bits: 32,
+                    signed: true,
+                },
+            },
+        ];
+        assert!(matches(SIGNED, "t:-5"));
+        assert!(!matches(SIGNED, "t:-0"));
+        assert!(!matches(SIGNED, "t:--5"));
+        assert_eq!(channel_name(SIGNED, &[&-5i32]).unwrap(), "t:-5");
+    }
+}
