@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub mod channels_fixture;
 pub mod fixture;
 pub mod redis_server;
 pub mod types_fixture;

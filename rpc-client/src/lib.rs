@@ -65,7 +65,7 @@ pub use shared::{ConnectionState, TokenProvider};
 pub use subscription::{
     DecodeError, ServerSubscriptions, Subscription, TypedEvent, TypedSubscription,
 };
-pub use wirecall_core::{Method, Publisher, PublisherExt, RpcError};
+pub use wirecall_core::{ChannelFamily, Method, Publisher, PublisherExt, RpcError};
 
 /// The runtime core, for `#[websocket_rpc]` in crates that depend on
 /// `wirecall-client` only.

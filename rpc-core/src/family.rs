@@ -14,6 +14,7 @@
 //! the first character of the literal after it, so a name matches its
 //! pattern in exactly one way.
 
+use std::collections::HashMap;
 use std::fmt::{self, Display, Write as _};
 
 use schemars::{Schema, SchemaGenerator};
@@ -309,16 +310,101 @@ pub fn registered_channels() -> impl Iterator<Item = &'static ChannelRegistratio
     inventory::iter::<ChannelRegistration>.into_iter()
 }
 
-/// The family a channel belongs to among `families`: the one that spells
-/// out most of the name when several match.
-pub fn family_of<'a>(
-    families: impl IntoIterator<Item = &'a ChannelRegistration>,
-    channel: &str,
-) -> Option<&'a ChannelRegistration> {
-    families
-        .into_iter()
-        .filter(|family| family.matches(channel))
-        .max_by_key(|family| family.literal_len())
+/// A set of families, looked up by channel name: what a server checks
+/// client publications with.
+#[derive(Clone, Debug, Default)]
+pub struct ChannelFamilies {
+    /// By namespace (`""`: patterns without a `:`), so a lookup only
+    /// tries the families a name could belong to.
+    by_namespace: HashMap<&'static str, Vec<ChannelRegistration>>,
+}
+
+/// Two families with one name (their generated helpers would collide) or
+/// one pattern.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "channel family `{name}` ({pattern}) is declared twice: at {first} and at {second}; rename \
+     one of the parameter structs or change its pattern"
+)]
+pub struct DuplicateFamily {
+    /// The contested name.
+    pub name: &'static str,
+    /// The pattern of the second declaration.
+    pub pattern: &'static str,
+    /// Where the first is declared.
+    pub first: Location,
+    /// Where the second is declared.
+    pub second: Location,
+}
+
+impl ChannelFamilies {
+    /// Every family declared in this binary.
+    ///
+    /// # Errors
+    /// [`DuplicateFamily`] when two share a name or a pattern.
+    pub fn global() -> Result<Self, Box<DuplicateFamily>> {
+        Self::from_registrations(registered_channels().copied())
+    }
+
+    /// These families.
+    ///
+    /// # Errors
+    /// [`DuplicateFamily`] when two share a name or a pattern.
+    pub fn from_registrations(
+        families: impl IntoIterator<Item = ChannelRegistration>,
+    ) -> Result<Self, Box<DuplicateFamily>> {
+        let mut all: Vec<ChannelRegistration> = families.into_iter().collect();
+        all.sort_by_key(|family| (family.name, family.location));
+        for (index, family) in all.iter().enumerate() {
+            if let Some(first) = all[..index]
+                .iter()
+                .find(|other| other.name == family.name || other.pattern == family.pattern)
+            {
+                return Err(Box::new(DuplicateFamily {
+                    name: family.name,
+                    pattern: family.pattern,
+                    first: first.location,
+                    second: family.location,
+                }));
+            }
+        }
+        let mut by_namespace: HashMap<_, Vec<_>> = HashMap::new();
+        for family in all {
+            by_namespace
+                .entry(family.namespace().unwrap_or_default())
+                .or_default()
+                .push(family);
+        }
+        Ok(Self { by_namespace })
+    }
+
+    /// The family `channel` belongs to: the one that spells out most of
+    /// the name when several match.
+    pub fn of(&self, channel: &str) -> Option<&ChannelRegistration> {
+        let namespace = Channel::parse(channel).ok()?.namespace();
+        self.by_namespace
+            .get(namespace.unwrap_or_default())?
+            .iter()
+            .filter(|family| family.matches(channel))
+            .max_by_key(|family| family.literal_len())
+    }
+
+    /// Every family, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &ChannelRegistration> {
+        let mut all: Vec<_> = self.by_namespace.values().flatten().collect();
+        all.sort_by_key(|family| family.name);
+        all.into_iter()
+    }
+
+    /// How many families.
+    pub fn len(&self) -> usize {
+        self.by_namespace.values().map(Vec::len).sum()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_namespace.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -435,5 +521,48 @@ mod tests {
         assert!(!matches(SIGNED, "t:-0"));
         assert!(!matches(SIGNED, "t:--5"));
         assert_eq!(channel_name(SIGNED, &[&-5i32]).unwrap(), "t:-5");
+    }
+
+    fn family(name: &'static str, segments: &'static [Segment]) -> ChannelRegistration {
+        ChannelRegistration {
+            name,
+            pattern: name,
+            segments,
+            doc: "",
+            payload_schema: |generator| generator.subschema_for::<()>(),
+            check: None,
+            location: Location {
+                file: "x.rs",
+                line: 1,
+                module: "x",
+            },
+        }
+    }
+
+    #[test]
+    fn a_name_belongs_to_the_family_that_spells_out_most_of_it() {
+        const ANY_ROOM: &[Segment] = &[
+            Segment::Literal("chat:"),
+            Segment::Param {
+                name: "room",
+                kind: ParamKind::String,
+            },
+        ];
+        let families = ChannelFamilies::from_registrations([
+            family("room", ROOM),
+            family("any_room", ANY_ROOM),
+            family("task", TASK),
+        ])
+        .unwrap();
+        assert_eq!(families.len(), 3);
+        assert_eq!(families.of("chat:room:4").unwrap().name, "room");
+        assert_eq!(families.of("chat:lobby").unwrap().name, "any_room");
+        assert!(families.of("chat:room:x:y").is_none());
+        assert!(families.of("news").is_none());
+        let names: Vec<_> = families.iter().map(|family| family.name).collect();
+        assert_eq!(names, ["any_room", "room", "task"]);
+        let twice =
+            ChannelFamilies::from_registrations([family("room", ROOM), family("room", TASK)]);
+        assert_eq!(twice.unwrap_err().name, "room");
     }
 }

@@ -95,8 +95,8 @@ pub mod __private;
 pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
 pub use family::{
-    ChannelFamily, ChannelParam, ChannelRegistration, ParamKind, PublicationCheck, Segment,
-    family_of, registered_channels,
+    ChannelFamilies, ChannelFamily, ChannelParam, ChannelRegistration, DuplicateFamily, ParamKind,
+    PublicationCheck, Segment, registered_channels,
 };
 pub use handshake::Handshake;
 pub use method::{Handler, Location, Method, Registration, registered};

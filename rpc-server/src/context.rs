@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use wirecall_core::{AppState, Router};
+use wirecall_core::{AppState, ChannelFamilies, Router};
 
 use crate::auth::TokenVerifier;
 use crate::config::{Limits, Timings};
@@ -16,6 +16,9 @@ use crate::hooks::Hooks;
 /// A server's shared state.
 pub(crate) struct Context {
     pub(crate) router: Router,
+    /// Declared channel families: client publications into them are
+    /// checked against the payload type.
+    pub(crate) families: ChannelFamilies,
     pub(crate) verifier: Option<TokenVerifier>,
     pub(crate) allow_anonymous: bool,
     pub(crate) limits: Limits,

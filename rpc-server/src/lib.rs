@@ -187,9 +187,10 @@ pub use server::{BuildError, Listening, Server, ServerBuilder, WEBSOCKET_PATH};
 #[cfg(feature = "export")]
 pub use wirecall_core::export;
 pub use wirecall_core::{
-    AppState, Call, Conn, ConnBuilder, DuplicateMethod, FromConn, Handler, Handshake, Location,
-    Method, Publisher, PublisherExt, Registration, Result, Router, RouterBuilder, RouterError,
-    RpcError, State, channel, code, messages, protocol, publish, registered, websocket_rpc,
+    AppState, Call, ChannelFamilies, ChannelFamily, ChannelRegistration, Conn, ConnBuilder,
+    DuplicateMethod, FromConn, Handler, Handshake, Location, Method, Publisher, PublisherExt,
+    Registration, Result, Router, RouterBuilder, RouterError, RpcError, State, channel, code,
+    messages, protocol, publish, registered, registered_channels, websocket_channel, websocket_rpc,
 };
 pub use worker::BrokerPublisher;
 

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wirecall_core::protocol::{Disconnect, Publication, StreamPosition};
-use wirecall_core::{AppState, Router, RpcError};
+use wirecall_core::{AppState, ChannelFamilies, Router, RpcError};
 
 use crate::auth::TokenVerifier;
 use crate::broker::{Broker, MemoryBroker};
@@ -53,6 +53,9 @@ pub enum BuildError {
     /// The router could not be built (duplicate method names).
     #[error(transparent)]
     Router(#[from] wirecall_core::RouterError),
+    /// Two channel families share a name or a pattern.
+    #[error(transparent)]
+    Families(#[from] Box<wirecall_core::DuplicateFamily>),
     /// The personal channel's namespace is not configured.
     #[error(
         "personal channels use namespace `{0}`, which is not configured; add it with .namespace()"
@@ -416,6 +419,7 @@ async fn shutdown_signal() {
 #[derive(Default)]
 pub struct ServerBuilder {
     router: Option<Router>,
+    families: Option<ChannelFamilies>,
     verifier: Option<TokenVerifier>,
     allow_anonymous: bool,
     channels: Channels,
@@ -479,6 +483,14 @@ impl ServerBuilder {
     /// The RPC methods to serve (default: every registered handler).
     pub fn router(mut self, router: Router) -> Self {
         self.router = Some(router);
+        self
+    }
+
+    /// The channel families whose client publications are checked
+    /// against their payload type (default: every family declared with
+    /// `#[websocket_channel]`).
+    pub fn channel_families(mut self, families: ChannelFamilies) -> Self {
+        self.families = Some(families);
         self
     }
 
@@ -627,6 +639,10 @@ impl ServerBuilder {
             Some(router) => router,
             None => Router::global()?,
         };
+        let families = match self.families {
+            Some(families) => families,
+            None => ChannelFamilies::global()?,
+        };
         if let Some(namespace) = &self.channels.personal_namespace
             && !self.channels.namespaces.contains_key(namespace)
         {
@@ -686,6 +702,7 @@ impl ServerBuilder {
         Ok(Server {
             inner: Arc::new_cyclic(|weak| Context {
                 router,
+                families,
                 verifier: self.verifier,
                 allow_anonymous: self.allow_anonymous,
                 limits: self.limits,

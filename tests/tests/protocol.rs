@@ -209,6 +209,78 @@ async fn channel_permissions() {
 }
 
 #[tokio::test]
+async fn client_publications_into_a_typed_family_are_checked_against_its_payload() {
+    let server = TestServer::start(test_server()).await;
+    let mut client = server.client("u1").await;
+    let mut witness = server.client("u2").await;
+    for channel in [
+        "chat:room:7",
+        "news:story:00000000-0000-0000-0000-000000000007",
+    ] {
+        let reply = client.subscribe(json!({"channel": channel})).await;
+        assert!(reply.get("subscribe").is_some(), "{reply}");
+    }
+    let cases = [
+        ("chat:room:7", json!({"author": "u1", "text": "hi"}), None),
+        (
+            "chat:room:7",
+            json!({"author": "u1", "text": 5}),
+            Some("text"),
+        ),
+        (
+            "chat:room:7",
+            json!({"author": "u1"}),
+            Some("missing field `text`"),
+        ),
+        (
+            "news:story:00000000-0000-0000-0000-000000000007",
+            // Inside an internally tagged enum serde does not track the
+            // field; the message names the expected type.
+            json!({"kind": "edited", "title": "t", "revision": -1}),
+            Some("expected u32"),
+        ),
+        (
+            "news:story:00000000-0000-0000-0000-000000000007",
+            json!({"kind": "shouted"}),
+            Some("unknown variant `shouted`"),
+        ),
+        (
+            "news:story:00000000-0000-0000-0000-000000000007",
+            json!({"kind": "retracted", "reason": "wrong"}),
+            None,
+        ),
+    ];
+    for (channel, data, refused) in cases {
+        let id = client
+            .command(json!({"publish": {"channel": channel, "data": data}}))
+            .await;
+        let reply = client.reply_to(id).await;
+        match refused {
+            None => assert_eq!(reply["publish"], json!({}), "{data}: {reply}"),
+            Some(naming) => {
+                assert_eq!(reply["error"]["code"], 107, "{data}: {reply}");
+                let message = reply["error"]["message"].as_str().unwrap();
+                assert!(message.contains(naming), "{data}: {message}");
+                assert!(message.contains("channel family"), "{message}");
+            }
+        }
+    }
+    // Only the accepted publications arrived, in order.
+    let first = client.push().await;
+    assert_eq!(pub_data(&first)["text"], "hi", "{first}");
+    let second = client.push().await;
+    assert_eq!(pub_data(&second)["reason"], "wrong", "{second}");
+    // A channel of the namespace outside any family is not checked.
+    let reply = client.subscribe(json!({"channel": "chat:lobby"})).await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let id = client
+        .command(json!({"publish": {"channel": "chat:lobby", "data": {"any": 1}}}))
+        .await;
+    assert_eq!(client.reply_to(id).await["publish"], json!({}));
+    still_serving(&mut witness).await;
+}
+
+#[tokio::test]
 async fn the_default_namespace_is_closed_unless_configured() {
     let server = TestServer::start(test_server()).await;
     let mut client = server.client("u1").await;

@@ -1,0 +1,64 @@
+//! The typed channel families of the test servers: an integer, a UUID and
+//! a user-limited family, and a tagged-enum payload. The SDK suites
+//! subscribe to them through the generated clients; the Rust tests check
+//! client publications against them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use wirecall_server::websocket_channel;
+
+/// A message in a chat room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatMessage {
+    /// Who wrote it.
+    pub author: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A chat room's messages: its subscribers may publish, and what they
+/// publish is checked against `ChatMessage`.
+#[websocket_channel("chat:room:{room_id}", payload = ChatMessage)]
+pub struct ChatRoom {
+    /// The room.
+    pub room_id: u64,
+}
+
+/// Messages for one user in one of their chat inboxes.
+#[websocket_channel("chat:inbox:{inbox}#{user}", payload = ChatMessage)]
+pub struct ChatInbox {
+    /// Which inbox (negative ones are archives).
+    pub inbox: i32,
+    /// The user it belongs to.
+    pub user: String,
+}
+
+/// What happens to a news story, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoryEvent {
+    /// It went out.
+    Published {
+        /// Its headline.
+        title: String,
+    },
+    /// It changed.
+    Edited {
+        /// Its new headline.
+        title: String,
+        /// How many edits so far.
+        revision: u32,
+    },
+    /// It was withdrawn.
+    Retracted {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One news story's events.
+#[websocket_channel("news:story:{story_id}", payload = StoryEvent)]
+pub struct NewsStory {
+    /// The story.
+    pub story_id: uuid::Uuid,
+}
