@@ -470,7 +470,20 @@ impl ServerBuilder {
     /// The options set with [`ServerBuilder::client_options`], or the
     /// defaults.
     pub fn export_options(&self) -> wirecall_core::export::ClientOptions {
-        self.client_options.clone().unwrap_or_default()
+        let mut options = self.client_options.clone().unwrap_or_default();
+        let access = |options: &NamespaceOptions| wirecall_core::export::ChannelAccess {
+            subscribe: options.allow_subscribe_for_client,
+            publish: options.allow_publish_for_subscriber || options.allow_publish_for_client,
+        };
+        options.channel_access = self
+            .channels
+            .namespaces
+            .iter()
+            .map(|(name, namespace)| (name.clone(), access(namespace)))
+            .chain([(String::new(), access(&self.channels.default_namespace))])
+            .collect();
+        options.personal_namespace = self.channels.personal_namespace.clone();
+        options
     }
 
     /// The channel settings so far (namespaces, personal channels), for a

@@ -14,8 +14,10 @@ fn main() {
         std::process::exit(2);
     };
     let options = ClientOptions {
+        name: "fixture-client".into(),
         go_module: Some("example.com/fixtureclient".into()),
-        ..ClientOptions::named("fixture-client")
+        // The test servers' namespaces, for the AsyncAPI operations.
+        ..wirecall_tests::test_server().export_options()
     };
     let fail = |error: &dyn std::fmt::Display| -> ! {
         eprintln!("fixture-clients: {error}");

@@ -18,8 +18,10 @@ use wirecall_tests as _;
 
 fn fixture_clients() -> Vec<GeneratedFile> {
     let options = ClientOptions {
+        name: "fixture-client".into(),
         go_module: Some("example.com/fixtureclient".into()),
-        ..ClientOptions::named("fixture-client")
+        // The test servers' namespaces, for the AsyncAPI operations.
+        ..wirecall_tests::test_server().export_options()
     };
     generate_clients(&Router::global().unwrap(), &Target::ALL, &options).unwrap()
 }

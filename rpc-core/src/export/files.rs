@@ -1,13 +1,15 @@
 //! The exporter's second half: which files each target gets, and writing
 //! them to (or checking them against) a directory.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{
-    ApiModel, ExportError, api_model, go, openrpc, python_client, rust, typescript_client,
+    ApiModel, ChannelAccess, ExportError, api_model, asyncapi, go, openrpc, python_client, rust,
+    typescript_client,
 };
-use crate::Router;
+use crate::{ChannelFamilies, Router};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,16 +25,20 @@ pub enum Target {
     Rust,
     /// `openrpc.json`: the API with the JSON Schema of every type.
     OpenRpc,
+    /// `asyncapi.json`: the channel families and the personal channel, an
+    /// AsyncAPI 3.0 document.
+    AsyncApi,
 }
 
 impl Target {
     /// Every target, in output order.
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::Python,
         Target::TypeScript,
         Target::Go,
         Target::Rust,
         Target::OpenRpc,
+        Target::AsyncApi,
     ];
 
     /// The target's directory (or file) under the output directory.
@@ -43,6 +49,7 @@ impl Target {
             Target::Go => "go",
             Target::Rust => "rust",
             Target::OpenRpc => "openrpc.json",
+            Target::AsyncApi => "asyncapi.json",
         }
     }
 }
@@ -57,6 +64,14 @@ pub struct ClientOptions {
     pub version: String,
     /// The Go module path; default `example.com/<name>`.
     pub go_module: Option<String>,
+    /// What clients may do in each namespace (`""`: channels without
+    /// one), for the AsyncAPI document's operations. `generate-clients`
+    /// fills it from the server's namespace options; without it (a build
+    /// script that does not say) the document lists what the server sends.
+    pub channel_access: BTreeMap<String, ChannelAccess>,
+    /// The personal channels' namespace, when they are on: the AsyncAPI
+    /// document describes the personal channel.
+    pub personal_namespace: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -65,6 +80,8 @@ impl Default for ClientOptions {
             name: "api-client".into(),
             version: "0.1.0".into(),
             go_module: None,
+            channel_access: BTreeMap::new(),
+            personal_namespace: None,
         }
     }
 }
@@ -167,6 +184,14 @@ pub fn client_files(
                 target.path(),
                 openrpc(router, &options.name, &options.version)?,
             )],
+            Target::AsyncApi => {
+                let families = ChannelFamilies::global()
+                    .map_err(|duplicate| ExportError::DuplicateFamily(duplicate.to_string()))?;
+                vec![GeneratedFile::new(
+                    target.path(),
+                    asyncapi(&families, options)?,
+                )]
+            }
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

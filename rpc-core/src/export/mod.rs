@@ -18,6 +18,7 @@ const HEADER: &str = concat!(
     ". DO NOT EDIT."
 );
 
+mod asyncapi;
 mod files;
 mod go;
 mod model;
@@ -31,6 +32,7 @@ mod schema;
 mod typescript;
 mod typescript_client;
 
+pub use asyncapi::{ChannelAccess, asyncapi};
 pub use files::{
     ClientOptions, GeneratedFile, Target, client_files, exported_model, generate_clients,
     stale_files, write_files,
@@ -40,6 +42,6 @@ pub use python::python_models;
 pub use typescript::typescript_types;
 
 pub use model::{
-    ApiModel, ExportError, ExternalVariant, Field, MethodModel, TypeDef, TypeKind, TypeRef,
-    Variant, api_model,
+    ApiModel, ChannelModel, ChannelSegment, ExportError, ExternalVariant, Field, MethodModel,
+    TypeDef, TypeKind, TypeRef, Variant, api_model, api_model_with,
 };

@@ -8,13 +8,15 @@ use schemars::SchemaGenerator;
 
 use super::names;
 use super::schema::Reader;
-use crate::Router;
+use crate::{ChannelFamilies, ParamKind, Router, Segment};
 
-/// Every method and every named type of an API.
+/// Every method, channel family and named type of an API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiModel {
     /// Methods, sorted by name.
     pub methods: Vec<MethodModel>,
+    /// Declared channel families, sorted by name.
+    pub channels: Vec<ChannelModel>,
     /// Named types reachable from the methods, by name (sorted).
     pub types: BTreeMap<String, TypeDef>,
 }
@@ -30,6 +32,49 @@ pub struct MethodModel {
     pub params: Option<TypeRef>,
     /// The result type.
     pub result: TypeRef,
+}
+
+/// One channel family (`#[websocket_channel]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelModel {
+    /// The family's name, `chat_room`.
+    pub name: String,
+    /// The pattern as declared, `chat:room:{room_id}`.
+    pub pattern: String,
+    /// The parameters struct's doc comment.
+    pub doc: String,
+    /// The pattern's parts, parameters typed.
+    pub segments: Vec<ChannelSegment>,
+    /// What its publications carry.
+    pub payload: TypeRef,
+    /// The literal namespace, if the pattern has one.
+    pub namespace: Option<String>,
+    /// Whether its channels are user-limited (`…#{user}`).
+    pub user_limited: bool,
+}
+
+/// One part of a family's pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelSegment {
+    /// Text the name holds as it is.
+    Literal(String),
+    /// A parameter: its (field) name and type.
+    Param {
+        /// The field's name, `room_id`.
+        name: String,
+        /// A string, an integer or a UUID.
+        ty: TypeRef,
+    },
+}
+
+impl ChannelModel {
+    /// The parameters, in pattern order.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &TypeRef)> {
+        self.segments.iter().filter_map(|segment| match segment {
+            ChannelSegment::Param { name, ty } => Some((name.as_str(), ty)),
+            ChannelSegment::Literal(_) => None,
+        })
+    }
 }
 
 /// A named type.
@@ -153,6 +198,9 @@ pub enum ExportError {
         /// What was found.
         reason: String,
     },
+    /// Two channel families share a name or a pattern.
+    #[error("{0}")]
+    DuplicateFamily(String),
     /// The router has no methods.
     #[error(
         "found no RPC methods. Usually: the crate holding the #[websocket_rpc] handlers is not \
@@ -162,12 +210,26 @@ pub enum ExportError {
     NoMethods,
 }
 
-/// Builds the model of every method of `router`.
+/// Builds the model of every method of `router` and every channel family
+/// declared in this binary.
 ///
 /// # Errors
 /// [`ExportError::Unsupported`] for a type the model cannot express, naming
-/// it and the field.
+/// it and the field; [`ExportError::DuplicateFamily`].
 pub fn api_model(router: &Router) -> Result<ApiModel, ExportError> {
+    let families = ChannelFamilies::global()
+        .map_err(|duplicate| ExportError::DuplicateFamily(duplicate.to_string()))?;
+    api_model_with(router, &families)
+}
+
+/// [`api_model`] with these channel families.
+///
+/// # Errors
+/// As [`api_model`].
+pub fn api_model_with(
+    router: &Router,
+    families: &ChannelFamilies,
+) -> Result<ApiModel, ExportError> {
     let mut generator = SchemaGenerator::default();
     // The messaging layer's payloads, so the code that consumes personal
     // and task channels is typed too. First, so they keep their names: a
@@ -182,6 +244,10 @@ pub fn api_model(router: &Router) -> Result<ApiModel, ExportError> {
         let result = (registration.result_schema)(&mut generator).to_value();
         schemas.push((registration, params, result));
     }
+    let payloads: Vec<_> = families
+        .iter()
+        .map(|family| (family, (family.payload_schema)(&mut generator).to_value()))
+        .collect();
     let mut reader = Reader::new(generator.definitions().keys().cloned());
     let mut methods = Vec::with_capacity(schemas.len());
     for (registration, params, result) in schemas {
@@ -196,11 +262,39 @@ pub fn api_model(router: &Router) -> Result<ApiModel, ExportError> {
             result: reader.type_ref(&result, at, &format!("{hint}Result"))?,
         });
     }
+    let mut channels = Vec::with_capacity(payloads.len());
+    for (family, payload) in payloads {
+        let hint = format!("{}Payload", names::pascal(family.name));
+        channels.push(ChannelModel {
+            name: family.name.to_owned(),
+            pattern: family.pattern.to_owned(),
+            doc: family.doc.to_owned(),
+            segments: family.segments.iter().map(channel_segment).collect(),
+            payload: reader.type_ref(&payload, family.name, &hint)?,
+            namespace: family.namespace().map(str::to_owned),
+            user_limited: family.user_limited(),
+        });
+    }
     for (name, schema) in generator.definitions() {
         reader.type_def(name, schema)?;
     }
     Ok(ApiModel {
         methods,
+        channels,
         types: reader.finish(),
     })
+}
+
+fn channel_segment(segment: &Segment) -> ChannelSegment {
+    match *segment {
+        Segment::Literal(text) => ChannelSegment::Literal(text.to_owned()),
+        Segment::Param { name, kind } => ChannelSegment::Param {
+            name: name.to_owned(),
+            ty: match kind {
+                ParamKind::String => TypeRef::String,
+                ParamKind::Integer { bits, signed } => TypeRef::Integer { bits, signed },
+                ParamKind::Uuid => TypeRef::Uuid,
+            },
+        },
+    }
 }

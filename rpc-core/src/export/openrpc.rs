@@ -63,7 +63,7 @@ pub fn openrpc(router: &Router, title: &str, version: &str) -> Result<String, Ex
 }
 
 /// Points `$ref`s at OpenRPC's `#/components/schemas/` instead of `$defs`.
-fn components_refs(value: Value) -> Value {
+pub(super) fn components_refs(value: Value) -> Value {
     match value {
         Value::Object(object) => Value::Object(
             object

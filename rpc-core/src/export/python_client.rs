@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::python::{model_names, py_string, py_type, python_models};
-use super::{ApiModel, ClientOptions, GeneratedFile, HEADER, MethodModel, TypeRef, names, readme};
+use super::{
+    ApiModel, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER, MethodModel,
+    TypeRef, names, readme,
+};
 
 const RUNTIME: &str = include_str!("templates/rpc_client.py");
 
@@ -97,6 +100,9 @@ fn client(model: &ApiModel) -> String {
     for method in &model.methods {
         write_method(&mut methods, method, &mut adapters);
     }
+    for family in &model.channels {
+        write_family(&mut methods, family, &mut adapters);
+    }
     let mut body = String::new();
     for py in &adapters {
         let _ = writeln!(
@@ -166,6 +172,60 @@ def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
     return adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
 "#;
 
+/// A method's docstring, indented for a method body.
+fn write_docstring(out: &mut String, doc: &str) {
+    let doc = doc.replace("\"\"\"", "\\\"\\\"\\\"");
+    if doc.contains('\n') {
+        let _ = write!(
+            out,
+            "        \"\"\"{}\n        \"\"\"\n",
+            doc.replace('\n', "\n        ").replace("        \n", "\n")
+        );
+    } else {
+        let _ = writeln!(out, "        \"\"\"{doc}\"\"\"");
+    }
+}
+
+/// `subscribe_<family>(params…)`: the channel's name built from typed
+/// parameters, its publications validated into the payload type.
+fn write_family(out: &mut String, family: &ChannelModel, adapters: &mut BTreeSet<String>) {
+    let payload = py_type(&family.payload);
+    adapters.insert(payload.clone());
+    let params: Vec<String> = family
+        .params()
+        .map(|(name, ty)| format!("{name}: {}", py_type(ty)))
+        .collect();
+    let signature = std::iter::once("self".to_owned())
+        .chain(params)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = write!(
+        out,
+        "\n    async def subscribe_{}({signature}) -> Subscription[{payload}]:\n",
+        names::snake(&family.name)
+    );
+    let mut doc = family.doc.clone();
+    if !doc.is_empty() {
+        doc.push_str("\n\n");
+    }
+    let _ = write!(doc, "Channel `{}`.", family.pattern);
+    write_docstring(out, &doc);
+    let address: String = family
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            ChannelSegment::Literal(text) => text.clone(),
+            ChannelSegment::Param { name, .. } => format!("{{{name}}}"),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "        return await self.rpc.subscribe(f{}, {})",
+        py_string(&address),
+        adapter_name(&payload)
+    );
+}
+
 fn write_method(out: &mut String, method: &MethodModel, adapters: &mut BTreeSet<String>) {
     let name = names::snake(&method.name);
     let result = py_type(&method.result);
@@ -187,16 +247,7 @@ fn write_method(out: &mut String, method: &MethodModel, adapters: &mut BTreeSet<
     } else {
         method.doc.clone()
     };
-    let doc = doc.replace("\"\"\"", "\\\"\\\"\\\"");
-    if doc.contains('\n') {
-        let _ = write!(
-            out,
-            "        \"\"\"{}\n        \"\"\"\n",
-            doc.replace('\n', "\n        ").replace("        \n", "\n")
-        );
-    } else {
-        let _ = writeln!(out, "        \"\"\"{doc}\"\"\"");
-    }
+    write_docstring(out, &doc);
     let call = format!("await self.rpc.call({}, {params})", py_string(&method.name));
     if matches!(method.result, TypeRef::Unit) {
         let _ = writeln!(out, "        {call}");

@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::typescript::{ts_type, typescript_types, write_doc};
-use super::{ApiModel, ClientOptions, GeneratedFile, HEADER, MethodModel, names, readme};
+use super::{
+    ApiModel, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER, MethodModel,
+    names, readme,
+};
 
 const RUNTIME: &str = include_str!("templates/rpc-client.ts");
 
@@ -78,6 +81,9 @@ fn client(model: &ApiModel) -> String {
     for method in &model.methods {
         write_method(&mut body, method);
     }
+    for family in &model.channels {
+        write_family(&mut body, family);
+    }
     let words: BTreeSet<&str> = body
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
         .collect();
@@ -126,6 +132,46 @@ const SUBSCRIPTIONS: &str = r#"
   }
 }
 "#;
+
+/// `subscribe<Family>({ params })`: the channel's name built from typed
+/// parameters; the handler receives the payload type.
+fn write_family(out: &mut String, family: &ChannelModel) {
+    out.push('\n');
+    let mut doc = family.doc.clone();
+    if !doc.is_empty() {
+        doc.push_str("\n\n");
+    }
+    let _ = write!(doc, "Channel `{}`.", family.pattern);
+    write_doc(out, &doc, "  ");
+    let payload = ts_type(&family.payload);
+    let params: Vec<String> = family
+        .params()
+        .map(|(name, ty)| format!("{}: {}", names::camel(name), ts_type(ty)))
+        .collect();
+    let signature = if params.is_empty() {
+        String::new()
+    } else {
+        format!("params: {{ {} }}", params.join("; "))
+    };
+    let address: String = family
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            ChannelSegment::Literal(text) => text.replace('\\', "\\\\").replace('`', "\\`"),
+            ChannelSegment::Param { name, .. } => format!("${{params.{}}}", names::camel(name)),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  subscribe{}({signature}): Promise<TypedSubscription<{payload}>> {{",
+        names::pascal(&family.name)
+    );
+    let _ = writeln!(
+        out,
+        "    return this.rpc.subscribe<{payload}>(`{address}`);"
+    );
+    out.push_str("  }\n");
+}
 
 fn write_method(out: &mut String, method: &MethodModel) {
     out.push('\n');

@@ -19,7 +19,7 @@ pub(super) fn run(args: &GenerateArgs, server: ServerBuilder) -> ExitCode {
     let targets = targets(args);
     if targets.is_empty() {
         eprintln!(
-            "generate-clients: say what to generate: --python, --typescript, --go, --rust, --openrpc or --all\n\
+            "generate-clients: say what to generate: --python, --typescript, --go, --rust, --openrpc, --asyncapi or --all\n\
              (with --output DIR, default ./clients; --check compares instead of writing; --verbose lists every file)"
         );
         return ExitCode::from(2);
@@ -43,6 +43,7 @@ fn targets(args: &GenerateArgs) -> Vec<Target> {
         (args.go, Target::Go),
         (args.rust, Target::Rust),
         (args.openrpc, Target::OpenRpc),
+        (args.asyncapi, Target::AsyncApi),
     ];
     chosen
         .into_iter()
@@ -62,6 +63,7 @@ fn generate(
         name: args.name.clone().unwrap_or(defaults.name),
         version: args.api_version.clone().unwrap_or(defaults.version),
         go_module: args.go_module.clone().or(defaults.go_module),
+        ..defaults
     };
     let model = exported_model(&router).map_err(|e| e.to_string())?;
     let files = client_files(&router, &model, targets, &options).map_err(|e| e.to_string())?;
@@ -126,14 +128,17 @@ fn label(target: Target) -> &'static str {
         Target::Go => "Go",
         Target::Rust => "Rust",
         Target::OpenRpc => "OpenRPC",
+        Target::AsyncApi => "AsyncAPI",
     }
 }
 
 fn print_found(model: &ApiModel) {
     let count = model.methods.len();
+    let families = model.channels.len();
     println!(
-        "Found {count} RPC method{}",
-        if count == 1 { "" } else { "s" }
+        "Found {count} RPC method{} and {families} channel famil{}",
+        if count == 1 { "" } else { "s" },
+        if families == 1 { "y" } else { "ies" }
     );
     for method in &model.methods {
         let params = method
@@ -144,6 +149,14 @@ fn print_found(model: &ApiModel) {
             "  {}: {params} -> {}",
             method.name,
             type_name(&method.result)
+        );
+    }
+    for family in &model.channels {
+        println!(
+            "  {}: {} -> {}",
+            family.name,
+            family.pattern,
+            type_name(&family.payload)
         );
     }
 }
@@ -191,6 +204,9 @@ fn print_next_steps(dir: &Path, targets: &[Target]) {
                 "  Rust:       add {path}/api.rs to your crate as a module (#[rustfmt::skip] mod api;); its README lists the dependencies"
             ),
             Target::OpenRpc => println!("  OpenRPC:    {path} describes every method and type"),
+            Target::AsyncApi => {
+                println!("  AsyncAPI:   {path} describes every channel family and its messages");
+            }
         }
     }
     println!("Each package's README.md lists its methods.");

@@ -169,6 +169,9 @@ pub struct GenerateArgs {
     /// The OpenRPC document (`openrpc.json`), for other languages.
     #[arg(long)]
     pub openrpc: bool,
+    /// The AsyncAPI 3.0 document (`asyncapi.json`) of the channel families.
+    #[arg(long)]
+    pub asyncapi: bool,
     /// All of the above.
     #[arg(long)]
     pub all: bool,

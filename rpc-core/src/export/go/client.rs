@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::super::{HEADER, MethodModel, TypeRef};
+use super::super::{ChannelModel, ChannelSegment, HEADER, MethodModel, TypeRef, names};
 use super::doc::write_doc;
 use super::layout::wrap;
 use super::plan::{Go, go_string, imports, mentions};
@@ -14,6 +14,9 @@ impl Go<'_> {
         for (method, name) in self.model.methods.iter().zip(&self.methods) {
             self.write_method(&mut body, method, name);
         }
+        for (family, name) in self.model.channels.iter().zip(&self.families) {
+            self.write_family(&mut body, family, name);
+        }
         let refs: Vec<&TypeRef> = self
             .model
             .methods
@@ -21,12 +24,22 @@ impl Go<'_> {
             .flat_map(|m| m.params.iter().chain([&m.result]))
             .collect();
         let mut packages = vec!["context"];
+        if self
+            .model
+            .channels
+            .iter()
+            .any(|family| family.params().next().is_some())
+        {
+            packages.push("fmt");
+        }
         if mentions(refs.iter().copied(), &TypeRef::Any) {
             packages.push("encoding/json");
         }
         if mentions(refs.iter().copied(), &TypeRef::DateTime) {
             packages.push("time");
         }
+        // In gofmt's order.
+        packages.sort_unstable();
         let mut out = format!("// {HEADER}\n\n");
         write_doc(
             &mut out,
@@ -41,6 +54,56 @@ impl Go<'_> {
         out.push_str(&body);
         out.push_str(&self.subscriptions());
         out
+    }
+
+    /// `Subscribe<Family>(ctx, params…, handle)`: the channel's name built
+    /// from typed parameters; handle gets the payload type.
+    pub(super) fn write_family(&self, out: &mut String, family: &ChannelModel, name: &str) {
+        let payload = self.ty(&family.payload);
+        let mut doc = wrap(&format!(
+            "{name} subscribes to a channel {} (with recovery) and calls handle with each {payload}; err is set for a publication that is not one.",
+            family.pattern
+        ));
+        if !family.doc.is_empty() {
+            let _ = write!(doc, "\n\n{}", family.doc);
+        }
+        out.push('\n');
+        write_doc(out, &doc, "");
+        let params: Vec<(String, String)> = family
+            .params()
+            .map(|(param, ty)| (go_param(param), self.ty(ty)))
+            .collect();
+        let mut signature = vec!["ctx context.Context".to_owned()];
+        signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
+        signature.push(format!("handle func(value {payload}, err error)"));
+        let _ = writeln!(
+            out,
+            "func (c *APIClient) {name}({}) (*Subscription[{payload}], error) {{",
+            signature.join(", ")
+        );
+        let mut format = String::new();
+        let mut args = Vec::new();
+        let mut params = params.iter();
+        for segment in &family.segments {
+            match segment {
+                ChannelSegment::Literal(text) => format.push_str(&text.replace('%', "%%")),
+                ChannelSegment::Param { ty, .. } => {
+                    format.push_str(if matches!(ty, TypeRef::Integer { .. }) {
+                        "%d"
+                    } else {
+                        "%s"
+                    });
+                    args.extend(params.next().map(|(param, _)| param.clone()));
+                }
+            }
+        }
+        let channel = if args.is_empty() {
+            go_string(&format)
+        } else {
+            format!("fmt.Sprintf({}, {})", go_string(&format), args.join(", "))
+        };
+        let _ = writeln!(out, "\treturn subscribe(ctx, c.RPC, {channel}, handle)");
+        out.push_str("}\n");
     }
 
     pub(super) fn write_method(&self, out: &mut String, method: &MethodModel, name: &str) {
@@ -142,3 +205,51 @@ func (c *APIClient) Close() {
 	c.RPC.Close()
 }
 ";
+
+/// A Go parameter name for a channel parameter: lower camel case with Go's
+/// `ID` (`room_id` → `roomID`), never a keyword or the method's own names.
+fn go_param(field: &str) -> String {
+    let mut name = names::camel(field);
+    if name.ends_with("Id") {
+        name.truncate(name.len() - 2);
+        name.push_str("ID");
+    }
+    const TAKEN: &[&str] = &[
+        "break",
+        "c",
+        "case",
+        "chan",
+        "const",
+        "continue",
+        "ctx",
+        "default",
+        "defer",
+        "else",
+        "fallthrough",
+        "fmt",
+        "for",
+        "func",
+        "go",
+        "goto",
+        "handle",
+        "if",
+        "import",
+        "interface",
+        "map",
+        "package",
+        "range",
+        "return",
+        "select",
+        "struct",
+        "switch",
+        "type",
+        "var",
+    ];
+    if name.is_empty()
+        || TAKEN.contains(&name.as_str())
+        || name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        name = format!("p{}", names::pascal(field));
+    }
+    name
+}

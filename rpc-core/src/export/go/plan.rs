@@ -128,6 +128,8 @@ pub(super) struct Go<'a> {
     pub(super) bytes: Option<String>,
     /// The Go method of each RPC method, in model order.
     pub(super) methods: Vec<String>,
+    /// The `Subscribe…` method of each channel family, in model order.
+    pub(super) families: Vec<String>,
 }
 
 impl<'a> Go<'a> {
@@ -182,6 +184,11 @@ impl<'a> Go<'a> {
             .iter()
             .map(|method| members.claim(&exported(&method.name)))
             .collect();
+        let families = model
+            .channels
+            .iter()
+            .map(|family| members.claim(&format!("Subscribe{}", exported(&family.name))))
+            .collect();
         Self {
             model,
             types,
@@ -190,6 +197,7 @@ impl<'a> Go<'a> {
             tuples,
             bytes,
             methods,
+            families,
         }
     }
 
@@ -349,6 +357,9 @@ pub(super) fn for_each_ref(model: &ApiModel, mut f: impl FnMut(&TypeRef)) {
         for ty in method.params.iter().chain([&method.result]) {
             walk(ty, &mut f);
         }
+    }
+    for family in &model.channels {
+        walk(&family.payload, &mut f);
     }
 }
 

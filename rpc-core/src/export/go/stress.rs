@@ -2,8 +2,8 @@
 //! directory to write its Go files there, for `gofmt -l` and `go vet`.
 
 use super::super::{
-    ApiModel, ClientOptions, ExternalVariant, Field, MethodModel, TypeDef, TypeKind, TypeRef,
-    Variant,
+    ApiModel, ChannelModel, ChannelSegment, ClientOptions, ExternalVariant, Field, MethodModel,
+    TypeDef, TypeKind, TypeRef, Variant,
 };
 use super::files;
 use super::plan::Go;
@@ -328,7 +328,54 @@ fn model() -> ApiModel {
         ),
         method("opt.get", None, TypeRef::Optional(Box::new(named("Item")))),
     ];
-    ApiModel { methods, types }
+    // Parameters named like Go keywords and the method's own arguments,
+    // a `%` in the pattern, a tuple payload, a family whose method name
+    // an RPC method's takes first.
+    let param = |name: &str, ty: TypeRef| ChannelSegment::Param {
+        name: name.into(),
+        ty,
+    };
+    let literal = |text: &str| ChannelSegment::Literal(text.into());
+    let channels = vec![
+        ChannelModel {
+            name: "type".into(),
+            pattern: "odd:{type}%{ctx}-{handle}#{c}".into(),
+            doc: String::new(),
+            segments: vec![
+                literal("odd:"),
+                param("type", TypeRef::String),
+                literal("%"),
+                param(
+                    "ctx",
+                    TypeRef::Integer {
+                        bits: 16,
+                        signed: true,
+                    },
+                ),
+                literal("-"),
+                param("handle", TypeRef::Uuid),
+                literal("#"),
+                param("c", TypeRef::String),
+            ],
+            payload: TypeRef::Tuple(vec![TypeRef::String, TypeRef::Any]),
+            namespace: Some("odd".into()),
+            user_limited: true,
+        },
+        ChannelModel {
+            name: "a_connect".into(),
+            pattern: "news".into(),
+            doc: "A family without parameters.".into(),
+            segments: vec![literal("news")],
+            payload: named("Shape"),
+            namespace: None,
+            user_limited: false,
+        },
+    ];
+    ApiModel {
+        methods,
+        channels,
+        types,
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ package fixtureclient
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 )
 
 // APIClient calls the API's methods over one connection. An error reply is
@@ -103,6 +104,34 @@ func (c *APIClient) TypesCheck(ctx context.Context, params Everything) (bool, er
 // The sample, as Rust serialises it.
 func (c *APIClient) TypesSample(ctx context.Context) (*Everything, error) {
 	return call[*Everything](ctx, c.RPC, "types.sample", struct{}{})
+}
+
+// SubscribeChatInbox subscribes to a channel chat:inbox:{inbox}#{user} (with
+// recovery) and calls handle with each ChatMessage; err is set for a
+// publication that is not one.
+//
+// Messages for one user in one of their chat inboxes.
+func (c *APIClient) SubscribeChatInbox(ctx context.Context, inbox int32, user string, handle func(value ChatMessage, err error)) (*Subscription[ChatMessage], error) {
+	return subscribe(ctx, c.RPC, fmt.Sprintf("chat:inbox:%d#%s", inbox, user), handle)
+}
+
+// SubscribeChatRoom subscribes to a channel chat:room:{room_id} (with recovery)
+// and calls handle with each ChatMessage; err is set for a publication that is
+// not one.
+//
+// A chat room's messages: its subscribers may publish, and what they
+// publish is checked against `ChatMessage`.
+func (c *APIClient) SubscribeChatRoom(ctx context.Context, roomID uint64, handle func(value ChatMessage, err error)) (*Subscription[ChatMessage], error) {
+	return subscribe(ctx, c.RPC, fmt.Sprintf("chat:room:%d", roomID), handle)
+}
+
+// SubscribeNewsStory subscribes to a channel news:story:{story_id} (with
+// recovery) and calls handle with each StoryEvent; err is set for a publication
+// that is not one.
+//
+// One news story's events.
+func (c *APIClient) SubscribeNewsStory(ctx context.Context, storyID string, handle func(value StoryEvent, err error)) (*Subscription[StoryEvent], error) {
+	return subscribe(ctx, c.RPC, fmt.Sprintf("news:story:%s", storyID), handle)
 }
 
 // SubscribeTask subscribes to a task channel (with recovery) and calls

@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// A message in a chat room.
+type ChatMessage struct {
+	// Who wrote it.
+	Author string `json:"author"`
+	// The text.
+	Text string `json:"text"`
+}
+
 // An internally tagged enum with struct, newtype and unit variants.
 //
 // Value is one of EventMoved, EventRenamed or EventCleared. In JSON the
@@ -438,6 +446,87 @@ const (
 	StatusDone       Status = "done"
 	StatusPending    Status = "pending"
 )
+
+// What happens to a news story, tagged by `kind`.
+//
+// Value is one of StoryEventPublished, StoryEventEdited or StoryEventRetracted.
+// In JSON the variant's fields sit beside the "kind" field that names it.
+type StoryEvent struct {
+	Value StoryEventVariant
+}
+
+// StoryEventVariant is a variant of StoryEvent: StoryEventPublished,
+// StoryEventEdited or StoryEventRetracted.
+type StoryEventVariant interface {
+	storyEventTag() string
+}
+
+// It went out.
+type StoryEventPublished struct {
+	// Its headline.
+	Title string `json:"title"`
+}
+
+func (StoryEventPublished) storyEventTag() string {
+	return "published"
+}
+
+// It changed.
+type StoryEventEdited struct {
+	// How many edits so far.
+	Revision uint32 `json:"revision"`
+	// Its new headline.
+	Title string `json:"title"`
+}
+
+func (StoryEventEdited) storyEventTag() string {
+	return "edited"
+}
+
+// It was withdrawn.
+type StoryEventRetracted struct {
+	// Why.
+	Reason string `json:"reason"`
+}
+
+func (StoryEventRetracted) storyEventTag() string {
+	return "retracted"
+}
+
+// MarshalJSON writes the variant's fields beside its "kind" tag.
+func (u StoryEvent) MarshalJSON() ([]byte, error) {
+	if u.Value == nil {
+		return nil, errNoVariant("StoryEvent")
+	}
+	return marshalTagged("kind", u.Value.storyEventTag(), u.Value)
+}
+
+// UnmarshalJSON reads the "kind" tag, then the variant it names.
+func (u *StoryEvent) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	tag, err := unmarshalTag(data, "kind", "StoryEvent")
+	if err != nil {
+		return err
+	}
+	var value StoryEventVariant
+	switch tag {
+	case "published":
+		value, err = unmarshalVariant[StoryEventPublished](data)
+	case "edited":
+		value, err = unmarshalVariant[StoryEventEdited](data)
+	case "retracted":
+		value, err = unmarshalVariant[StoryEventRetracted](data)
+	default:
+		return unknownTag("StoryEvent", "kind", tag)
+	}
+	if err != nil {
+		return err
+	}
+	u.Value = value
+	return nil
+}
 
 // `{"type":"task_complete",…}`.
 type TaskComplete struct {

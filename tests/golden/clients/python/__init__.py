@@ -4,6 +4,7 @@
 
 from .client import APIClient
 from .models import (
+    ChatMessage,
     Event,
     EventCleared,
     EventMoved,
@@ -27,6 +28,10 @@ from .models import (
     ShapeLine,
     ShapeSquare,
     Status,
+    StoryEvent,
+    StoryEventEdited,
+    StoryEventPublished,
+    StoryEventRetracted,
     TaskComplete,
     TaskCompleteStatus,
     TaskError,
@@ -47,6 +52,7 @@ from .rpc_client import CentrifugoRPCClient, ConnectError, RPCError, Subscriptio
 __all__ = [
     "APIClient",
     "CentrifugoRPCClient",
+    "ChatMessage",
     "ConnectError",
     "Event",
     "EventCleared",
@@ -72,6 +78,10 @@ __all__ = [
     "ShapeLine",
     "ShapeSquare",
     "Status",
+    "StoryEvent",
+    "StoryEventEdited",
+    "StoryEventPublished",
+    "StoryEventRetracted",
     "Subscription",
     "TaskComplete",
     "TaskCompleteStatus",

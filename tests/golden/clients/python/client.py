@@ -5,16 +5,19 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from .models import Everything, PersonalMessage, TaskEvent, WhoAmI
+from .models import ChatMessage, Everything, PersonalMessage, StoryEvent, TaskEvent, WhoAmI
 from .rpc_client import CentrifugoRPCClient, Subscription
 
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
+_CHATMESSAGE: TypeAdapter[ChatMessage] = TypeAdapter(ChatMessage)
 _EVERYTHING: TypeAdapter[Everything] = TypeAdapter(Everything)
 _NONE: TypeAdapter[None] = TypeAdapter(None)
 _PERSONALMESSAGE: TypeAdapter[PersonalMessage] = TypeAdapter(PersonalMessage)
+_STORYEVENT: TypeAdapter[StoryEvent] = TypeAdapter(StoryEvent)
 _TASKEVENT: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
 _WHOAMI: TypeAdapter[WhoAmI] = TypeAdapter(WhoAmI)
 _BOOL: TypeAdapter[bool] = TypeAdapter(bool)
@@ -70,6 +73,28 @@ class APIClient:
         """The sample, as Rust serialises it."""
         data = await self.rpc.call("types.sample", {})
         return _EVERYTHING.validate_python(data)
+
+    async def subscribe_chat_inbox(self, inbox: int, user: str) -> Subscription[ChatMessage]:
+        """Messages for one user in one of their chat inboxes.
+
+        Channel `chat:inbox:{inbox}#{user}`.
+        """
+        return await self.rpc.subscribe(f"chat:inbox:{inbox}#{user}", _CHATMESSAGE)
+
+    async def subscribe_chat_room(self, room_id: int) -> Subscription[ChatMessage]:
+        """A chat room's messages: its subscribers may publish, and what they
+        publish is checked against `ChatMessage`.
+
+        Channel `chat:room:{room_id}`.
+        """
+        return await self.rpc.subscribe(f"chat:room:{room_id}", _CHATMESSAGE)
+
+    async def subscribe_news_story(self, story_id: UUID) -> Subscription[StoryEvent]:
+        """One news story's events.
+
+        Channel `news:story:{story_id}`.
+        """
+        return await self.rpc.subscribe(f"news:story:{story_id}", _STORYEVENT)
 
     async def subscribe_task(self, channel: str) -> Subscription[TaskEvent]:
         """Task progress on `channel`: `task_update`, then `task_complete` or `task_error`."""

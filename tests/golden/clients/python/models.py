@@ -9,6 +9,16 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ChatMessage(BaseModel):
+    """A message in a chat room."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    author: str
+    """Who wrote it."""
+    text: str
+    """The text."""
+
+
 class Everything(BaseModel):
     """Every type feature at once.
     
@@ -272,6 +282,39 @@ class PersonalMessageUserFile(UserFile):
 PersonalMessage = Annotated[PersonalMessageUserMessage | PersonalMessageUserNotification | PersonalMessageUserFile, Field(discriminator="type")]
 
 
+class StoryEventPublished(BaseModel):
+    """It went out."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    kind: Literal["published"] = Field(default="published")
+    title: str
+    """Its headline."""
+
+
+class StoryEventEdited(BaseModel):
+    """It changed."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    kind: Literal["edited"] = Field(default="edited")
+    revision: int
+    """How many edits so far."""
+    title: str
+    """Its new headline."""
+
+
+class StoryEventRetracted(BaseModel):
+    """It was withdrawn."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    kind: Literal["retracted"] = Field(default="retracted")
+    reason: str
+    """Why."""
+
+
+# What happens to a news story, tagged by `kind`.
+StoryEvent = Annotated[StoryEventPublished | StoryEventEdited | StoryEventRetracted, Field(discriminator="kind")]
+
+
 class TaskEventTaskUpdate(TaskUpdate):
     """Progress."""
 
@@ -334,6 +377,7 @@ Shape = Literal["unknown", "empty"] | ShapeCircle | ShapeSquare | ShapeLabelled 
 UserId = str
 
 
+ChatMessage.model_rebuild()
 Everything.model_rebuild()
 Item.model_rebuild()
 MoveJumpArgs.model_rebuild()
@@ -354,6 +398,9 @@ MoveStop.model_rebuild()
 PersonalMessageUserMessage.model_rebuild()
 PersonalMessageUserNotification.model_rebuild()
 PersonalMessageUserFile.model_rebuild()
+StoryEventPublished.model_rebuild()
+StoryEventEdited.model_rebuild()
+StoryEventRetracted.model_rebuild()
 TaskEventTaskUpdate.model_rebuild()
 TaskEventTaskComplete.model_rebuild()
 TaskEventTaskError.model_rebuild()

@@ -6,6 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A message in a chat room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who wrote it.
+    pub author: String,
+    /// The text.
+    pub text: String,
+}
+
 /// An internally tagged enum with struct, newtype and unit variants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
@@ -168,6 +177,32 @@ pub enum Status {
     Done,
     #[serde(rename = "pending")]
     Pending,
+}
+
+/// What happens to a news story, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum StoryEvent {
+    /// It went out.
+    #[serde(rename = "published")]
+    Published {
+        /// Its headline.
+        title: String,
+    },
+    /// It changed.
+    #[serde(rename = "edited")]
+    Edited {
+        /// How many edits so far.
+        revision: u32,
+        /// Its new headline.
+        title: String,
+    },
+    /// It was withdrawn.
+    #[serde(rename = "retracted")]
+    Retracted {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// `{"type":"task_complete",…}`.
