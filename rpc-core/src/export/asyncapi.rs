@@ -10,7 +10,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use super::openrpc::components_refs;
+use super::openrpc::{components_refs, pretty};
 use super::{ClientOptions, ExportError, names};
 use crate::{ChannelFamilies, ChannelRegistration, ParamKind, Segment};
 
@@ -108,15 +108,7 @@ pub fn asyncapi(
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
     });
-    serde_json::to_string_pretty(&document)
-        .map(|mut text| {
-            text.push('\n');
-            text
-        })
-        .map_err(|e| ExportError::Unsupported {
-            at: "asyncapi".into(),
-            reason: e.to_string(),
-        })
+    pretty(&document, "asyncapi")
 }
 
 fn family_channel(

@@ -51,13 +51,18 @@ pub fn openrpc(router: &Router, title: &str, version: &str) -> Result<String, Ex
         "methods": methods,
         "components": {"schemas": schemas},
     });
-    serde_json::to_string_pretty(&document)
+    pretty(&document, "document")
+}
+
+/// A document as pretty-printed JSON ending in a newline.
+pub(super) fn pretty(document: &Value, at: &str) -> Result<String, ExportError> {
+    serde_json::to_string_pretty(document)
         .map(|mut text| {
             text.push('\n');
             text
         })
         .map_err(|e| ExportError::Unsupported {
-            at: "document".into(),
+            at: at.into(),
             reason: e.to_string(),
         })
 }
