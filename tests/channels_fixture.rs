@@ -5,7 +5,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use wirecall_server::websocket_channel;
+use wirecall_server::{Publisher, PublisherExt, RpcError, websocket_channel};
 
 /// A message in a chat room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -61,4 +61,66 @@ pub enum StoryEvent {
 pub struct NewsStory {
     /// The story.
     pub story_id: uuid::Uuid,
+}
+
+/// A typed publication the SDK fixture makes on request
+/// (`{"cmd":"typed","via":"server","family":"news_story","story_id":…,"payload":{…}}`):
+/// the channel's name comes from the family's parameters, the payload's
+/// type is checked by the compiler.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum TypedPublication {
+    /// Into `chat:room:{room_id}`.
+    ChatRoom {
+        /// The room.
+        room_id: u64,
+        /// The message.
+        payload: ChatMessage,
+    },
+    /// Into `chat:inbox:{inbox}#{user}`.
+    ChatInbox {
+        /// The inbox.
+        inbox: i32,
+        /// Its user.
+        user: String,
+        /// The message.
+        payload: ChatMessage,
+    },
+    /// Into `news:story:{story_id}`.
+    NewsStory {
+        /// The story.
+        story_id: uuid::Uuid,
+        /// The event.
+        payload: StoryEvent,
+    },
+}
+
+impl TypedPublication {
+    /// Publishes through `publisher`; the channel's name.
+    ///
+    /// # Errors
+    /// The publisher's, or 107 for parameters that make no valid name.
+    pub async fn publish<P: Publisher + ?Sized>(self, publisher: &P) -> Result<String, RpcError> {
+        match self {
+            Self::ChatRoom { room_id, payload } => {
+                let channel = publisher.channel::<chat_room>(ChatRoom { room_id });
+                channel.publish(&payload).await?;
+                channel.name().map(str::to_owned)
+            }
+            Self::ChatInbox {
+                inbox,
+                user,
+                payload,
+            } => {
+                let channel = publisher.channel::<chat_inbox>(ChatInbox { inbox, user });
+                channel.publish(&payload).await?;
+                channel.name().map(str::to_owned)
+            }
+            Self::NewsStory { story_id, payload } => {
+                let channel = publisher.channel::<news_story>(NewsStory { story_id });
+                channel.publish(&payload).await?;
+                channel.name().map(str::to_owned)
+            }
+        }
+    }
 }

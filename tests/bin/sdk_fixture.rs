@@ -24,6 +24,7 @@ use wirecall_server::auth::mint_hmac_token;
 use wirecall_server::broker::redis::{RedisBroker, RedisOptions};
 use wirecall_server::channel::personal_channel;
 use wirecall_server::{Listening, Server};
+use wirecall_tests::channels_fixture::TypedPublication;
 use wirecall_tests::fixture::{Messaging, messaging};
 use wirecall_tests::{API_KEY, SECRET, test_server};
 
@@ -56,6 +57,11 @@ enum FixtureCommand {
         via: Via,
         #[serde(flatten)]
         action: Messaging,
+    },
+    Typed {
+        via: Via,
+        #[serde(flatten)]
+        publication: TypedPublication,
     },
     Quit,
 }
@@ -147,6 +153,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     messaging(&api, action).await
                 }
             },
+            Ok(FixtureCommand::Typed { via, publication }) => {
+                let published = match via {
+                    Via::Server => publication.publish(&server.publisher()).await,
+                    Via::Http => {
+                        let api = ApiClient::new(format!("http://{addr}/api"), API_KEY);
+                        publication.publish(&api).await
+                    }
+                };
+                published
+                    .map(Value::String)
+                    .map_err(|error| format!("{}: {}", error.code, error.message))
+            }
             Ok(command) => run(&server, command).await,
         };
         match answer {
@@ -191,6 +209,7 @@ async fn run(server: &Server, command: FixtureCommand) -> Result<Value, String> 
         }
         FixtureCommand::Restart { .. }
         | FixtureCommand::Messaging { .. }
+        | FixtureCommand::Typed { .. }
         | FixtureCommand::Quit => Err("handled by the loop".into()),
     }
 }

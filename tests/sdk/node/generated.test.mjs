@@ -110,3 +110,47 @@ testInEachEncoding('typed personal messages arrive on the personal channel', asy
   assert.deepEqual([note.type, note.notification_type, note.title, note.message],
     ['user.notification', 'success', 'Report', 'saved']);
 });
+
+testInEachEncoding('typed channel families: a typed publish from Rust reaches typed subscriptions', async (fx) => {
+  const { api } = await connectedApi(fx);
+  const storyId = '0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e';
+  const stories = await within(api.subscribeNewsStory({ storyId }), 'subscribeNewsStory');
+  assert.equal(stories.channel, `news:story:${storyId}`);
+  const storyEvents = queueOf(stories, 'story events');
+  const sent = await fx.cmd({
+    cmd: 'typed', via: 'server', family: 'news_story', story_id: storyId,
+    payload: { kind: 'edited', title: 'New title', revision: 2 },
+  });
+  assert.equal(sent, stories.channel);
+  await fx.cmd({
+    cmd: 'typed', via: 'http', family: 'news_story', story_id: storyId,
+    payload: { kind: 'retracted', reason: 'duplicate' },
+  });
+  assert.deepEqual(await storyEvents.next(), { kind: 'edited', title: 'New title', revision: 2 });
+  assert.deepEqual(await storyEvents.next(), { kind: 'retracted', reason: 'duplicate' });
+
+  const inbox = queueOf(await within(api.subscribeChatInbox({ inbox: -1, user: USER }), 'subscribeChatInbox'), 'inbox');
+  await fx.cmd({
+    cmd: 'typed', via: 'server', family: 'chat_inbox', inbox: -1, user: USER,
+    payload: { author: 'bot', text: 'archived' },
+  });
+  assert.deepEqual(await inbox.next(), { author: 'bot', text: 'archived' });
+  await assert.rejects(within(api.subscribeChatInbox({ inbox: 1, user: 'someone-else' }), 'other inbox'),
+    (error) => error instanceof RPCError && error.code === 103);
+});
+
+testInEachEncoding('typed channel families: a subscription publishes, a wrong shape is refused with 107', async (fx) => {
+  const { api } = await connectedApi(fx);
+  const room = await within(api.subscribeChatRoom({ roomId: 42 }), 'subscribeChatRoom');
+  assert.equal(room.channel, 'chat:room:42');
+  const messages = queueOf(room, 'room messages');
+  await within(room.publish({ author: USER, text: 'hello' }), 'typed publish');
+  assert.deepEqual(await messages.next(), { author: USER, text: 'hello' });
+  await assert.rejects(within(room.publish({ author: USER }), 'refused publish'), (error) => {
+    assert.ok(error instanceof RPCError, String(error));
+    assert.equal(error.code, 107);
+    assert.match(error.message, /text/);
+    assert.match(error.message, /chat_room/);
+    return true;
+  });
+});

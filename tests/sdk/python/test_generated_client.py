@@ -6,6 +6,7 @@ encoding and with `protobuf=True`."""
 
 import sys
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(REPO) / "target" / "clients" / "py"))
 from fixture_client import (  # noqa: E402 (after the path is set)
     APIClient,
     CentrifugoRPCClient,
+    ChatMessage,
     ConnectError,
     Everything,
     EventMoved,
@@ -24,6 +26,8 @@ from fixture_client import (  # noqa: E402 (after the path is set)
     ShapeCircle,
     ShapeLine,
     RPCError,
+    StoryEventEdited,
+    StoryEventRetracted,
     TaskEventTaskComplete,
     TaskEventTaskUpdate,
 )
@@ -136,5 +140,54 @@ async def test_typed_personal_messages(fx):
         assert await within(api.test_notify_me("hi"), "test.notify_me") is True
         mine = await within(personal.next(), "notification from a handler")
         assert isinstance(mine, PersonalMessageUserNotification) and mine.message == "hi"
+    finally:
+        await rpc.disconnect()
+
+
+async def test_typed_channel_families(fx):
+    """A typed publish from Rust (in process and through the HTTP API) reaches the
+    typed subscriptions; the subscription publishes typed values, and a wrong shape
+    is refused with 107 naming the field."""
+    api, rpc = await connected_api(fx)
+    try:
+        story_id = UUID("0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e")
+        stories = await within(api.subscribe_news_story(story_id=story_id), "subscribe_news_story")
+        assert stories.channel == f"news:story:{story_id}"
+        sent = await fx.cmd(
+            cmd="typed", via="server", family="news_story", story_id=str(story_id),
+            payload={"kind": "edited", "title": "New title", "revision": 2},
+        )
+        assert sent == stories.channel
+        await fx.cmd(
+            cmd="typed", via="http", family="news_story", story_id=str(story_id),
+            payload={"kind": "retracted", "reason": "duplicate"},
+        )
+        edited = await within(stories.next(), "story edited")
+        assert isinstance(edited, StoryEventEdited) and (edited.title, edited.revision) == ("New title", 2)
+        retracted = await within(stories.next(), "story retracted")
+        assert isinstance(retracted, StoryEventRetracted) and retracted.reason == "duplicate"
+
+        room = await within(api.subscribe_chat_room(room_id=42), "subscribe_chat_room")
+        assert room.channel == "chat:room:42"
+        await within(room.publish(ChatMessage(author=USER, text="hello")), "typed publish")
+        mine = await within(room.next(), "own publication")
+        assert mine == ChatMessage(author=USER, text="hello")
+        wrong = ChatMessage.model_construct(author=USER)  # no `text`: not a ChatMessage
+        with pytest.raises(RPCError) as refused:
+            await within(room.publish(wrong), "refused publish")
+        assert refused.value.code == 107
+        assert "text" in refused.value.message and "chat_room" in refused.value.message
+
+        inbox = await within(api.subscribe_chat_inbox(inbox=-1, user=USER), "subscribe_chat_inbox")
+        assert inbox.channel == f"chat:inbox:-1#{USER}"
+        await fx.cmd(
+            cmd="typed", via="server", family="chat_inbox", inbox=-1, user=USER,
+            payload={"author": "bot", "text": "archived"},
+        )
+        assert await within(inbox.next(), "inbox message") == ChatMessage(author="bot", text="archived")
+        # Another user's inbox is not this user's to read.
+        with pytest.raises(RPCError) as denied:
+            await within(api.subscribe_chat_inbox(inbox=1, user="someone-else"), "other inbox")
+        assert denied.value.code == 103
     finally:
         await rpc.disconnect()

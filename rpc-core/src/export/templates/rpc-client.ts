@@ -68,7 +68,23 @@ export class TypedSubscription<T> {
   constructor(
     readonly channel: string,
     private readonly sdk: SdkSubscription | null,
+    private readonly protobuf = false,
   ) {}
+
+  /**
+   * Publishes `value` into the channel, where its namespace lets clients
+   * publish. A refusal rejects with `RPCError`: 103 when publishing is not
+   * allowed, 107 when the server's check of a declared family's payload
+   * fails (the message names the field).
+   */
+  async publish(value: T): Promise<void> {
+    if (this.sdk === null) throw new RPCError(108, "a server-side subscription cannot publish");
+    try {
+      await this.sdk.publish(this.protobuf ? encodePayload(value) : value);
+    } catch (error) {
+      throw rpcError(error);
+    }
+  }
 
   /** Calls `listener` with each publication; returns a function that stops it. */
   on(listener: (value: T) => void): () => void {
@@ -193,7 +209,7 @@ export class CentrifugoRPCClient {
    */
   async subscribe<T>(channel: string): Promise<TypedSubscription<T>> {
     const sdk = this.sdk.newSubscription(channel, { recoverable: true, positioned: true });
-    const typed = new TypedSubscription<T>(channel, sdk);
+    const typed = new TypedSubscription<T>(channel, sdk, this.protobuf);
     // Set by the unsubscribed event when the server refuses the subscription.
     const refusal: { error: RPCError | null } = { error: null };
     sdk.on("publication", (ctx) => typed.deliver(ctx.data));

@@ -190,11 +190,7 @@ func (c *CentrifugoRPCClient) Call(ctx context.Context, method string, params, r
 	}
 	reply, err := c.sdk.RPC(ctx, method, data)
 	if err != nil {
-		var sdkErr *centrifuge.Error
-		if errors.As(err, &sdkErr) {
-			return &RPCError{Code: sdkErr.Code, Message: sdkErr.Message, Temporary: sdkErr.Temporary}
-		}
-		return fmt.Errorf("%s: %w", method, err)
+		return replyError(method, err)
 	}
 	if result == nil {
 		return nil
@@ -214,6 +210,31 @@ type Subscription[T any] struct {
 // Unsubscribe leaves the channel.
 func (s *Subscription[T]) Unsubscribe() error {
 	return s.sdk.Unsubscribe()
+}
+
+// Publish publishes value into the channel, where its namespace lets
+// clients publish. A refusal is an *RPCError: 103 when publishing is not
+// allowed, 107 when the server's check of a declared family's payload fails
+// (the message names the field).
+func (s *Subscription[T]) Publish(ctx context.Context, value T) error {
+	data, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("publish %s: encoding: %w", s.sdk.Channel, err)
+	}
+	if _, err := s.sdk.Publish(ctx, data); err != nil {
+		return replyError("publish "+s.sdk.Channel, err)
+	}
+	return nil
+}
+
+// replyError is an error reply of the server as an *RPCError, anything
+// else (a timeout, a closed client) wrapped with what failed.
+func replyError(what string, err error) error {
+	var sdkErr *centrifuge.Error
+	if errors.As(err, &sdkErr) {
+		return &RPCError{Code: sdkErr.Code, Message: sdkErr.Message, Temporary: sdkErr.Temporary}
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // subscribe subscribes to channel, with recovery so that a reconnect loses

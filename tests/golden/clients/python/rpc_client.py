@@ -66,9 +66,10 @@ class Subscription(Generic[T]):
     skipped (the channel may carry other payloads).
     """
 
-    def __init__(self, channel: str, adapter: TypeAdapter[T]) -> None:
+    def __init__(self, channel: str, adapter: TypeAdapter[T], protobuf: bool = False) -> None:
         self.channel = channel
         self._adapter = adapter
+        self._protobuf = protobuf
         self._queue: asyncio.Queue[T] = asyncio.Queue()
         self._sdk: Any = None
 
@@ -89,6 +90,20 @@ class Subscription(Generic[T]):
 
     async def __anext__(self) -> T:
         return await self._queue.get()
+
+    async def publish(self, value: T) -> None:
+        """Publishes `value` into the channel, where its namespace lets
+        clients publish. A refusal raises `RPCError`: 103 when publishing is
+        not allowed, 107 when the server's check of a declared family's
+        payload fails (the message names the field)."""
+        if self._sdk is None:
+            raise RPCError(108, "a server-side subscription cannot publish", False)
+        data = self._adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
+        payload = json.dumps(data).encode() if self._protobuf else data
+        try:
+            await self._sdk.publish(payload)
+        except centrifuge.ReplyError as error:
+            raise RPCError(error.code, error.message, error.temporary) from None
 
     async def unsubscribe(self) -> None:
         """Leaves the channel (server-side subscriptions stay)."""
@@ -176,7 +191,7 @@ class CentrifugoRPCClient:
     async def subscribe(self, channel: str, adapter: TypeAdapter[T]) -> Subscription[T]:
         """Subscribes to `channel` (with recovery, so nothing is missed over a
         reconnect) and waits until the server confirmed it."""
-        subscription = Subscription(channel, adapter)
+        subscription = Subscription(channel, adapter, self.protobuf)
         events = _SubscriptionEvents(subscription)
         sdk = self._sdk.new_subscription(channel, events=events, recoverable=True, positioned=True)
         subscription._sdk = sdk

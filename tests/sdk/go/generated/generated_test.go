@@ -20,6 +20,7 @@ import (
 	"time"
 
 	api "example.com/fixtureclient"
+	"github.com/centrifugal/centrifuge-go"
 )
 
 const (
@@ -372,6 +373,99 @@ func TestTypedPersonalMessages(t *testing.T) {
 		note, ok := next(t, messages, "user.notification").Value.(api.PersonalMessageUserNotification)
 		if !ok || note.NotificationType != api.NotificationKindSuccess || note.Title != "Report" || note.Message != "saved" {
 			t.Fatalf("personal message: %#v", note)
+		}
+	})
+}
+
+// Typed channel families: a typed publish from Rust (in process and through
+// the HTTP API) reaches SubscribeNewsStory and SubscribeChatInbox as typed
+// values; another user's inbox is refused with 103.
+func TestTypedChannelFamilies(t *testing.T) {
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := connected(t, f)
+		storyID := "0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e"
+		stories := make(chan api.StoryEvent, 4)
+		sub, err := client.SubscribeNewsStory(ctxTimeout(t), storyID, func(event api.StoryEvent, err error) {
+			if err != nil {
+				t.Errorf("a story event did not decode: %v", err)
+				return
+			}
+			stories <- event
+		})
+		if err != nil {
+			t.Fatalf("SubscribeNewsStory: %v", err)
+		}
+		t.Cleanup(func() { _ = sub.Unsubscribe() })
+		var channel string
+		f.cmd(map[string]any{"cmd": "typed", "via": "server", "family": "news_story", "story_id": storyID,
+			"payload": map[string]any{"kind": "edited", "title": "New title", "revision": 2}}, &channel)
+		if channel != "news:story:"+storyID {
+			t.Fatalf("the fixture published into %q", channel)
+		}
+		f.cmd(map[string]any{"cmd": "typed", "via": "http", "family": "news_story", "story_id": storyID,
+			"payload": map[string]any{"kind": "retracted", "reason": "duplicate"}}, nil)
+		edited, ok := next(t, stories, "edited").Value.(api.StoryEventEdited)
+		if !ok || edited.Title != "New title" || edited.Revision != 2 {
+			t.Fatalf("first event: %#v", edited)
+		}
+		retracted, ok := next(t, stories, "retracted").Value.(api.StoryEventRetracted)
+		if !ok || retracted.Reason != "duplicate" {
+			t.Fatalf("second event: %#v", retracted)
+		}
+
+		inbox := make(chan api.ChatMessage, 4)
+		inboxSub, err := client.SubscribeChatInbox(ctxTimeout(t), -1, user, func(message api.ChatMessage, err error) {
+			if err != nil {
+				t.Errorf("an inbox message did not decode: %v", err)
+				return
+			}
+			inbox <- message
+		})
+		if err != nil {
+			t.Fatalf("SubscribeChatInbox: %v", err)
+		}
+		t.Cleanup(func() { _ = inboxSub.Unsubscribe() })
+		f.cmd(map[string]any{"cmd": "typed", "via": "server", "family": "chat_inbox", "inbox": -1, "user": user,
+			"payload": map[string]any{"author": "bot", "text": "archived"}}, nil)
+		if got := next(t, inbox, "inbox message"); got != (api.ChatMessage{Author: "bot", Text: "archived"}) {
+			t.Fatalf("inbox message: %#v", got)
+		}
+		_, err = client.SubscribeChatInbox(ctxTimeout(t), 1, "someone-else", func(api.ChatMessage, error) {})
+		var rpcErr *api.RPCError
+		if !errors.As(err, &rpcErr) || rpcErr.Code != 103 {
+			t.Fatalf("another user's inbox: got %v, want *RPCError 103", err)
+		}
+	})
+}
+
+// A typed subscription publishes typed values; a publication of the wrong
+// shape (through the SDK underneath) is refused with 107 naming the field.
+func TestTypedChannelPublish(t *testing.T) {
+	inEachEncoding(t, func(t *testing.T, f *fixture) {
+		client := connected(t, f)
+		messages := make(chan api.ChatMessage, 4)
+		room, err := client.SubscribeChatRoom(ctxTimeout(t), 42, func(message api.ChatMessage, err error) {
+			if err != nil {
+				t.Errorf("a room message did not decode: %v", err)
+				return
+			}
+			messages <- message
+		})
+		if err != nil {
+			t.Fatalf("SubscribeChatRoom: %v", err)
+		}
+		t.Cleanup(func() { _ = room.Unsubscribe() })
+		hello := api.ChatMessage{Author: user, Text: "hello"}
+		if err := room.Publish(ctxTimeout(t), hello); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		if got := next(t, messages, "own message"); got != hello {
+			t.Fatalf("own message: %#v", got)
+		}
+		_, err = client.RPC.SDK().Publish(ctxTimeout(t), "chat:room:42", []byte(`{"author":"x"}`))
+		var sdkErr *centrifuge.Error
+		if !errors.As(err, &sdkErr) || sdkErr.Code != 107 || !strings.Contains(sdkErr.Message, "text") || !strings.Contains(sdkErr.Message, "chat_room") {
+			t.Fatalf("a message without text: got %v, want error 107 naming `text` and the family", err)
 		}
 	})
 }
