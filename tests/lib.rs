@@ -101,11 +101,14 @@ pub fn cluster_timings() -> wirecall_server::Timings {
 /// The test servers' channels: namespace `news` (public, history 100 for
 /// 300 s, recovery, presence, join/leave), `personal` (each user's personal
 /// channel), `chat` (user-limited channels); the default namespace is
-/// closed. The HTTP API is on, with [`API_KEY`].
+/// closed. The HTTP API is on, with [`API_KEY`]. Publications into
+/// `rpc.requests` are calls (`rpc_over_publish`), as seed 001's clients
+/// make them.
 pub fn test_server() -> ServerBuilder {
     Server::builder()
         .hmac_secret(SECRET)
         .api_key(API_KEY)
+        .rpc_over_publish(true)
         .namespace(
             "news",
             NamespaceOptions::public(100, Duration::from_secs(300)),

@@ -19,6 +19,8 @@ pub(crate) struct Context {
     /// Declared channel families: client publications into them are
     /// checked against the payload type.
     pub(crate) families: ChannelFamilies,
+    /// Publications into `rpc.requests` are calls (seed 001's clients).
+    pub(crate) rpc_over_publish: bool,
     pub(crate) verifier: Option<TokenVerifier>,
     pub(crate) allow_anonymous: bool,
     pub(crate) limits: Limits,

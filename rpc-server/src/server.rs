@@ -420,6 +420,7 @@ async fn shutdown_signal() {
 pub struct ServerBuilder {
     router: Option<Router>,
     families: Option<ChannelFamilies>,
+    rpc_over_publish: bool,
     verifier: Option<TokenVerifier>,
     allow_anonymous: bool,
     channels: Channels,
@@ -504,6 +505,17 @@ impl ServerBuilder {
     /// `#[websocket_channel]`).
     pub fn channel_families(mut self, families: ChannelFamilies) -> Self {
         self.families = Some(families);
+        self
+    }
+
+    /// Compatibility for clients that do RPC over publications (the
+    /// clients seed 001's generator wrote): a publication into
+    /// `rpc.requests`, `{method, params, correlation_id, reply_to}`, calls
+    /// the method and publishes `{correlation_id, result}` or
+    /// `{correlation_id, error}` into `reply_to`, which must be the
+    /// caller's own channel `user#<id>`. Off by default.
+    pub fn rpc_over_publish(mut self, on: bool) -> Self {
+        self.rpc_over_publish = on;
         self
     }
 
@@ -716,6 +728,7 @@ impl ServerBuilder {
             inner: Arc::new_cyclic(|weak| Context {
                 router,
                 families,
+                rpc_over_publish: self.rpc_over_publish,
                 verifier: self.verifier,
                 allow_anonymous: self.allow_anonymous,
                 limits: self.limits,

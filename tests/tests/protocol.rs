@@ -281,6 +281,34 @@ async fn client_publications_into_a_typed_family_are_checked_against_its_payload
 }
 
 #[tokio::test]
+async fn rpc_over_publish_is_off_unless_asked() {
+    let request =
+        json!({"method": "test.echo", "params": 1, "correlation_id": "c1", "reply_to": "user#u1"});
+    for (on, code) in [(false, Some(103)), (true, None)] {
+        let server = TestServer::start(test_server().rpc_over_publish(on)).await;
+        let mut client = server.client("u1").await;
+        let reply = client.subscribe(json!({"channel": "user#u1"})).await;
+        assert!(reply.get("subscribe").is_some(), "{reply}");
+        let id = client
+            .command(json!({"publish": {"channel": "rpc.requests", "data": request}}))
+            .await;
+        let reply = client.reply_to(id).await;
+        match code {
+            Some(code) => assert_eq!(reply["error"]["code"], code, "{reply}"),
+            None => {
+                assert_eq!(reply["publish"], json!({}), "{reply}");
+                let push = client.push().await;
+                assert_eq!(
+                    pub_data(&push),
+                    &json!({"correlation_id": "c1", "result": 1}),
+                    "{push}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_default_namespace_is_closed_unless_configured() {
     let server = TestServer::start(test_server()).await;
     let mut client = server.client("u1").await;

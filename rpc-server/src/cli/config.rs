@@ -15,6 +15,7 @@ use crate::{NamespaceOptions, ServerBuilder};
 ///   "namespaces": {"news": {"allow_subscribe_for_client": true, "history_size": 100, "history_ttl": 300}},
 ///   "personal_namespace": "personal",
 ///   "allowed_origins": ["https://app.example"],
+///   "rpc_over_publish": true,
 ///   "redis": {"url": "redis://127.0.0.1:6379", "prefix": "wirecall"}
 /// }
 /// ```
@@ -31,6 +32,9 @@ pub struct FileConfig {
     pub allowed_origins: Vec<String>,
     /// Share channel state through Redis (the `--redis` flags win).
     pub redis: Option<RedisConfig>,
+    /// Publications into `rpc.requests` are calls, for clients that do
+    /// RPC over publications ([`ServerBuilder::rpc_over_publish`]).
+    pub rpc_over_publish: bool,
 }
 
 /// The config file's Redis settings.
@@ -67,6 +71,9 @@ impl FileConfig {
         }
         if !self.allowed_origins.is_empty() {
             builder = builder.allowed_origins(self.allowed_origins);
+        }
+        if self.rpc_over_publish {
+            builder = builder.rpc_over_publish(true);
         }
         builder
     }

@@ -62,7 +62,15 @@ impl Session {
     }
 
     pub(super) async fn publish(&mut self, id: u32, request: PublishRequest<'_>) {
-        let result = self.publish_inner(&request).await;
+        let result = match request.data {
+            Some(data)
+                if self.cx.rpc_over_publish
+                    && request.channel == super::rpc_over_publish::REQUESTS_CHANNEL =>
+            {
+                self.rpc_over_publish(data)
+            }
+            _ => self.publish_inner(&request).await,
+        };
         match result {
             Ok(()) => self.reply(Reply {
                 id,

@@ -10,6 +10,7 @@ mod deadlines;
 pub(crate) mod fast_rpc;
 mod rate;
 mod rpc;
+mod rpc_over_publish;
 mod subscribe;
 
 use std::panic::AssertUnwindSafe;
