@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tasks_service::{TASKS_NAMESPACE, TaskQueue, TaskStore};
+use tasks_service::{COMMENTS_NAMESPACE, TASKS_NAMESPACE, TaskQueue, TaskStore};
 use wirecall_server::cli::Settings;
 use wirecall_server::{AppState, NamespaceOptions, ServerBuilder};
 
@@ -30,6 +30,13 @@ fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
         .history_ttl(Duration::from_secs(600))
         .force_recovery(true)
         .force_positioning(true);
+    // The owner's tabs publish comments (checked against TaskComment).
+    let comments = NamespaceOptions::default()
+        .allow_user_limited_channels(true)
+        .allow_publish_for_subscriber(true)
+        .history_size(50)
+        .history_ttl(Duration::from_secs(600))
+        .force_recovery(true);
     let personal = NamespaceOptions::default()
         .presence(true)
         .history_size(50)
@@ -43,6 +50,7 @@ fn configure(server: ServerBuilder, settings: &Settings) -> ServerBuilder {
             NamespaceOptions::public(100, Duration::from_secs(300)),
         )
         .namespace(TASKS_NAMESPACE, tasks)
+        .namespace(COMMENTS_NAMESPACE, comments)
         .namespace("personal", personal)
         .personal_channels("personal")
         .state(state(settings))

@@ -9,19 +9,28 @@
 //! State is in memory ([`TaskStore`], shared through the server's
 //! `AppState`); every task belongs to the user who created it.
 
+mod channels;
 mod handlers;
 mod jobs;
 mod models;
 mod store;
 
+pub use channels::*;
 pub use handlers::*;
 pub use jobs::{TaskJob, TaskQueue, run_job};
 pub use models::*;
 pub use store::TaskStore;
 
-/// The namespace of task channels: `tasks:<task id>#<owner>`, which only
-/// the owner may subscribe to.
+/// The namespace of task channels ([`TaskProgress`]): `tasks:<task
+/// id>#<owner>`, which only the owner may subscribe to.
 pub const TASKS_NAMESPACE: &str = "tasks";
+
+/// The namespace of comment channels ([`TaskComments`]):
+/// `comments:<task id>#<owner>`, where the owner's subscribed tabs publish.
+pub const COMMENTS_NAMESPACE: &str = "comments";
+
+use wirecall_core::ChannelFamily;
+use wirecall_core::export::{ChannelAccess, ClientOptions};
 
 /// Application error codes (documented in the generated clients' READMEs
 /// through the handlers' docs).
@@ -35,14 +44,36 @@ pub mod codes {
 /// How the tasks API's clients are named: `tasks-client` (npm), Go module
 /// `example.com/tasks-client` (package `tasksclient`). The build script and
 /// `generate-clients` use the same names.
-pub fn client_options() -> wirecall_core::export::ClientOptions {
-    wirecall_core::export::ClientOptions {
+///
+/// What clients may do in each namespace is here too, for the AsyncAPI
+/// document the build script writes; the server's `generate-clients` reads
+/// it from its namespace options, and test.sh's `--check` fails if the two
+/// disagree.
+pub fn client_options() -> ClientOptions {
+    let access = |subscribe, publish| ChannelAccess { subscribe, publish };
+    ClientOptions {
         go_module: Some("example.com/tasks-client".into()),
-        ..wirecall_core::export::ClientOptions::named("tasks-client")
+        channel_access: [
+            ("", access(false, false)),
+            ("news", access(true, true)),
+            (TASKS_NAMESPACE, access(false, false)),
+            (COMMENTS_NAMESPACE, access(false, true)),
+            ("personal", access(false, false)),
+        ]
+        .into_iter()
+        .map(|(namespace, access)| (namespace.to_owned(), access))
+        .collect(),
+        personal_namespace: Some("personal".into()),
+        ..ClientOptions::named("tasks-client")
     }
 }
 
 /// The channel a task's progress is published on.
 pub fn task_channel(task_id: &uuid::Uuid, owner: &str) -> String {
-    format!("{TASKS_NAMESPACE}:{task_id}#{owner}")
+    let params = TaskProgress {
+        task_id: *task_id,
+        owner: owner.to_owned(),
+    };
+    // A UUID and a user id the server accepted always make a name.
+    task_progress::channel(&params).unwrap_or_default()
 }

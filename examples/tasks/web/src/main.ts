@@ -1,9 +1,10 @@
 // The tasks page: one connection through the generated TypeScript client
-// (RPC, typed task channels, typed personal messages); the DOM is updated
-// by small functions in view.ts.
+// (RPC, typed channel families for each task's progress and comments,
+// typed personal messages); the DOM is updated by small functions in
+// view.ts.
 
 import { APIClient, CentrifugoRPCClient, RPCError } from "../../clients/generated/typescript/index.js";
-import type { PersonalMessage, Task, TaskEvent } from "../../clients/generated/typescript/index.js";
+import type { PersonalMessage, Task, TaskComment, TaskEvent } from "../../clients/generated/typescript/index.js";
 import { connectionIndicator, fileDialog, problem, taskList, toast } from "./view.js";
 
 /** Milliseconds between a run's progress steps. */
@@ -110,15 +111,40 @@ function onTaskEvent(event: TaskEvent): void {
   }
 }
 
-/** Follows a task's channel (with recovery, so a reconnect misses nothing). */
+/** Follows a task's progress (with recovery, so a reconnect misses nothing). */
 async function follow(api: APIClient, task: Task): Promise<void> {
-  const events = await api.subscribeTask(task.channel);
+  const events = await api.subscribeTaskProgress({ taskId: task.id, owner: task.owner });
   events.on(onTaskEvent);
+}
+
+/** Shows a task's comments as they come (from this tab and the owner's
+ * others) and publishes the form's: typed as `TaskComment`, checked by the
+ * server against the same type. */
+async function comments(api: APIClient, task: Task): Promise<void> {
+  const channel = await api.subscribeTaskComments({ taskId: task.id, owner: task.owner });
+  channel.on((comment: TaskComment) => taskList.comment(task.id, comment.text));
+  const form = taskList.commentForm(task.id);
+  if (form) form.dataset.live = "true";
+  form?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = String(new FormData(form).get("text") ?? "").trim();
+    if (!text) return;
+    channel.publish({ text }).then(
+      () => form.reset(),
+      (error: unknown) => toast("error", "Could not comment", describe(error)),
+    );
+  });
+}
+
+/** Lists a task with its comment stream. */
+async function show(api: APIClient, task: Task): Promise<void> {
+  taskList.add(task);
+  await comments(api, task);
 }
 
 async function createAndRun(api: APIClient, title: string, steps: number, fail: boolean): Promise<void> {
   const task: Task = await api.tasksCreate({ title, steps });
-  taskList.add(task);
+  await show(api, task);
   // Subscribed before the run starts, so no step is missed.
   await follow(api, task);
   await api.tasksRun({ task_id: task.id, step_ms: STEP_MS, fail_at: fail ? 50 : null });
@@ -135,7 +161,7 @@ async function main(): Promise<void> {
   await rpc.connect();
   const { tasks } = await api.tasksList({ limit: 20 });
   for (const task of tasks.reverse()) {
-    taskList.add(task);
+    await show(api, task);
     // A run started elsewhere (another tab, before a reload) keeps moving here.
     if (task.status === "running") await follow(api, task);
   }

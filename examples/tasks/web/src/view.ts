@@ -94,9 +94,27 @@ export const taskList = {
     line.append(element("span", "title", task.title), element("span", "status"));
     const bar = element("div", "bar");
     bar.append(element("div", "fill"));
-    item.append(line, bar, element("small", "detail"));
+    const comment = element("form", "comment");
+    comment.autocomplete = "off";
+    const input = element("input", "text");
+    input.name = "text";
+    input.placeholder = "Comment";
+    input.required = true;
+    comment.append(input, element("button", "send", "Comment"));
+    item.append(line, bar, element("small", "detail"), element("ul", "comments"), comment);
     document.getElementById("tasks")!.prepend(item);
     this.progress(task.id, task.progress, task.status);
+  },
+
+  /** The task's comment form. */
+  commentForm(taskId: string): HTMLFormElement | null {
+    return document.querySelector<HTMLFormElement>(`.task[data-task-id="${CSS.escape(taskId)}"] form.comment`);
+  },
+
+  /** Adds a comment under the task. */
+  comment(taskId: string, text: string): void {
+    const list = document.querySelector(`.task[data-task-id="${CSS.escape(taskId)}"] .comments`);
+    list?.append(element("li", "comment", text));
   },
 
   /** Moves the bar to `percent` (unchanged when null) and sets the status. */

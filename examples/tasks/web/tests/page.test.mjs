@@ -98,6 +98,43 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     };
     await runTask('Quarterly report');
 
+    // Comments, a typed channel family the page publishes into: a second tab
+    // of the same user sees a comment live.
+    const second = await context.newPage();
+    second.on('pageerror', (error) => console.error('page error:', error));
+    await second.goto(`http://${address}/?user=alice`);
+    const reportThere = second.locator('.task', { hasText: 'Quarterly report' });
+    await reportThere.locator('form.comment[data-live="true"]').waitFor({ timeout: GUARD_MS });
+    const report = page.locator('.task', { hasText: 'Quarterly report' });
+    await report.locator('form.comment input').fill('Numbers look right');
+    await report.locator('form.comment button').click();
+    await report.locator('.comments li', { hasText: 'Numbers look right' }).waitFor({ timeout: GUARD_MS });
+    await reportThere.locator('.comments li', { hasText: 'Numbers look right' }).waitFor({ timeout: GUARD_MS });
+    assert.equal(await report.locator('form.comment input').inputValue(), '');
+    // The server checks each publication against TaskComment: a wrong shape
+    // (sent by hand through the generated client) is refused with 107 and
+    // reaches no tab.
+    const aliceInNode = new CentrifugoRPCClient(`ws://${address}/connection/websocket`,
+      await fetch(`http://${address}/dev/token?user=alice`).then((r) => r.json()).then((b) => b.token),
+      'alice', { websocket: WebSocket });
+    await aliceInNode.connect();
+    try {
+      const comments = await new APIClient(aliceInNode).subscribeTaskComments({
+        taskId: await report.getAttribute('data-task-id'), owner: 'alice',
+      });
+      await assert.rejects(comments.publish({ note: 'no text' }), (error) => {
+        assert.equal(error.code, 107);
+        assert.match(error.message, /missing field `text`/);
+        return true;
+      });
+      await comments.publish({ text: 'From Node' });
+      await reportThere.locator('.comments li', { hasText: 'From Node' }).waitFor({ timeout: GUARD_MS });
+      assert.equal(await reportThere.locator('.comments li').count(), 2);
+    } finally {
+      aliceInNode.disconnect();
+      await second.close();
+    }
+
     // A run that fails halfway: task_error turns the bar red with its message.
     await page.fill('input[name="title"]', 'Doomed import');
     await page.fill('input[name="steps"]', '4');

@@ -5,7 +5,10 @@
 // centrifuge-go SDK.
 package tasksclient
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // APIClient calls the API's methods over one connection. An error reply is
 // an *RPCError: get it with errors.As.
@@ -105,6 +108,26 @@ func (c *APIClient) TasksRun(ctx context.Context, params RunTaskParams) (*TaskRu
 // Who the caller is, and on how many connections.
 func (c *APIClient) UsersWhoami(ctx context.Context) (*WhoAmI, error) {
 	return call[*WhoAmI](ctx, c.RPC, "users.whoami", struct{}{})
+}
+
+// SubscribeTaskComments subscribes to a channel comments:{task_id}#{owner}
+// (with recovery) and calls handle with each TaskComment; err is set for a
+// publication that is not one.
+//
+// The owner's comments on a task, live in every tab they have open: the
+// page publishes them, the server checks each against `TaskComment`.
+func (c *APIClient) SubscribeTaskComments(ctx context.Context, taskID string, owner string, handle func(value TaskComment, err error)) (*Subscription[TaskComment], error) {
+	return subscribe(ctx, c.RPC, fmt.Sprintf("comments:%s#%s", taskID, owner), handle)
+}
+
+// SubscribeTaskProgress subscribes to a channel tasks:{task_id}#{owner} (with
+// recovery) and calls handle with each TaskEvent; err is set for a publication
+// that is not one.
+//
+// A task's progress: `task_update` per step, then `task_complete` or
+// `task_error`. Only the owner may subscribe; only the server publishes.
+func (c *APIClient) SubscribeTaskProgress(ctx context.Context, taskID string, owner string, handle func(value TaskEvent, err error)) (*Subscription[TaskEvent], error) {
+	return subscribe(ctx, c.RPC, fmt.Sprintf("tasks:%s#%s", taskID, owner), handle)
 }
 
 // SubscribeTask subscribes to a task channel (with recovery) and calls

@@ -162,6 +162,12 @@ type Task struct {
 	Title string `json:"title"`
 }
 
+// A comment on a task.
+type TaskComment struct {
+	// What was said.
+	Text string `json:"text"`
+}
+
 // `{"type":"task_complete",…}`.
 type TaskComplete struct {
 	// A closing message.

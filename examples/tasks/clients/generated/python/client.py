@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from pydantic import TypeAdapter
 
@@ -16,6 +17,7 @@ from .models import (
     RunTaskParams,
     SendNotificationParams,
     Task,
+    TaskComment,
     TaskEvent,
     TaskList,
     TaskRef,
@@ -33,6 +35,7 @@ _PERSONALMESSAGE: TypeAdapter[PersonalMessage] = TypeAdapter(PersonalMessage)
 _RUNTASKPARAMS: TypeAdapter[RunTaskParams] = TypeAdapter(RunTaskParams)
 _SENDNOTIFICATIONPARAMS: TypeAdapter[SendNotificationParams] = TypeAdapter(SendNotificationParams)
 _TASK: TypeAdapter[Task] = TypeAdapter(Task)
+_TASKCOMMENT: TypeAdapter[TaskComment] = TypeAdapter(TaskComment)
 _TASKEVENT: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
 _TASKLIST: TypeAdapter[TaskList] = TypeAdapter(TaskList)
 _TASKREF: TypeAdapter[TaskRef] = TypeAdapter(TaskRef)
@@ -103,6 +106,22 @@ class APIClient:
         """Who the caller is, and on how many connections."""
         data = await self.rpc.call("users.whoami", {})
         return _WHOAMI.validate_python(data)
+
+    async def subscribe_task_comments(self, task_id: UUID, owner: str) -> Subscription[TaskComment]:
+        """The owner's comments on a task, live in every tab they have open: the
+        page publishes them, the server checks each against `TaskComment`.
+
+        Channel `comments:{task_id}#{owner}`.
+        """
+        return await self.rpc.subscribe(f"comments:{task_id}#{owner}", _TASKCOMMENT)
+
+    async def subscribe_task_progress(self, task_id: UUID, owner: str) -> Subscription[TaskEvent]:
+        """A task's progress: `task_update` per step, then `task_complete` or
+        `task_error`. Only the owner may subscribe; only the server publishes.
+
+        Channel `tasks:{task_id}#{owner}`.
+        """
+        return await self.rpc.subscribe(f"tasks:{task_id}#{owner}", _TASKEVENT)
 
     async def subscribe_task(self, channel: str) -> Subscription[TaskEvent]:
         """Task progress on `channel`: `task_update`, then `task_complete` or `task_error`."""

@@ -85,6 +85,14 @@ class Task(BaseModel):
     """What it is."""
 
 
+class TaskComment(BaseModel):
+    """A comment on a task."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    text: str
+    """What was said."""
+
+
 class TaskComplete(BaseModel):
     """`{"type":"task_complete",…}`."""
 
@@ -310,6 +318,7 @@ ListTasksParams.model_rebuild()
 RunTaskParams.model_rebuild()
 SendNotificationParams.model_rebuild()
 Task.model_rebuild()
+TaskComment.model_rebuild()
 TaskComplete.model_rebuild()
 TaskError.model_rebuild()
 TaskList.model_rebuild()

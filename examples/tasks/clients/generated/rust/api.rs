@@ -113,6 +113,13 @@ pub struct Task {
     pub title: String,
 }
 
+/// A comment on a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskComment {
+    /// What was said.
+    pub text: String,
+}
+
 /// `{"type":"task_complete",…}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskComplete {

@@ -82,6 +82,12 @@ export interface Task {
   title: string;
 }
 
+/** A comment on a task. */
+export interface TaskComment {
+  /** What was said. */
+  text: string;
+}
+
 /** `{"type":"task_complete",…}`. */
 export interface TaskComplete {
   /** A closing message. */
