@@ -42,7 +42,14 @@ fn it_reports_methods_files_and_next_steps() {
     ]);
     assert!(output.status.success(), "{output:?}");
     let text = stdout(&output);
-    assert!(text.starts_with("Found 7 RPC methods\n"), "{text}");
+    assert!(
+        text.starts_with("Found 7 RPC methods and 2 channel families\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  task_progress: tasks:{task_id}#{owner} -> TaskEvent\n"),
+        "{text}"
+    );
     assert!(
         text.contains("  tasks.get_stats: TaskStatsParams -> TaskStats\n"),
         "{text}"
@@ -66,6 +73,7 @@ fn it_reports_methods_files_and_next_steps() {
         "go/client.go",
         "go/types.go",
         "openrpc.json",
+        "asyncapi.json",
     ] {
         assert!(dir.join(file).is_file(), "{file} not written");
     }
