@@ -42,6 +42,6 @@ pub use python::python_models;
 pub use typescript::typescript_types;
 
 pub use model::{
-    ApiModel, ChannelModel, ChannelSegment, ExportError, ExternalVariant, Field, MethodModel,
-    TypeDef, TypeKind, TypeRef, Variant, api_model, api_model_with,
+    ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ExportError, ExternalVariant, Field,
+    MethodModel, TypeDef, TypeKind, TypeRef, Variant, api_model, api_model_with,
 };

@@ -15,7 +15,8 @@ use crate::{ChannelFamilies, ParamKind, Router, Segment};
 pub struct ApiModel {
     /// Methods, sorted by name.
     pub methods: Vec<MethodModel>,
-    /// Declared channel families, sorted by name.
+    /// Declared channel families, sorted by name, then the messaging
+    /// layer's own: `task` and `personal_message`.
     pub channels: Vec<ChannelModel>,
     /// Named types reachable from the methods, by name (sorted).
     pub types: BTreeMap<String, TypeDef>,
@@ -34,11 +35,14 @@ pub struct MethodModel {
     pub result: TypeRef,
 }
 
-/// One channel family (`#[websocket_channel]`).
+/// One channel family: declared (`#[websocket_channel]`), or one of the
+/// messaging layer's own. Every client emitter writes them all by one path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelModel {
     /// The family's name, `chat_room`.
     pub name: String,
+    /// How a client names its channels.
+    pub address: ChannelAddress,
     /// The pattern as declared, `chat:room:{room_id}`.
     pub pattern: String,
     /// The parameters struct's doc comment.
@@ -51,6 +55,19 @@ pub struct ChannelModel {
     pub namespace: Option<String>,
     /// Whether its channels are user-limited (`…#{user}`).
     pub user_limited: bool,
+}
+
+/// How a client names a family's channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelAddress {
+    /// From typed parameters, by the pattern (declared families).
+    Pattern,
+    /// A name the server hands out (a task's `channel`): the client
+    /// passes it as it is.
+    Named,
+    /// The connection's personal channel, to which the server subscribes
+    /// it: clients listen, they do not subscribe.
+    Personal,
 }
 
 /// One part of a family's pattern.
@@ -267,6 +284,7 @@ pub fn api_model_with(
         let hint = format!("{}Payload", names::pascal(family.name));
         channels.push(ChannelModel {
             name: family.name.to_owned(),
+            address: ChannelAddress::Pattern,
             pattern: family.pattern.to_owned(),
             doc: family.doc.to_owned(),
             segments: family.segments.iter().map(channel_segment).collect(),
@@ -275,6 +293,7 @@ pub fn api_model_with(
             user_limited: family.user_limited(),
         });
     }
+    channels.extend(messaging_channels());
     for (name, schema) in generator.definitions() {
         reader.type_def(name, schema)?;
     }
@@ -283,6 +302,35 @@ pub fn api_model_with(
         channels,
         types: reader.finish(),
     })
+}
+
+/// The messaging layer's own families (their payloads were reached first):
+/// task progress on a channel the server names, and the personal channel.
+fn messaging_channels() -> [ChannelModel; 2] {
+    let family = |name: &str, address, doc: &str, payload: &str| ChannelModel {
+        name: name.to_owned(),
+        address,
+        pattern: String::new(),
+        doc: doc.to_owned(),
+        segments: Vec::new(),
+        payload: TypeRef::Named(payload.to_owned()),
+        namespace: None,
+        user_limited: false,
+    };
+    [
+        family(
+            "task",
+            ChannelAddress::Named,
+            "Task progress on `channel`: `task_update`, then `task_complete` or `task_error`.",
+            "TaskEvent",
+        ),
+        family(
+            "personal_message",
+            ChannelAddress::Personal,
+            "What arrives on the user's personal channel (messages, notifications, files).",
+            "PersonalMessage",
+        ),
+    ]
 }
 
 fn channel_segment(segment: &Segment) -> ChannelSegment {

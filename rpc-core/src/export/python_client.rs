@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use super::python::{model_names, py_string, py_type, python_models};
 use super::{
-    ApiModel, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER, MethodModel,
-    TypeRef, names, readme,
+    ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER,
+    MethodModel, TypeRef, names, readme,
 };
 
 const RUNTIME: &str = include_str!("templates/rpc_client.py");
@@ -94,8 +94,7 @@ fn adapter_name(py: &str) -> String {
 }
 
 fn client(model: &ApiModel) -> String {
-    // The typed subscriptions need these two whatever the methods are.
-    let mut adapters: BTreeSet<String> = ["PersonalMessage", "TaskEvent"].map(str::to_owned).into();
+    let mut adapters = BTreeSet::new();
     let mut methods = String::new();
     for method in &model.methods {
         write_method(&mut methods, method, &mut adapters);
@@ -113,7 +112,6 @@ fn client(model: &ApiModel) -> String {
     }
     body.push_str(CLIENT_CLASS);
     body.push_str(&methods);
-    body.push_str(SUBSCRIPTIONS);
     body.push_str(DUMP);
 
     let words: BTreeSet<&str> = body
@@ -154,17 +152,6 @@ class APIClient:
         self.rpc = rpc
 "#;
 
-const SUBSCRIPTIONS: &str = r#"
-    async def subscribe_task(self, channel: str) -> Subscription[TaskEvent]:
-        """Task progress on `channel`: `task_update`, then `task_complete` or `task_error`."""
-        return await self.rpc.subscribe(channel, _TASKEVENT)
-
-    def personal_messages(self) -> Subscription[PersonalMessage]:
-        """What arrives on the user's personal channel (messages, notifications, files).
-        Call it before `connect()` to see everything from the start."""
-        return self.rpc.server_side(self.rpc.personal_channel, _PERSONALMESSAGE)
-"#;
-
 const DUMP: &str = r#"
 
 def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
@@ -186,44 +173,61 @@ fn write_docstring(out: &mut String, doc: &str) {
     }
 }
 
-/// `subscribe_<family>(params…)`: the channel's name built from typed
-/// parameters, its publications validated into the payload type.
+/// A family's typed subscription: `subscribe_<family>(params…)` with the
+/// name built from typed parameters, `subscribe_<family>(channel)` for a
+/// name the server hands out, or `<family>s()` for the personal channel;
+/// its publications validated into the payload type.
 fn write_family(out: &mut String, family: &ChannelModel, adapters: &mut BTreeSet<String>) {
     let payload = py_type(&family.payload);
+    let adapter = adapter_name(&payload);
     adapters.insert(payload.clone());
-    let params: Vec<String> = family
-        .params()
-        .map(|(name, ty)| format!("{name}: {}", py_type(ty)))
-        .collect();
-    let signature = std::iter::once("self".to_owned())
-        .chain(params)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let _ = write!(
-        out,
-        "\n    async def subscribe_{}({signature}) -> Subscription[{payload}]:\n",
-        names::snake(&family.name)
-    );
+    let name = names::snake(&family.name);
     let mut doc = family.doc.clone();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
-    }
-    let _ = write!(doc, "Channel `{}`.", family.pattern);
+    let (head, body) = match family.address {
+        ChannelAddress::Pattern => {
+            let params: Vec<String> = family
+                .params()
+                .map(|(name, ty)| format!("{name}: {}", py_type(ty)))
+                .collect();
+            let signature = std::iter::once("self".to_owned())
+                .chain(params)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if !doc.is_empty() {
+                doc.push_str("\n\n");
+            }
+            let _ = write!(doc, "Channel `{}`.", family.pattern);
+            let address: String = family
+                .segments
+                .iter()
+                .map(|segment| match segment {
+                    ChannelSegment::Literal(text) => text.clone(),
+                    ChannelSegment::Param { name, .. } => format!("{{{name}}}"),
+                })
+                .collect();
+            (
+                format!("async def subscribe_{name}({signature}) -> Subscription[{payload}]"),
+                format!(
+                    "return await self.rpc.subscribe(f{}, {adapter})",
+                    py_string(&address)
+                ),
+            )
+        }
+        ChannelAddress::Named => (
+            format!("async def subscribe_{name}(self, channel: str) -> Subscription[{payload}]"),
+            format!("return await self.rpc.subscribe(channel, {adapter})"),
+        ),
+        ChannelAddress::Personal => {
+            doc.push_str("\nCall it before `connect()` to see everything from the start.");
+            (
+                format!("def {name}s(self) -> Subscription[{payload}]"),
+                format!("return self.rpc.server_side(self.rpc.personal_channel, {adapter})"),
+            )
+        }
+    };
+    let _ = writeln!(out, "\n    {head}:");
     write_docstring(out, &doc);
-    let address: String = family
-        .segments
-        .iter()
-        .map(|segment| match segment {
-            ChannelSegment::Literal(text) => text.clone(),
-            ChannelSegment::Param { name, .. } => format!("{{{name}}}"),
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "        return await self.rpc.subscribe(f{}, {})",
-        py_string(&address),
-        adapter_name(&payload)
-    );
+    let _ = writeln!(out, "        {body}");
 }
 
 fn write_method(out: &mut String, method: &MethodModel, adapters: &mut BTreeSet<String>) {

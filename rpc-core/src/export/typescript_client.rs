@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::typescript::{ts_type, typescript_types, write_doc};
 use super::{
-    ApiModel, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER, MethodModel,
-    names, readme,
+    ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER,
+    MethodModel, names, readme,
 };
 
 const RUNTIME: &str = include_str!("templates/rpc-client.ts");
@@ -91,7 +91,7 @@ fn client(model: &ApiModel) -> String {
         .types
         .keys()
         .map(String::as_str)
-        .filter(|name| words.contains(name) || matches!(*name, "PersonalMessage" | "TaskEvent"))
+        .filter(|name| words.contains(name))
         .collect();
     used.sort_unstable();
     let mut out = format!("// {HEADER}\n\n");
@@ -103,7 +103,7 @@ fn client(model: &ApiModel) -> String {
     );
     out.push_str(CLIENT_CLASS);
     out.push_str(&body);
-    out.push_str(SUBSCRIPTIONS);
+    out.push_str("}\n");
     out
 }
 
@@ -117,59 +117,68 @@ export class APIClient {
   constructor(readonly rpc: CentrifugoRPCClient) {}
 "#;
 
-const SUBSCRIPTIONS: &str = r#"
-  /** Task progress on `channel`: `task_update`, then `task_complete` or `task_error`. */
-  subscribeTask(channel: string): Promise<TypedSubscription<TaskEvent>> {
-    return this.rpc.subscribe<TaskEvent>(channel);
-  }
-
-  /**
-   * What arrives on the user's personal channel (messages, notifications,
-   * files). Call it before `connect()` to see everything from the start.
-   */
-  personalMessages(): TypedSubscription<PersonalMessage> {
-    return this.rpc.serverSide<PersonalMessage>(this.rpc.personalChannel);
-  }
-}
-"#;
-
-/// `subscribe<Family>({ params })`: the channel's name built from typed
-/// parameters; the handler receives the payload type.
+/// A family's typed subscription: `subscribe<Family>({ params })` with the
+/// name built from typed parameters, `subscribe<Family>(channel)` for a
+/// name the server hands out, or `<family>s()` for the personal channel;
+/// the handler receives the payload type.
 fn write_family(out: &mut String, family: &ChannelModel) {
     out.push('\n');
-    let mut doc = family.doc.clone();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
-    }
-    let _ = write!(doc, "Channel `{}`.", family.pattern);
-    write_doc(out, &doc, "  ");
     let payload = ts_type(&family.payload);
-    let params: Vec<String> = family
-        .params()
-        .map(|(name, ty)| format!("{}: {}", names::camel(name), ts_type(ty)))
-        .collect();
-    let signature = if params.is_empty() {
-        String::new()
-    } else {
-        format!("params: {{ {} }}", params.join("; "))
+    let mut doc = family.doc.clone();
+    let (head, body) = match family.address {
+        ChannelAddress::Pattern => {
+            if !doc.is_empty() {
+                doc.push_str("\n\n");
+            }
+            let _ = write!(doc, "Channel `{}`.", family.pattern);
+            let params: Vec<String> = family
+                .params()
+                .map(|(name, ty)| format!("{}: {}", names::camel(name), ts_type(ty)))
+                .collect();
+            let signature = if params.is_empty() {
+                String::new()
+            } else {
+                format!("params: {{ {} }}", params.join("; "))
+            };
+            let address: String = family
+                .segments
+                .iter()
+                .map(|segment| match segment {
+                    ChannelSegment::Literal(text) => text.replace('\\', "\\\\").replace('`', "\\`"),
+                    ChannelSegment::Param { name, .. } => {
+                        format!("${{params.{}}}", names::camel(name))
+                    }
+                })
+                .collect();
+            (
+                format!(
+                    "subscribe{}({signature}): Promise<TypedSubscription<{payload}>>",
+                    names::pascal(&family.name)
+                ),
+                format!("return this.rpc.subscribe<{payload}>(`{address}`);"),
+            )
+        }
+        ChannelAddress::Named => (
+            format!(
+                "subscribe{}(channel: string): Promise<TypedSubscription<{payload}>>",
+                names::pascal(&family.name)
+            ),
+            format!("return this.rpc.subscribe<{payload}>(channel);"),
+        ),
+        ChannelAddress::Personal => {
+            doc.push_str("\nCall it before `connect()` to see everything from the start.");
+            (
+                format!(
+                    "{}s(): TypedSubscription<{payload}>",
+                    names::camel(&family.name)
+                ),
+                format!("return this.rpc.serverSide<{payload}>(this.rpc.personalChannel);"),
+            )
+        }
     };
-    let address: String = family
-        .segments
-        .iter()
-        .map(|segment| match segment {
-            ChannelSegment::Literal(text) => text.replace('\\', "\\\\").replace('`', "\\`"),
-            ChannelSegment::Param { name, .. } => format!("${{params.{}}}", names::camel(name)),
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "  subscribe{}({signature}): Promise<TypedSubscription<{payload}>> {{",
-        names::pascal(&family.name)
-    );
-    let _ = writeln!(
-        out,
-        "    return this.rpc.subscribe<{payload}>(`{address}`);"
-    );
+    write_doc(out, &doc, "  ");
+    let _ = writeln!(out, "  {head} {{");
+    let _ = writeln!(out, "    {body}");
     out.push_str("  }\n");
 }
 

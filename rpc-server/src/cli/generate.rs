@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use wirecall_core::export::{
-    ApiModel, ClientOptions, Target, TypeRef, client_files, exported_model, stale_files,
-    write_files,
+    ApiModel, ChannelAddress, ClientOptions, Target, TypeRef, client_files, exported_model,
+    stale_files, write_files,
 };
 
 use super::GenerateArgs;
@@ -134,7 +134,12 @@ fn label(target: Target) -> &'static str {
 
 fn print_found(model: &ApiModel) {
     let count = model.methods.len();
-    let families = model.channels.len();
+    let declared: Vec<_> = model
+        .channels
+        .iter()
+        .filter(|family| family.address == ChannelAddress::Pattern)
+        .collect();
+    let families = declared.len();
     println!(
         "Found {count} RPC method{} and {families} channel famil{}",
         if count == 1 { "" } else { "s" },

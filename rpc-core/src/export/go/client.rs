@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::super::{ChannelModel, ChannelSegment, HEADER, MethodModel, TypeRef, names};
+use super::super::{
+    ChannelAddress, ChannelModel, ChannelSegment, HEADER, MethodModel, TypeRef, names,
+};
 use super::doc::write_doc;
 use super::layout::wrap;
 use super::plan::{Go, go_string, imports, mentions};
@@ -52,57 +54,66 @@ impl Go<'_> {
         out.push_str(&imports(&packages));
         out.push_str(CLIENT);
         out.push_str(&body);
-        out.push_str(&self.subscriptions());
         out
     }
 
-    /// `Subscribe<Family>(ctx, params…, handle)`: the channel's name built
-    /// from typed parameters; handle gets the payload type.
+    /// A family's typed subscription: `Subscribe<Family>(ctx, params…,
+    /// handle)` with the name built from typed parameters,
+    /// `Subscribe<Family>(ctx, channel, handle)` for a name the server hands
+    /// out, or `On<Family>(handle)` for the personal channel; handle gets
+    /// the payload type.
     pub(super) fn write_family(&self, out: &mut String, family: &ChannelModel, name: &str) {
         let payload = self.ty(&family.payload);
-        let mut doc = wrap(&format!(
-            "{name} subscribes to a channel {} (with recovery) and calls handle with each {payload}; err is set for a publication that is not one.",
-            family.pattern
-        ));
+        let handle = format!("handle func(value {payload}, err error)");
+        let (summary, signature, body) = match family.address {
+            ChannelAddress::Pattern => {
+                let params: Vec<(String, String)> = family
+                    .params()
+                    .map(|(param, ty)| (go_param(param), self.ty(ty)))
+                    .collect();
+                let mut signature = vec!["ctx context.Context".to_owned()];
+                signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
+                signature.push(handle);
+                (
+                    format!(
+                        "{name} subscribes to a channel {} (with recovery) and calls handle with each {payload}; err is set for a publication that is not one.",
+                        family.pattern
+                    ),
+                    format!(
+                        "({}) (*Subscription[{payload}], error)",
+                        signature.join(", ")
+                    ),
+                    format!(
+                        "return subscribe(ctx, c.RPC, {}, handle)",
+                        pattern_name(family, &params)
+                    ),
+                )
+            }
+            ChannelAddress::Named => (
+                format!(
+                    "{name} subscribes to channel (with recovery) and calls handle with each {payload}; err is set for a publication that is not one."
+                ),
+                format!(
+                    "(ctx context.Context, channel string, {handle}) (*Subscription[{payload}], error)"
+                ),
+                "return subscribe(ctx, c.RPC, channel, handle)".to_owned(),
+            ),
+            ChannelAddress::Personal => (
+                format!(
+                    "{name} calls handle with each {payload} on the user's personal channel; err is set for a publication that is not one. Set it before Connect to see everything."
+                ),
+                format!("({handle})"),
+                "onServerSide(c.RPC, c.RPC.PersonalChannel, handle)".to_owned(),
+            ),
+        };
+        let mut doc = wrap(&summary);
         if !family.doc.is_empty() {
             let _ = write!(doc, "\n\n{}", family.doc);
         }
         out.push('\n');
         write_doc(out, &doc, "");
-        let params: Vec<(String, String)> = family
-            .params()
-            .map(|(param, ty)| (go_param(param), self.ty(ty)))
-            .collect();
-        let mut signature = vec!["ctx context.Context".to_owned()];
-        signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
-        signature.push(format!("handle func(value {payload}, err error)"));
-        let _ = writeln!(
-            out,
-            "func (c *APIClient) {name}({}) (*Subscription[{payload}], error) {{",
-            signature.join(", ")
-        );
-        let mut format = String::new();
-        let mut args = Vec::new();
-        let mut params = params.iter();
-        for segment in &family.segments {
-            match segment {
-                ChannelSegment::Literal(text) => format.push_str(&text.replace('%', "%%")),
-                ChannelSegment::Param { ty, .. } => {
-                    format.push_str(if matches!(ty, TypeRef::Integer { .. }) {
-                        "%d"
-                    } else {
-                        "%s"
-                    });
-                    args.extend(params.next().map(|(param, _)| param.clone()));
-                }
-            }
-        }
-        let channel = if args.is_empty() {
-            go_string(&format)
-        } else {
-            format!("fmt.Sprintf({}, {})", go_string(&format), args.join(", "))
-        };
-        let _ = writeln!(out, "\treturn subscribe(ctx, c.RPC, {channel}, handle)");
+        let _ = writeln!(out, "func (c *APIClient) {name}{signature} {{");
+        let _ = writeln!(out, "\t{body}");
         out.push_str("}\n");
     }
 
@@ -135,34 +146,6 @@ impl Go<'_> {
             }
         }
         out.push_str("}\n");
-    }
-
-    /// The typed helpers for the messaging layer's channels.
-    /// (A model made by `api_model` always has both payload types.)
-    fn subscriptions(&self) -> String {
-        let (Some(task_event), Some(personal)) = (
-            self.types.get("TaskEvent"),
-            self.types.get("PersonalMessage"),
-        ) else {
-            return String::new();
-        };
-        format!(
-            "
-// SubscribeTask subscribes to a task channel (with recovery) and calls
-// handle with each {task_event}: task_update, then task_complete or task_error;
-// err is set for a publication that is not one.
-func (c *APIClient) SubscribeTask(ctx context.Context, channel string, handle func(event {task_event}, err error)) (*Subscription[{task_event}], error) {{
-\treturn subscribe(ctx, c.RPC, channel, handle)
-}}
-
-// OnPersonalMessage calls handle with each {personal} on the user's
-// personal channel (messages, notifications, files); err is set for a
-// publication that is not one. Set it before Connect to see everything.
-func (c *APIClient) OnPersonalMessage(handle func(message {personal}, err error)) {{
-\tonServerSide(c.RPC, c.RPC.PersonalChannel, handle)
-}}
-"
-        )
     }
 }
 
@@ -205,6 +188,32 @@ func (c *APIClient) Close() {
 	c.RPC.Close()
 }
 ";
+
+/// The Go expression of a declared family's channel name: a constant, or
+/// `fmt.Sprintf` over the parameters (`%d` for integers).
+fn pattern_name(family: &ChannelModel, params: &[(String, String)]) -> String {
+    let mut format = String::new();
+    let mut args = Vec::new();
+    let mut params = params.iter();
+    for segment in &family.segments {
+        match segment {
+            ChannelSegment::Literal(text) => format.push_str(&text.replace('%', "%%")),
+            ChannelSegment::Param { ty, .. } => {
+                format.push_str(if matches!(ty, TypeRef::Integer { .. }) {
+                    "%d"
+                } else {
+                    "%s"
+                });
+                args.extend(params.next().map(|(param, _)| param.clone()));
+            }
+        }
+    }
+    if args.is_empty() {
+        go_string(&format)
+    } else {
+        format!("fmt.Sprintf({}, {})", go_string(&format), args.join(", "))
+    }
+}
 
 /// A Go parameter name for a channel parameter: lower camel case with Go's
 /// `ID` (`room_id` → `roomID`), never a keyword or the method's own names.

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::super::{ApiModel, Field, MethodModel, TypeDef, TypeKind, TypeRef, names};
+use super::super::{
+    ApiModel, ChannelAddress, ChannelModel, Field, MethodModel, TypeDef, TypeKind, TypeRef, names,
+};
 /// Exported package-level names of the runtime and client.go: model types
 /// never take them.
 pub(super) const RESERVED: &[&str] = &[
@@ -21,14 +23,7 @@ pub(super) const RESERVED: &[&str] = &[
 ];
 
 /// `APIClient`'s own members: RPC methods never take them.
-pub(super) const CLIENT_MEMBERS: &[&str] = &[
-    "Close",
-    "Connect",
-    "Disconnect",
-    "OnPersonalMessage",
-    "RPC",
-    "SubscribeTask",
-];
+pub(super) const CLIENT_MEMBERS: &[&str] = &["Close", "Connect", "Disconnect", "RPC"];
 
 /// Identifiers handed out once each: `claim` gives the wanted name, or the
 /// first free of `wanted2`, `wanted3`, ...
@@ -179,16 +174,37 @@ impl<'a> Go<'a> {
             .collect();
         let bytes = bytes.then(|| scope.claim("Uint8List"));
         let mut members = Scope::with(CLIENT_MEMBERS);
+        // The messaging layer's families keep their names whatever the
+        // methods are; declared ones come after the methods.
+        let family_name = |family: &ChannelModel| match family.address {
+            ChannelAddress::Personal => format!("On{}", exported(&family.name)),
+            ChannelAddress::Pattern | ChannelAddress::Named => {
+                format!("Subscribe{}", exported(&family.name))
+            }
+        };
+        let mut families = vec![String::new(); model.channels.len()];
+        let messaging = |family: &&ChannelModel| family.address != ChannelAddress::Pattern;
+        for (slot, family) in model
+            .channels
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| messaging(f))
+        {
+            families[slot] = members.claim(&family_name(family));
+        }
         let methods = model
             .methods
             .iter()
             .map(|method| members.claim(&exported(&method.name)))
             .collect();
-        let families = model
+        for (slot, family) in model
             .channels
             .iter()
-            .map(|family| members.claim(&format!("Subscribe{}", exported(&family.name))))
-            .collect();
+            .enumerate()
+            .filter(|(_, f)| !messaging(f))
+        {
+            families[slot] = members.claim(&family_name(family));
+        }
         Self {
             model,
             types,

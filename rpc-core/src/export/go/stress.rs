@@ -2,8 +2,8 @@
 //! directory to write its Go files there, for `gofmt -l` and `go vet`.
 
 use super::super::{
-    ApiModel, ChannelModel, ChannelSegment, ClientOptions, ExternalVariant, Field, MethodModel,
-    TypeDef, TypeKind, TypeRef, Variant,
+    ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, ExternalVariant, Field,
+    MethodModel, TypeDef, TypeKind, TypeRef, Variant,
 };
 use super::files;
 use super::plan::Go;
@@ -339,6 +339,7 @@ fn model() -> ApiModel {
     let channels = vec![
         ChannelModel {
             name: "type".into(),
+            address: ChannelAddress::Pattern,
             pattern: "odd:{type}%{ctx}-{handle}#{c}".into(),
             doc: String::new(),
             segments: vec![
@@ -363,6 +364,7 @@ fn model() -> ApiModel {
         },
         ChannelModel {
             name: "a_connect".into(),
+            address: ChannelAddress::Pattern,
             pattern: "news".into(),
             doc: "A family without parameters.".into(),
             segments: vec![literal("news")],

@@ -102,7 +102,8 @@ class APIClient:
 
     def personal_messages(self) -> Subscription[PersonalMessage]:
         """What arrives on the user's personal channel (messages, notifications, files).
-        Call it before `connect()` to see everything from the start."""
+        Call it before `connect()` to see everything from the start.
+        """
         return self.rpc.server_side(self.rpc.personal_channel, _PERSONALMESSAGE)
 
 

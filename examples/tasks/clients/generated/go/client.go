@@ -130,16 +130,19 @@ func (c *APIClient) SubscribeTaskProgress(ctx context.Context, taskID string, ow
 	return subscribe(ctx, c.RPC, fmt.Sprintf("tasks:%s#%s", taskID, owner), handle)
 }
 
-// SubscribeTask subscribes to a task channel (with recovery) and calls
-// handle with each TaskEvent: task_update, then task_complete or task_error;
-// err is set for a publication that is not one.
-func (c *APIClient) SubscribeTask(ctx context.Context, channel string, handle func(event TaskEvent, err error)) (*Subscription[TaskEvent], error) {
+// SubscribeTask subscribes to channel (with recovery) and calls handle with
+// each TaskEvent; err is set for a publication that is not one.
+//
+// Task progress on `channel`: `task_update`, then `task_complete` or `task_error`.
+func (c *APIClient) SubscribeTask(ctx context.Context, channel string, handle func(value TaskEvent, err error)) (*Subscription[TaskEvent], error) {
 	return subscribe(ctx, c.RPC, channel, handle)
 }
 
 // OnPersonalMessage calls handle with each PersonalMessage on the user's
-// personal channel (messages, notifications, files); err is set for a
-// publication that is not one. Set it before Connect to see everything.
-func (c *APIClient) OnPersonalMessage(handle func(message PersonalMessage, err error)) {
+// personal channel; err is set for a publication that is not one. Set it before
+// Connect to see everything.
+//
+// What arrives on the user's personal channel (messages, notifications, files).
+func (c *APIClient) OnPersonalMessage(handle func(value PersonalMessage, err error)) {
 	onServerSide(c.RPC, c.RPC.PersonalChannel, handle)
 }

@@ -95,8 +95,8 @@ export class APIClient {
   }
 
   /**
-   * What arrives on the user's personal channel (messages, notifications,
-   * files). Call it before `connect()` to see everything from the start.
+   * What arrives on the user's personal channel (messages, notifications, files).
+   * Call it before `connect()` to see everything from the start.
    */
   personalMessages(): TypedSubscription<PersonalMessage> {
     return this.rpc.serverSide<PersonalMessage>(this.rpc.personalChannel);
