@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
 use wirecall_core::protocol::StreamPosition;
-use wirecall_core::{Method, RpcError};
+use wirecall_core::{ChannelFamily, Method, RpcError};
 
 use crate::error::{BoxError, ClientError};
 use crate::routes::{Route, Routes};
@@ -312,6 +312,26 @@ impl Client {
         channel: &str,
     ) -> Result<TypedSubscription<T>, ClientError> {
         Ok(self.subscribe(channel).await?.typed())
+    }
+
+    /// Subscribes to the channel of family `F` that `params` name; its
+    /// publications arrive decoded as the family's payload:
+    /// `client.subscribe_family::<chat_room>(ChatRoom { room_id: 7 })`.
+    /// The markers come from `#[websocket_channel]` or from a generated
+    /// Rust client (`generate-clients --rust`).
+    ///
+    /// # Errors
+    /// [`ClientError::Rpc`] with 107 for parameters that make no valid
+    /// name; otherwise as [`Client::subscribe`].
+    pub async fn subscribe_family<F: ChannelFamily>(
+        &self,
+        params: F::Params,
+    ) -> Result<TypedSubscription<F::Payload>, ClientError>
+    where
+        F::Payload: DeserializeOwned,
+    {
+        let channel = F::channel(&params).map_err(ClientError::Rpc)?;
+        self.subscribe_as(&channel).await
     }
 
     /// The events of server-side subscriptions (the personal channel and

@@ -160,7 +160,8 @@ impl ParamKind {
 }
 
 /// Writes the channel of a pattern's `values` (one per parameter, in
-/// order); what [`ChannelFamily::channel`] runs.
+/// order): what [`ChannelFamily::channel`] runs, in the attribute's markers
+/// and in a generated Rust client's.
 ///
 /// # Errors
 /// See [`ChannelFamily::channel`].

@@ -96,7 +96,7 @@ pub use conn::{AppState, Conn, ConnBuilder, FromConn, State};
 pub use error::{Result, RpcError, code};
 pub use family::{
     ChannelFamilies, ChannelFamily, ChannelParam, ChannelRegistration, DuplicateFamily, ParamKind,
-    PublicationCheck, Segment, registered_channels,
+    PublicationCheck, Segment, channel_name, registered_channels,
 };
 pub use handshake::Handshake;
 pub use method::{Handler, Location, Method, Registration, registered};

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 
 use crate::{Conn, FromConn, RpcError};
 
-pub use crate::family::channel_name;
 pub use inventory::submit;
 
 /// A request's params as received, the JSON text borrowed from the frame:

@@ -403,7 +403,7 @@ fn emit(attr: &ChannelAttr, item: &ItemStruct, plan: &Plan) -> TokenStream {
 
                 #[allow(unused_variables)]
                 fn channel(params: &#ident) -> ::core::result::Result<::std::string::String, #krate::RpcError> {
-                    #krate::__private::channel_name(Self::SEGMENTS, &[#(#values),*])
+                    #krate::channel_name(Self::SEGMENTS, &[#(#values),*])
                 }
             }
 

@@ -59,3 +59,58 @@ async fn generated_markers_call_by_name_with_typed_params() {
         "test.whoami"
     );
 }
+
+/// The generated family markers name channels as the service's own do: a
+/// typed publication through the HTTP API client reaches a typed
+/// subscription of the WebSocket client, with nothing of the service linked.
+#[tokio::test]
+async fn generated_family_markers_subscribe_and_publish_typed() {
+    use futures_util::StreamExt;
+    use wirecall_client::TypedEvent;
+    use wirecall_core::PublisherExt;
+
+    let server = TestServer::start(test_server()).await;
+    let client = Client::builder(&server.url)
+        .token(token("u1", 600))
+        .connect()
+        .await
+        .unwrap();
+    let story_id = uuid::Uuid::from_u128(0x2a);
+    let mut stories = client
+        .subscribe_family::<api::news_story>(api::NewsStory { story_id })
+        .await
+        .unwrap();
+    let api_client = server.api();
+    let edited = api::StoryEvent::Edited {
+        title: "t".into(),
+        revision: 3,
+    };
+    let channel = api_client.channel::<api::news_story>(api::NewsStory { story_id });
+    assert_eq!(
+        channel.name().unwrap(),
+        "news:story:00000000-0000-0000-0000-00000000002a"
+    );
+    channel.publish(&edited).await.unwrap();
+    let received = loop {
+        let event = tokio::time::timeout(support::GUARD, stories.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let TypedEvent::Publication(story) = event {
+            break story;
+        }
+    };
+    assert_eq!(received, edited);
+    // The generated marker refuses what the service's would.
+    let refused = client
+        .subscribe_family::<api::chat_inbox>(api::ChatInbox {
+            inbox: 1,
+            user: "u1,u2".into(),
+        })
+        .await;
+    assert!(
+        matches!(&refused, Err(ClientError::Rpc(error)) if error.code == 107),
+        "{refused:?}"
+    );
+}

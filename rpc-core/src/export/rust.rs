@@ -1,15 +1,19 @@
 //! The Rust client (`rust/api.rs`): the API's types with serde
-//! attributes that read and write the same JSON as the service's own, and
-//! one marker per method implementing [`crate::Method`], so
+//! attributes that read and write the same JSON as the service's own, one
+//! marker per method implementing [`crate::Method`], so
 //! `wirecall_client::Client::call::<tasks_get_stats>(params)` checks both
-//! types without linking the service's handlers. A module file, not a
+//! types without linking the service's handlers, and one marker per
+//! channel family implementing [`crate::ChannelFamily`]. A module file, not a
 //! crate: the user's crate owns the dependencies (serde, serde_json,
 //! wirecall-core, and chrono or uuid when the API uses them).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::{ApiModel, ClientOptions, Field, HEADER, TypeDef, TypeKind, TypeRef, Variant, names};
+use super::{
+    ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, Field, HEADER, TypeDef,
+    TypeKind, TypeRef, Variant, names,
+};
 use crate::export::files::GeneratedFile;
 
 /// `rust/api.rs` and `rust/README.md`.
@@ -23,7 +27,7 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
 /// The module: every type, then every marker.
 pub(crate) fn module(model: &ApiModel) -> String {
     let mut out = format!(
-        "// {HEADER}\n\n//! The API's types and method markers, for `wirecall_client::Client::call`.\n\n\
+        "// {HEADER}\n\n//! The API's types, method markers for `wirecall_client::Client::call`, and channel family markers for `subscribe_family`.\n\n\
          #![allow(non_camel_case_types, dead_code, clippy::all)]\n\nuse serde::{{Deserialize, Serialize}};\n"
     );
     for def in model.types.values() {
@@ -42,7 +46,96 @@ pub(crate) fn module(model: &ApiModel) -> String {
             rust_type(&method.result),
         );
     }
+    for family in &model.channels {
+        if family.address == ChannelAddress::Pattern {
+            out.push('\n');
+            write_family(&mut out, model, family);
+        }
+    }
     out
+}
+
+/// A declared family: its parameters' struct and its marker implementing
+/// `wirecall_core::ChannelFamily`, so `Client::subscribe_family::<chat_room>`
+/// and `publisher.channel::<chat_room>` work without the service's code.
+fn write_family(out: &mut String, model: &ApiModel, family: &ChannelModel) {
+    let pascal = names::pascal(&family.name);
+    // The service's struct has this name; a model type may have it too.
+    let params = if model.types.contains_key(&pascal) {
+        format!("{pascal}Channel")
+    } else {
+        pascal
+    };
+    let marker = identifier(&family.name);
+    write_doc(out, &family.doc, "");
+    out.push_str("#[derive(Debug, Clone, PartialEq)]\n");
+    let fields: Vec<(String, String)> = family
+        .params()
+        .map(|(name, ty)| (identifier(name), rust_type(ty)))
+        .collect();
+    if fields.is_empty() {
+        let _ = writeln!(out, "pub struct {params};");
+    } else {
+        let _ = writeln!(out, "pub struct {params} {{");
+        for (name, ty) in &fields {
+            let _ = writeln!(out, "    pub {name}: {ty},");
+        }
+        out.push_str("}\n");
+    }
+    let segments: Vec<String> = family
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            ChannelSegment::Literal(text) => format!("wirecall_core::Segment::Literal({text:?})"),
+            ChannelSegment::Param { name, ty } => format!(
+                "wirecall_core::Segment::Param {{ name: {name:?}, kind: {} }}",
+                param_kind(ty)
+            ),
+        })
+        .collect();
+    let values: Vec<String> = fields
+        .iter()
+        .map(|(name, _)| format!("&params.{name}"))
+        .collect();
+    let pattern = &family.pattern;
+    let binding = if values.is_empty() {
+        "_params"
+    } else {
+        "params"
+    };
+    let _ = writeln!(out, "\n/// Typed marker of the channel family `{pattern}`.");
+    let _ = writeln!(out, "pub enum {marker} {{}}\n");
+    let _ = writeln!(out, "impl wirecall_core::ChannelFamily for {marker} {{");
+    let _ = writeln!(out, "    const NAME: &'static str = {:?};", family.name);
+    let _ = writeln!(out, "    const PATTERN: &'static str = {pattern:?};");
+    let _ = writeln!(
+        out,
+        "    const SEGMENTS: &'static [wirecall_core::Segment] = &[{}];",
+        segments.join(", ")
+    );
+    let _ = writeln!(out, "    type Params = {params};");
+    let _ = writeln!(out, "    type Payload = {};\n", rust_type(&family.payload));
+    let _ = writeln!(
+        out,
+        "    fn channel({binding}: &{params}) -> Result<String, wirecall_core::RpcError> {{"
+    );
+    let _ = writeln!(
+        out,
+        "        wirecall_core::channel_name(Self::SEGMENTS, &[{}])",
+        values.join(", ")
+    );
+    out.push_str("    }\n}\n");
+}
+
+/// The `ParamKind` of a parameter's type.
+fn param_kind(ty: &TypeRef) -> String {
+    match ty {
+        TypeRef::Integer { bits, signed } => {
+            format!("wirecall_core::ParamKind::Integer {{ bits: {bits}, signed: {signed} }}")
+        }
+        TypeRef::Uuid => "wirecall_core::ParamKind::Uuid".to_owned(),
+        _ => "wirecall_core::ParamKind::String".to_owned(),
+    }
 }
 
 /// The marker's name, as the attribute spells it: dots become
