@@ -15,14 +15,20 @@ use support::{TestServer, token};
 use wirecall_client::{Client, ClientError};
 use wirecall_tests::test_server;
 
-#[tokio::test]
-async fn every_type_feature_round_trips_through_the_generated_types() {
+/// A test server and a client of `user` connected to it.
+async fn connected(user: &str) -> (TestServer, Client) {
     let server = TestServer::start(test_server()).await;
     let client = Client::builder(&server.url)
-        .token(token("u1", 600))
+        .token(token(user, 600))
         .connect()
         .await
         .unwrap();
+    (server, client)
+}
+
+#[tokio::test]
+async fn every_type_feature_round_trips_through_the_generated_types() {
+    let (_server, client) = connected("u1").await;
     let sample: api::Everything = client.call::<api::types_sample>(()).await.unwrap();
     assert!(
         client
@@ -46,12 +52,7 @@ async fn every_type_feature_round_trips_through_the_generated_types() {
 
 #[tokio::test]
 async fn generated_markers_call_by_name_with_typed_params() {
-    let server = TestServer::start(test_server()).await;
-    let client = Client::builder(&server.url)
-        .token(token("alice", 600))
-        .connect()
-        .await
-        .unwrap();
+    let (_server, client) = connected("alice").await;
     let me = client.call::<api::test_whoami>(()).await.unwrap();
     assert_eq!(me.user, "alice");
     assert_eq!(
@@ -69,12 +70,7 @@ async fn generated_family_markers_subscribe_and_publish_typed() {
     use wirecall_client::TypedEvent;
     use wirecall_core::PublisherExt;
 
-    let server = TestServer::start(test_server()).await;
-    let client = Client::builder(&server.url)
-        .token(token("u1", 600))
-        .connect()
-        .await
-        .unwrap();
+    let (server, client) = connected("u1").await;
     let story_id = uuid::Uuid::from_u128(0x2a);
     let mut stories = client
         .subscribe_family::<api::news_story>(api::NewsStory { story_id })
