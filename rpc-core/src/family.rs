@@ -197,31 +197,37 @@ pub fn channel_name(segments: &[Segment], values: &[&dyn Display]) -> Result<Str
 
 /// Whether `name` is a channel of the pattern `segments`.
 fn matches(segments: &[Segment], name: &str) -> bool {
-    let mut rest = name;
-    for (index, segment) in segments.iter().enumerate() {
-        match *segment {
-            Segment::Literal(text) => match rest.strip_prefix(text) {
-                Some(after) => rest = after,
-                None => return false,
-            },
-            Segment::Param { kind, .. } => {
-                // A value never holds the next literal's first character,
-                // so the literal's first occurrence is where it ends.
-                let end = match segments.get(index + 1) {
-                    Some(Segment::Literal(next)) => match rest.find(next) {
-                        Some(end) => end,
-                        None => return false,
-                    },
-                    _ => rest.len(),
-                };
-                if !kind.accepts(&rest[..end], stop_after(segments, index)) {
-                    return false;
-                }
-                rest = &rest[end..];
+    matches_from(segments, 0, name)
+}
+
+/// Whether `rest` is what `segments[index..]` write. A string value never
+/// holds the next literal's first character, so it ends at that literal's
+/// first occurrence; an integer or a UUID may (`n:{n}5`, `{id}-a`), so
+/// every occurrence is tried. Names are at most 255 bytes and patterns
+/// have few parameters, so the tries stay few.
+fn matches_from(segments: &[Segment], index: usize, rest: &str) -> bool {
+    match segments.get(index) {
+        None => rest.is_empty(),
+        Some(Segment::Literal(text)) => rest
+            .strip_prefix(text)
+            .is_some_and(|after| matches_from(segments, index + 1, after)),
+        Some(&Segment::Param { kind, .. }) => {
+            let stop = stop_after(segments, index);
+            let Some(Segment::Literal(next)) = segments.get(index + 1) else {
+                return kind.accepts(rest, stop);
+            };
+            let mut ends = rest.match_indices(next).map(|(end, _)| end);
+            if kind == ParamKind::String {
+                return ends.next().is_some_and(|end| {
+                    kind.accepts(&rest[..end], stop)
+                        && matches_from(segments, index + 1, &rest[end..])
+                });
             }
+            ends.any(|end| {
+                kind.accepts(&rest[..end], stop) && matches_from(segments, index + 1, &rest[end..])
+            })
         }
     }
-    rest.is_empty()
 }
 
 /// Checks a publication's JSON text against a payload type; the error
@@ -504,6 +510,40 @@ mod tests {
         assert!(matches(DOC, "docs:readme.viewers"));
         assert!(!matches(DOC, "docs:a.b.viewers"));
         assert!(!matches(DOC, "docs:readme.viewers.x"));
+    }
+
+    #[test]
+    fn every_name_the_builder_writes_matches_its_pattern() {
+        // The literal after an integer starts with a digit, and the one
+        // after a UUID with a hex letter: the first occurrence is not
+        // always where the value ends.
+        const DIGIT_AFTER: &[Segment] = &[
+            Segment::Literal("n:"),
+            Segment::Param {
+                name: "n",
+                kind: ParamKind::Integer {
+                    bits: 64,
+                    signed: true,
+                },
+            },
+            Segment::Literal("5"),
+        ];
+        const HEX_AFTER: &[Segment] = &[
+            Segment::Literal("doc:"),
+            Segment::Param {
+                name: "id",
+                kind: ParamKind::Uuid,
+            },
+            Segment::Literal("-a"),
+        ];
+        for n in [0i64, 5, 55, -5, 5555, i64::MIN, i64::MAX] {
+            let name = channel_name(DIGIT_AFTER, &[&n]).unwrap();
+            assert!(matches(DIGIT_AFTER, &name), "{name}");
+        }
+        let id = uuid::Uuid::parse_str("0a0a0a0a-a0a0-4a0a-aa0a-0a0a0a0a0a0a").unwrap();
+        let name = channel_name(HEX_AFTER, &[&id]).unwrap();
+        assert!(matches(HEX_AFTER, &name), "{name}");
+        assert!(!matches(HEX_AFTER, "doc:0a0a0a0a-a0a0-4a0a-aa0a-a"));
     }
 
     #[test]

@@ -309,6 +309,25 @@ async fn rpc_over_publish_is_off_unless_asked() {
 }
 
 #[tokio::test]
+async fn rpc_over_publish_needs_a_reply_channel_of_the_callers_own() {
+    let server = TestServer::start(test_server()).await;
+    // `user#a,b` admits both users: an id with a `,` has no channel of its
+    // own, so its calls are refused rather than answered where another
+    // user can read them.
+    let mut shared = server.client("a,b").await;
+    let mut reader = server.client("b").await;
+    let reply = reader.subscribe(json!({"channel": "user#a,b"})).await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let request =
+        json!({"method": "test.echo", "params": 1, "correlation_id": "c1", "reply_to": "user#a,b"});
+    let id = shared
+        .command(json!({"publish": {"channel": "rpc.requests", "data": request}}))
+        .await;
+    assert_eq!(shared.reply_to(id).await["error"]["code"], 103);
+    still_serving(&mut reader).await;
+}
+
+#[tokio::test]
 async fn the_default_namespace_is_closed_unless_configured() {
     let server = TestServer::start(test_server()).await;
     let mut client = server.client("u1").await;

@@ -51,9 +51,11 @@ impl Session {
         })?;
         let connected = self.connected();
         let user = connected.handle.user();
-        if user.is_empty() {
+        // `user#a,b` would admit both users: an id that holds a `,` (or a
+        // `#`) has no channel of its own.
+        if user.is_empty() || user.contains([',', '#']) {
             return Err(RpcError::permission_denied(
-                "anonymous connections have no reply channel",
+                "this connection's user has no reply channel of its own",
             ));
         }
         let reply_to = reply_channel(user);
