@@ -63,6 +63,19 @@ pub struct NewsStory {
     pub story_id: uuid::Uuid,
 }
 
+/// Seats left on a route, by cabin: parameters named like keywords of the
+/// client languages (`from`, `type`), a plain integer payload, and no
+/// check (`validate = false`).
+#[websocket_channel("flights:{from}-{to}.{type}", payload = u32, validate = false)]
+pub struct Seats {
+    /// Where the flight leaves.
+    pub from: String,
+    /// Where it lands.
+    pub to: String,
+    /// The cabin.
+    pub r#type: String,
+}
+
 /// A typed publication the SDK fixture makes on request
 /// (`{"cmd":"typed","via":"server","family":"news_story","story_id":…,"payload":{…}}`):
 /// the channel's name comes from the family's parameters, the payload's

@@ -10,9 +10,10 @@
 //! parameters, never two parameters side by side, the namespace (before
 //! the first `:`) literal, and after a `#` exactly one parameter (the user
 //! a user-limited channel admits). A string value may not hold the
-//! characters that give a name its anatomy (`:`, `#`, `,`, whitespace) nor
-//! the first character of the literal after it, so a name matches its
-//! pattern in exactly one way.
+//! characters that give a name its anatomy (`#`, `,`, whitespace, and `:`
+//! unless the namespace is spelled out before it) nor the first character
+//! of the literal after it. Integers and UUIDs are written canonically, so
+//! a value is always read back as it was written.
 
 use std::collections::HashMap;
 use std::fmt::{self, Display, Write as _};
@@ -109,29 +110,54 @@ integer_params! {
     i8 => 8, true; i16 => 16, true; i32 => 32, true; i64 => 64, true; isize => 64, true;
 }
 
-/// Characters no string value may hold: they delimit a name's namespace,
-/// user list and users.
-fn structural(c: char) -> bool {
-    matches!(c, ':' | '#' | ',') || c.is_whitespace() || c.is_control()
+/// What a string value may not hold, at one place in a pattern: `#`, `,`
+/// and whitespace always (they delimit a name's user list and users), `:`
+/// where it would make the namespace, and the first character of the
+/// literal after it (where the value must end).
+#[derive(Clone, Copy)]
+struct Rules {
+    stop: Option<char>,
+    colon: bool,
 }
 
-/// The first character of the literal after segment `index`, which a
-/// string value may not hold either.
-fn stop_after(segments: &[Segment], index: usize) -> Option<char> {
-    match segments.get(index + 1) {
-        Some(Segment::Literal(text)) => text.chars().next(),
-        _ => None,
+impl Rules {
+    /// The rules of the parameter at segment `index`.
+    fn at(segments: &[Segment], index: usize) -> Self {
+        let stop = match segments.get(index + 1) {
+            Some(Segment::Literal(text)) => text.chars().next(),
+            _ => None,
+        };
+        // Once a `:` has been written, the namespace is settled.
+        let colon = segments[..index]
+            .iter()
+            .any(|segment| matches!(segment, Segment::Literal(text) if text.contains(':')));
+        Self { stop, colon }
+    }
+
+    fn admits(self, c: char) -> bool {
+        !(matches!(c, '#' | ',') || c.is_whitespace() || c.is_control())
+            && (self.colon || c != ':')
+            && Some(c) != self.stop
+    }
+
+    /// The rules in words, for an error message.
+    fn describe(self) -> String {
+        let mut refused = vec!["`#`", "`,`", "whitespace"];
+        if !self.colon {
+            refused.insert(0, "`:`");
+        }
+        let stop = self.stop.map(|c| format!("`{c}`"));
+        refused.extend(stop.as_deref());
+        format!("non-empty, without {}", refused.join(", "))
     }
 }
 
 impl ParamKind {
     /// Whether `value` is one this kind writes (decimal integers without
     /// leading zeros or `+`, lower-case hyphenated UUIDs).
-    fn accepts(self, value: &str, stop: Option<char>) -> bool {
+    fn accepts(self, value: &str, rules: Rules) -> bool {
         match self {
-            Self::String => {
-                !value.is_empty() && !value.chars().any(|c| structural(c) || Some(c) == stop)
-            }
+            Self::String => !value.is_empty() && value.chars().all(|c| rules.admits(c)),
             Self::Integer { bits, signed } => {
                 let digits = match value.strip_prefix('-') {
                     Some(digits) if signed => digits,
@@ -178,14 +204,16 @@ pub fn channel_name(segments: &[Segment], values: &[&dyn Display]) -> Result<Str
                 let start = name.len();
                 // Writing to a String does not fail.
                 let _ = write!(name, "{value}");
-                if !kind.accepts(&name[start..], stop_after(segments, index)) {
+                let rules = Rules::at(segments, index);
+                if !kind.accepts(&name[start..], rules) {
+                    let why = match kind {
+                        ParamKind::String => rules.describe(),
+                        ParamKind::Integer { .. } => "an integer of its type".to_owned(),
+                        ParamKind::Uuid => "a UUID".to_owned(),
+                    };
                     return Err(RpcError::bad_request(format!(
-                        "channel parameter `{param}` is {:?}: it must be non-empty, without `:`, \
-                         `#`, `,`, whitespace{}",
+                        "channel parameter `{param}` is {:?}: it must be {why}",
                         &name[start..],
-                        stop_after(segments, index)
-                            .map(|c| format!(" or `{c}`"))
-                            .unwrap_or_default()
                     )));
                 }
             }
@@ -197,35 +225,57 @@ pub fn channel_name(segments: &[Segment], values: &[&dyn Display]) -> Result<Str
 
 /// Whether `name` is a channel of the pattern `segments`.
 fn matches(segments: &[Segment], name: &str) -> bool {
-    matches_from(segments, 0, name)
+    let mut tried = vec![false; (segments.len() + 1) * (name.len() + 1)];
+    Matcher {
+        segments,
+        name,
+        tried: &mut tried,
+    }
+    .from(0, 0)
 }
 
-/// Whether `rest` is what `segments[index..]` write. A string value never
-/// holds the next literal's first character, so it ends at that literal's
-/// first occurrence; an integer or a UUID may (`n:{n}5`, `{id}-a`), so
-/// every occurrence is tried. Names are at most 255 bytes and patterns
-/// have few parameters, so the tries stay few.
-fn matches_from(segments: &[Segment], index: usize, rest: &str) -> bool {
-    match segments.get(index) {
-        None => rest.is_empty(),
-        Some(Segment::Literal(text)) => rest
-            .strip_prefix(text)
-            .is_some_and(|after| matches_from(segments, index + 1, after)),
-        Some(&Segment::Param { kind, .. }) => {
-            let stop = stop_after(segments, index);
-            let Some(Segment::Literal(next)) = segments.get(index + 1) else {
-                return kind.accepts(rest, stop);
-            };
-            let mut ends = rest.match_indices(next).map(|(end, _)| end);
-            if kind == ParamKind::String {
-                return ends.next().is_some_and(|end| {
-                    kind.accepts(&rest[..end], stop)
-                        && matches_from(segments, index + 1, &rest[end..])
-                });
+/// Reads a name against a pattern. A string value never holds the next
+/// literal's first character, so it ends at that literal's first
+/// occurrence; an integer or a UUID may (`n:{n}55`, `{id}-a`), so every
+/// place the literal starts is tried, each (segment, offset) pair once:
+/// at most segments × bytes tries, whatever the pattern.
+struct Matcher<'a> {
+    segments: &'a [Segment],
+    name: &'a str,
+    /// Pairs already tried (and failed: a success ends the search).
+    tried: &'a mut [bool],
+}
+
+impl Matcher<'_> {
+    /// Whether the name from byte `at` is what `segments[index..]` write.
+    fn from(&mut self, index: usize, at: usize) -> bool {
+        let slot = index * (self.name.len() + 1) + at;
+        if std::mem::replace(&mut self.tried[slot], true) {
+            return false;
+        }
+        let rest = &self.name[at..];
+        match self.segments.get(index) {
+            None => rest.is_empty(),
+            Some(Segment::Literal(text)) => {
+                rest.starts_with(text) && self.from(index + 1, at + text.len())
             }
-            ends.any(|end| {
-                kind.accepts(&rest[..end], stop) && matches_from(segments, index + 1, &rest[end..])
-            })
+            Some(&Segment::Param { kind, .. }) => {
+                let rules = Rules::at(self.segments, index);
+                let Some(Segment::Literal(next)) = self.segments.get(index + 1) else {
+                    return kind.accepts(rest, rules);
+                };
+                let ends: Vec<usize> = rest
+                    .char_indices()
+                    .map(|(end, _)| end)
+                    .filter(|end| rest[*end..].starts_with(next))
+                    .collect();
+                let ends = match kind {
+                    ParamKind::String => &ends[..ends.len().min(1)],
+                    ParamKind::Integer { .. } | ParamKind::Uuid => &ends[..],
+                };
+                ends.iter()
+                    .any(|&end| kind.accepts(&rest[..end], rules) && self.from(index + 1, at + end))
+            }
         }
     }
 }
@@ -285,6 +335,21 @@ impl ChannelRegistration {
             Segment::Param { name, kind } => Some((name, kind)),
             Segment::Literal(_) => None,
         })
+    }
+
+    /// What a string parameter's values may hold, in words (`None` for
+    /// a name that is not a string parameter of this family).
+    pub fn string_rules(&self, param: &str) -> Option<String> {
+        self.segments
+            .iter()
+            .enumerate()
+            .find_map(|(index, segment)| match *segment {
+                Segment::Param {
+                    name,
+                    kind: ParamKind::String,
+                } if name == param => Some(Rules::at(self.segments, index).describe()),
+                _ => None,
+            })
     }
 
     /// How much of the pattern is literal: where several families match a
@@ -388,12 +453,26 @@ impl ChannelFamilies {
     /// The family `channel` belongs to: the one that spells out most of
     /// the name when several match.
     pub fn of(&self, channel: &str) -> Option<&ChannelRegistration> {
-        let namespace = Channel::parse(channel).ok()?.namespace();
-        self.by_namespace
-            .get(namespace.unwrap_or_default())?
-            .iter()
-            .filter(|family| family.matches(channel))
+        self.matching(channel)
             .max_by_key(|family| family.literal_len())
+    }
+
+    /// Every family whose pattern writes `channel`, most literal first.
+    /// Patterns may overlap (`chat:{room}` and `chat:dm-{user}`): the
+    /// subscribers of each get the channel's publications, so a client's
+    /// publication must suit every one of them.
+    pub fn matching(&self, channel: &str) -> impl Iterator<Item = &ChannelRegistration> + use<'_> {
+        let namespace = Channel::parse(channel)
+            .ok()
+            .map(|parsed| parsed.namespace().unwrap_or_default());
+        let mut found: Vec<&ChannelRegistration> = namespace
+            .and_then(|namespace| self.by_namespace.get(namespace))
+            .into_iter()
+            .flatten()
+            .filter(|family| family.matches(channel))
+            .collect();
+        found.sort_by_key(|family| std::cmp::Reverse(family.literal_len()));
+        found.into_iter()
     }
 
     /// Every family, sorted by name.
@@ -468,7 +547,7 @@ mod tests {
     #[test]
     fn string_values_cannot_change_a_names_anatomy() {
         let id = uuid::Uuid::from_u128(7);
-        for user in ["", "a#b", "a,b", "a b", "a:b"] {
+        for user in ["", "a#b", "a,b", "a b"] {
             let error = channel_name(TASK, &[&id, &user]).unwrap_err();
             assert_eq!(error.code, 107, "{user:?}");
             assert!(error.message.contains("`user`"), "{}", error.message);
@@ -476,6 +555,22 @@ mod tests {
         // The literal after a value starts with `.`: a value holding one
         // would match the pattern two ways.
         assert!(channel_name(DOC, &[&"a.b"]).is_err());
+        // After the namespace a `:` changes nothing (`github:42` is a user
+        // id like any other); without one it would make a namespace.
+        let name = channel_name(TASK, &[&id, &"github:42"]).unwrap();
+        assert!(
+            name.ends_with("#github:42") && matches(TASK, &name),
+            "{name}"
+        );
+        const BARE: &[Segment] = &[
+            Segment::Literal("room-"),
+            Segment::Param {
+                name: "room",
+                kind: ParamKind::String,
+            },
+        ];
+        assert!(channel_name(BARE, &[&"a:b"]).is_err());
+        assert!(!matches(BARE, "room-a:b"));
         assert!(channel_name(ROOM, &[&"x".repeat(300)]).is_err());
     }
 
@@ -526,7 +621,7 @@ mod tests {
                     signed: true,
                 },
             },
-            Segment::Literal("5"),
+            Segment::Literal("55"),
         ];
         const HEX_AFTER: &[Segment] = &[
             Segment::Literal("doc:"),
@@ -536,7 +631,7 @@ mod tests {
             },
             Segment::Literal("-a"),
         ];
-        for n in [0i64, 5, 55, -5, 5555, i64::MIN, i64::MAX] {
+        for n in [0i64, 5, 55, -5, 5555, 15, i64::MIN, i64::MAX] {
             let name = channel_name(DIGIT_AFTER, &[&n]).unwrap();
             assert!(matches(DIGIT_AFTER, &name), "{name}");
         }
@@ -544,6 +639,35 @@ mod tests {
         let name = channel_name(HEX_AFTER, &[&id]).unwrap();
         assert!(matches(HEX_AFTER, &name), "{name}");
         assert!(!matches(HEX_AFTER, "doc:0a0a0a0a-a0a0-4a0a-aa0a-a"));
+        // Many places to split: tried once each, so this returns at once.
+        const MANY: &[Segment] = &[
+            Segment::Literal("n:"),
+            Segment::Param {
+                name: "a",
+                kind: ParamKind::Integer {
+                    bits: 64,
+                    signed: false,
+                },
+            },
+            Segment::Literal("1"),
+            Segment::Param {
+                name: "b",
+                kind: ParamKind::Integer {
+                    bits: 64,
+                    signed: false,
+                },
+            },
+            Segment::Literal("1"),
+            Segment::Param {
+                name: "c",
+                kind: ParamKind::Integer {
+                    bits: 64,
+                    signed: false,
+                },
+            },
+            Segment::Literal("1x"),
+        ];
+        assert!(!matches(MANY, &format!("n:{}", "1".repeat(250))));
     }
 
     #[test]
@@ -598,7 +722,10 @@ mod tests {
         assert_eq!(families.len(), 3);
         assert_eq!(families.of("chat:room:4").unwrap().name, "room");
         assert_eq!(families.of("chat:lobby").unwrap().name, "any_room");
-        assert!(families.of("chat:room:x:y").is_none());
+        assert!(families.of("chat:room:x#y").is_none());
+        // A name of both: a publication must suit each of them.
+        let both: Vec<_> = families.matching("chat:room:4").map(|f| f.name).collect();
+        assert_eq!(both, ["room", "any_room"]);
         assert!(families.of("news").is_none());
         let names: Vec<_> = families.iter().map(|family| family.name).collect();
         assert_eq!(names, ["any_room", "room", "task"]);

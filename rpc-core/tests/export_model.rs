@@ -367,3 +367,42 @@ fn a_name_taken_by_a_variants_fields_is_an_error() {
          but another type has that name; rename one"
     );
 }
+
+#[test]
+fn a_declared_family_cannot_take_a_messaging_family_s_name() {
+    use wirecall_core::export::api_model_with;
+    use wirecall_core::{ChannelFamilies, ChannelRegistration, Location, Segment};
+    let task = ChannelRegistration {
+        name: "task",
+        pattern: "jobs:x",
+        segments: &[Segment::Literal("jobs:x")],
+        doc: "",
+        payload_schema: |generator| generator.subschema_for::<u32>(),
+        check: None,
+        location: Location {
+            file: "jobs.rs",
+            line: 3,
+            module: "jobs",
+        },
+    };
+    let families = ChannelFamilies::from_registrations([task]).unwrap();
+    match api_model_with(&good_router(), &families) {
+        Err(ExportError::Unsupported { at, reason }) => {
+            assert!(at.starts_with("task (jobs.rs:3)"), "{at}");
+            assert!(reason.contains("messaging layer"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Under another name it is exported beside them.
+    let jobs = ChannelRegistration {
+        name: "jobs",
+        ..task
+    };
+    let model = api_model_with(
+        &good_router(),
+        &ChannelFamilies::from_registrations([jobs]).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = model.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["jobs", "task", "personal_message"]);
+}

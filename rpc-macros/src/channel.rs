@@ -5,6 +5,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Fields, Ident, ItemStruct, LitBool, LitStr, Path, Token, Type};
@@ -101,7 +102,9 @@ fn read_pattern(pattern: &str) -> Result<Vec<Part>, String> {
                     return Err("a `{` is not closed".into());
                 };
                 let name = &rest[1..end];
-                if syn::parse_str::<Ident>(name).is_err() {
+                let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !identifier {
                     return Err(format!(
                         "`{{{name}}}` does not name a field: write `{{field_name}}`"
                     ));
@@ -232,6 +235,7 @@ fn plan(attr: &ChannelAttr, item: &ItemStruct) -> Result<Plan, syn::Error> {
             "a channel family's parameters cannot be generic",
         ));
     }
+    // By their names without `r#`: `{type}` is the field `r#type`.
     let fields: Vec<(Ident, Type)> = match &item.fields {
         Fields::Named(named) => named
             .named
@@ -264,26 +268,28 @@ fn plan(attr: &ChannelAttr, item: &ItemStruct) -> Result<Plan, syn::Error> {
                 let mut used = Vec::new();
                 for part in read {
                     let ty = match &part {
-                        Part::Param(name) => match fields.iter().find(|(ident, _)| ident == name) {
-                            Some((_, ty)) => Some(ty.clone()),
-                            None => {
-                                let known: Vec<String> =
-                                    fields.iter().map(|(ident, _)| ident.to_string()).collect();
-                                errors.push(syn::Error::new(
-                                    pattern_span,
-                                    format!(
-                                        "`{{{name}}}`: `{}` has no field `{name}`{}",
-                                        item.ident,
-                                        if known.is_empty() {
-                                            String::new()
-                                        } else {
-                                            format!(" (its fields: {})", known.join(", "))
-                                        }
-                                    ),
-                                ));
-                                None
+                        Part::Param(name) => {
+                            match fields.iter().find(|(ident, _)| ident.unraw() == name) {
+                                Some((_, ty)) => Some(ty.clone()),
+                                None => {
+                                    let known: Vec<String> =
+                                        fields.iter().map(|(ident, _)| ident.to_string()).collect();
+                                    errors.push(syn::Error::new(
+                                        pattern_span,
+                                        format!(
+                                            "`{{{name}}}`: `{}` has no field `{name}`{}",
+                                            item.ident,
+                                            if known.is_empty() {
+                                                String::new()
+                                            } else {
+                                                format!(" (its fields: {})", known.join(", "))
+                                            }
+                                        ),
+                                    ));
+                                    None
+                                }
                             }
-                        },
+                        }
                         Part::Literal(_) => None,
                     };
                     if let Part::Param(name) = &part {
@@ -298,12 +304,13 @@ fn plan(attr: &ChannelAttr, item: &ItemStruct) -> Result<Plan, syn::Error> {
                     parts.push((part, ty));
                 }
                 for (ident, _) in &fields {
-                    if !used.iter().any(|name| ident == name) {
+                    let name = ident.unraw();
+                    if !used.iter().any(|used| name == used) {
                         errors.push(syn::Error::new(
                             ident.span(),
                             format!(
-                                "field `{ident}` is not in the pattern: every field names a part \
-                                 of the channel (add `{{{ident}}}`, or remove the field)"
+                                "field `{name}` is not in the pattern: every field names a part \
+                                 of the channel (add `{{{name}}}`, or remove the field)"
                             ),
                         ));
                     }
@@ -355,7 +362,7 @@ fn emit(attr: &ChannelAttr, item: &ItemStruct, plan: &Plan) -> TokenStream {
     });
     let values = plan.parts.iter().filter_map(|(part, _)| match part {
         Part::Param(name) => {
-            let field = format_ident!("{}", name);
+            let field = syn::Ident::new_raw(name, proc_macro2::Span::call_site());
             Some(quote!(&params.#field as &dyn ::core::fmt::Display))
         }
         Part::Literal(_) => None,

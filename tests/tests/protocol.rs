@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use support::{RawClient, TestServer, pub_data, token};
 use wirecall_server::Limits;
+use wirecall_server::SubscribeDecision;
 use wirecall_tests::test_server;
 
 /// Another client proves the server still serves after a bad connection.
@@ -316,15 +317,48 @@ async fn rpc_over_publish_needs_a_reply_channel_of_the_callers_own() {
     // user can read them.
     let mut shared = server.client("a,b").await;
     let mut reader = server.client("b").await;
+    // With the mode on, `user#…` is for replies: only its one user reads it.
     let reply = reader.subscribe(json!({"channel": "user#a,b"})).await;
-    assert!(reply.get("subscribe").is_some(), "{reply}");
+    assert_eq!(reply["error"]["code"], 103, "{reply}");
     let request =
         json!({"method": "test.echo", "params": 1, "correlation_id": "c1", "reply_to": "user#a,b"});
     let id = shared
         .command(json!({"publish": {"channel": "rpc.requests", "data": request}}))
         .await;
     assert_eq!(shared.reply_to(id).await["error"]["code"], 103);
+    // `user#a:b` would be a channel of namespace `user#a`.
+    let mut colon = server.client("a:b").await;
+    let request =
+        json!({"method": "test.echo", "params": 1, "correlation_id": "c1", "reply_to": "user#a:b"});
+    let id = colon
+        .command(json!({"publish": {"channel": "rpc.requests", "data": request}}))
+        .await;
+    assert_eq!(colon.reply_to(id).await["error"]["code"], 103);
     still_serving(&mut reader).await;
+}
+
+#[tokio::test]
+async fn rpc_over_publish_takes_escaped_strings_and_keeps_replies_from_hooks() {
+    // A subscribe hook that allows everything does not open another
+    // user's reply channel.
+    let server =
+        TestServer::start(test_server().on_subscribe(|_| async { SubscribeDecision::Allow })).await;
+    let mut spy = server.client("b").await;
+    let reply = spy.subscribe(json!({"channel": "user#jos\u{e9}"})).await;
+    assert_eq!(reply["error"]["code"], 103, "{reply}");
+    // JSON encoders escape non-ASCII: the request is read all the same.
+    let mut jose = server.client("jos\u{e9}").await;
+    let reply = jose.subscribe(json!({"channel": "user#jos\u{e9}"})).await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let escaped = r#"{"publish":{"channel":"rpc.requests","data":{"method":"test.echo","params":"\u00e9","correlation_id":7,"reply_to":"user#jos\u00e9"}},"id":99}"#;
+    jose.send_text(escaped).await;
+    assert_eq!(jose.reply_to(99).await["publish"], json!({}));
+    let push = jose.push().await;
+    assert_eq!(
+        pub_data(&push),
+        &json!({"correlation_id": 7, "result": "\u{e9}"}),
+        "{push}"
+    );
 }
 
 #[tokio::test]

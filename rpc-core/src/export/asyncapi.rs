@@ -73,7 +73,7 @@ pub fn asyncapi(
             }),
         );
         channels.insert(
-            "personal".into(),
+            "personal_message".into(),
             json!({
                 "address": crate::channel::personal_channel(namespace, "{user}"),
                 "description": "The connection's personal channel: the server subscribes every connection of a user to it (a server-side subscription, recovered after reconnects). Messages, notifications and files for that user arrive here.",
@@ -82,12 +82,12 @@ pub fn asyncapi(
             }),
         );
         operations.insert(
-            "sendPersonal".into(),
+            "sendPersonalMessage".into(),
             json!({
                 "action": "send",
-                "channel": {"$ref": "#/channels/personal"},
+                "channel": {"$ref": "#/channels/personal_message"},
                 "summary": "A message to one user, on every connection they have.",
-                "messages": [{"$ref": "#/channels/personal/messages/PersonalMessage"}],
+                "messages": [{"$ref": "#/channels/personal_message/messages/PersonalMessage"}],
             }),
         );
     }
@@ -117,15 +117,12 @@ fn family_channel(
     access: Option<ChannelAccess>,
 ) -> Value {
     let mut description = family.doc.to_owned();
-    if family.user_limited() {
-        push_sentence(
-            &mut description,
-            "User-limited: only the user named after `#` may subscribe.",
-        );
-    }
     push_sentence(
         &mut description,
         match access {
+            _ if family.user_limited() => {
+                "User-limited: the user named after `#` subscribes with the `subscribe` command, and nobody else can."
+            }
             Some(ChannelAccess {
                 subscribe: true, ..
             }) => "Clients subscribe with the `subscribe` command.",
@@ -146,7 +143,11 @@ fn family_channel(
         .iter()
         .filter_map(|segment| match *segment {
             Segment::Param { name, kind } => {
-                Some((name.to_owned(), json!({"description": describe(kind)})))
+                let description = match family.string_rules(name) {
+                    Some(rules) => format!("A string: {rules}."),
+                    None => describe(kind),
+                };
+                Some((name.to_owned(), json!({"description": description})))
             }
             Segment::Literal(_) => None,
         })
@@ -194,7 +195,7 @@ fn add_operations(
 
 fn describe(kind: ParamKind) -> String {
     match kind {
-        ParamKind::String => "A string without `:`, `#`, `,` or whitespace.".into(),
+        ParamKind::String => "A string.".into(),
         ParamKind::Integer { bits, signed } => format!(
             "An integer ({}{bits}), in decimal.",
             if signed { "i" } else { "u" }

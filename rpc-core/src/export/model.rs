@@ -281,6 +281,14 @@ pub fn api_model_with(
     }
     let mut channels = Vec::with_capacity(payloads.len());
     for (family, payload) in payloads {
+        if MESSAGING_FAMILIES.contains(&family.name) {
+            return Err(ExportError::Unsupported {
+                at: format!("{} ({})", family.name, family.location),
+                reason: "the messaging layer's own family has this name; rename the parameters' \
+                         struct"
+                    .into(),
+            });
+        }
         let hint = format!("{}Payload", names::pascal(family.name));
         channels.push(ChannelModel {
             name: family.name.to_owned(),
@@ -303,6 +311,10 @@ pub fn api_model_with(
         types: reader.finish(),
     })
 }
+
+/// The names of the messaging layer's own families, which declared ones
+/// cannot take.
+const MESSAGING_FAMILIES: [&str; 2] = ["task", "personal_message"];
 
 /// The messaging layer's own families (their payloads were reached first):
 /// task progress on a channel the server names, and the personal channel.

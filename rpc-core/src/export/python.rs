@@ -279,7 +279,7 @@ fn write_class(
 }
 
 /// A Python attribute for a wire name, and the alias when they differ.
-fn attribute(wire: &str) -> (String, Option<String>) {
+pub(crate) fn attribute(wire: &str) -> (String, Option<String>) {
     const KEYWORDS: &[&str] = &[
         "False",
         "None",

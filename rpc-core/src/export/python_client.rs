@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::python::{model_names, py_string, py_type, python_models};
+use super::python::{attribute, model_names, py_string, py_type, python_models};
 use super::{
     ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER,
     MethodModel, TypeRef, names, readme,
@@ -173,6 +173,16 @@ fn write_docstring(out: &mut String, doc: &str) {
     }
 }
 
+/// A channel parameter as a Python parameter: keywords get a `_`, and
+/// `self` is taken.
+fn py_param(name: &str) -> String {
+    let (mut attribute, _) = attribute(name);
+    if attribute == "self" {
+        attribute.push('_');
+    }
+    attribute
+}
+
 /// A family's typed subscription: `subscribe_<family>(params…)` with the
 /// name built from typed parameters, `subscribe_<family>(channel)` for a
 /// name the server hands out, or `<family>s()` for the personal channel;
@@ -187,7 +197,7 @@ fn write_family(out: &mut String, family: &ChannelModel, adapters: &mut BTreeSet
         ChannelAddress::Pattern => {
             let params: Vec<String> = family
                 .params()
-                .map(|(name, ty)| format!("{name}: {}", py_type(ty)))
+                .map(|(name, ty)| format!("{}: {}", py_param(name), py_type(ty)))
                 .collect();
             let signature = std::iter::once("self".to_owned())
                 .chain(params)
@@ -202,13 +212,19 @@ fn write_family(out: &mut String, family: &ChannelModel, adapters: &mut BTreeSet
                 .iter()
                 .map(|segment| match segment {
                     ChannelSegment::Literal(text) => text.clone(),
-                    ChannelSegment::Param { name, .. } => format!("{{{name}}}"),
+                    ChannelSegment::Param { name, .. } => format!("{{{}}}", py_param(name)),
                 })
                 .collect();
+            // An f-string only where there is something to put in.
+            let f = if family.params().next().is_some() {
+                "f"
+            } else {
+                ""
+            };
             (
                 format!("async def subscribe_{name}({signature}) -> Subscription[{payload}]"),
                 format!(
-                    "return await self.rpc.subscribe(f{}, {adapter})",
+                    "return await self.rpc.subscribe({f}{}, {adapter})",
                     py_string(&address)
                 ),
             )

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::typescript::{ts_type, typescript_types, write_doc};
 use super::{
     ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER,
-    MethodModel, names, readme,
+    MethodModel, TypeRef, names, readme,
 };
 
 const RUNTIME: &str = include_str!("templates/rpc-client.ts");
@@ -145,6 +145,11 @@ fn write_family(out: &mut String, family: &ChannelModel) {
                 .iter()
                 .map(|segment| match segment {
                     ChannelSegment::Literal(text) => text.replace('\\', "\\\\").replace('`', "\\`"),
+                    // The server writes UUIDs in lower case.
+                    ChannelSegment::Param {
+                        name,
+                        ty: TypeRef::Uuid,
+                    } => format!("${{params.{}.toLowerCase()}}", names::camel(name)),
                     ChannelSegment::Param { name, .. } => {
                         format!("${{params.{}}}", names::camel(name))
                     }

@@ -156,7 +156,7 @@ fn print_found(model: &ApiModel) {
             type_name(&method.result)
         );
     }
-    for family in &model.channels {
+    for family in declared {
         println!(
             "  {}: {} -> {}",
             family.name,

@@ -87,15 +87,16 @@ impl Session {
             .data
             .filter(|d| d.get() != "null")
             .ok_or_else(|| RpcError::bad_request("publish needs data"))?;
-        if let Some(family) = self.cx.families.of(&request.channel)
-            && let Some(check) = family.check
-        {
-            check(data.get()).map_err(|error| {
-                RpcError::bad_request(format!(
-                    "{} (channel family `{}`)",
-                    error.message, family.name
-                ))
-            })?;
+        // Every family the name belongs to: each one's subscribers get it.
+        for family in self.cx.families.matching(&request.channel) {
+            if let Some(check) = family.check {
+                check(data.get()).map_err(|error| {
+                    RpcError::bad_request(format!(
+                        "{} (channel family `{}`)",
+                        error.message, family.name
+                    ))
+                })?;
+            }
         }
         let publication = Publication {
             data: data.to_owned(),

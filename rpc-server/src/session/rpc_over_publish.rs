@@ -12,6 +12,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use wirecall_core::RpcError;
+use wirecall_core::channel::Channel;
 use wirecall_core::code;
 use wirecall_core::protocol::Publication;
 
@@ -20,21 +21,29 @@ use super::Session;
 /// Where such clients publish their calls.
 pub(crate) const REQUESTS_CHANNEL: &str = "rpc.requests";
 
-/// A call, as those clients publish it.
+/// A call, as those clients publish it. The strings may hold escapes
+/// (JSON encoders escape non-ASCII and `<`), so they are not borrowed.
 #[derive(Deserialize)]
 struct Request<'a> {
-    method: &'a str,
+    method: String,
     #[serde(borrow, default)]
     params: Option<&'a RawValue>,
     /// Echoed as given (those clients send a string).
     #[serde(borrow)]
     correlation_id: &'a RawValue,
-    reply_to: &'a str,
+    reply_to: String,
 }
 
-/// The channel a user's replies go to.
-fn reply_channel(user: &str) -> String {
-    format!("user#{user}")
+/// Where replies to `user` go: `user#<id>`, if that is a channel of the
+/// default namespace that admits `user` alone (an id with `,`, `#`, `:` or
+/// whitespace has no such channel).
+pub(crate) fn reply_channel(user: &str) -> Option<String> {
+    let name = format!("user#{user}");
+    let parsed = Channel::parse(&name).ok()?;
+    let mut users = parsed.allowed_users()?;
+    let alone = users.next() == Some(user) && users.next().is_none();
+    let own = alone && parsed.namespace().is_none();
+    own.then(|| name.clone())
 }
 
 impl Session {
@@ -51,14 +60,11 @@ impl Session {
         })?;
         let connected = self.connected();
         let user = connected.handle.user();
-        // `user#a,b` would admit both users: an id that holds a `,` (or a
-        // `#`) has no channel of its own.
-        if user.is_empty() || user.contains([',', '#']) {
+        let Some(reply_to) = reply_channel(user) else {
             return Err(RpcError::permission_denied(
                 "this connection's user has no reply channel of its own",
             ));
-        }
-        let reply_to = reply_channel(user);
+        };
         if request.reply_to != reply_to {
             return Err(RpcError::permission_denied(format!(
                 "reply_to must be your own channel, {reply_to}"
@@ -69,10 +75,10 @@ impl Session {
         }
         let call = self.cx.router.call_text(
             connected.conn.clone(),
-            request.method,
+            &request.method,
             request.params.map(RawValue::get),
         );
-        let method = request.method.to_owned();
+        let method = request.method;
         let correlation_id = request.correlation_id.to_owned();
         let engine = self.cx.engine.clone();
         let timeout = self.cx.limits.rpc_timeout;

@@ -96,6 +96,18 @@ impl Session {
         request: &SubscribeRequest<'_>,
     ) -> Result<(), Refusal> {
         let inner = &self.cx;
+        // With RPC over publications, `user#<id>` carries a user's replies:
+        // only that user reads it, whatever a hook would allow.
+        if inner.rpc_over_publish
+            && channel.namespace().is_none()
+            && channel.name().starts_with("user#")
+            && super::rpc_over_publish::reply_channel(handle.user()).as_deref()
+                != Some(channel.name())
+        {
+            return Err(Refusal::Error(RpcError::permission_denied(
+                "permission denied",
+            )));
+        }
         if let Some(hook) = &inner.hooks.on_subscribe {
             let context = SubscribeContext {
                 client_id: handle.client_id().to_owned(),

@@ -50,6 +50,11 @@ fn it_reports_methods_files_and_next_steps() {
         text.contains("  task_progress: tasks:{task_id}#{owner} -> TaskEvent\n"),
         "{text}"
     );
+    // The messaging layer's own families are not the service's to list.
+    assert!(
+        !text.contains("  task:") && !text.contains("  personal_message:"),
+        "{text}"
+    );
     assert!(
         text.contains("  tasks.get_stats: TaskStatsParams -> TaskStats\n"),
         "{text}"

@@ -43,7 +43,7 @@ pub async fn create(
             "steps: must be between 1 and {MAX_STEPS}"
         )));
     }
-    Ok(store.create(conn.user_id(), title, params.steps))
+    store.create(conn.user_id(), title, params.steps)
 }
 
 /// One of the caller's tasks.

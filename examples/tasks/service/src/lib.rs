@@ -69,11 +69,13 @@ pub fn client_options() -> ClientOptions {
 }
 
 /// The channel a task's progress is published on.
-pub fn task_channel(task_id: &uuid::Uuid, owner: &str) -> String {
-    let params = TaskProgress {
+///
+/// # Errors
+/// Bad request (107) for an owner id that cannot name a channel (one with
+/// `#` or `,`, which would admit other users).
+pub fn task_channel(task_id: &uuid::Uuid, owner: &str) -> Result<String, wirecall_core::RpcError> {
+    task_progress::channel(&TaskProgress {
         task_id: *task_id,
         owner: owner.to_owned(),
-    };
-    // A UUID and a user id the server accepted always make a name.
-    task_progress::channel(&params).unwrap_or_default()
+    })
 }

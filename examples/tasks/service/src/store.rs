@@ -37,11 +37,15 @@ impl TaskStore {
     }
 
     /// A new pending task of `owner`.
-    pub fn create(&self, owner: &str, title: &str, steps: u32) -> Task {
+    ///
+    /// # Errors
+    /// Bad request (107) when `owner` cannot name a channel of its own (an
+    /// id with `#` or `,` would admit other users to its channels).
+    pub fn create(&self, owner: &str, title: &str, steps: u32) -> Result<Task, RpcError> {
         let id = Uuid::new_v4();
         let task = Task {
             id,
-            channel: task_channel(&id, owner),
+            channel: task_channel(&id, owner)?,
             title: title.to_owned(),
             owner: owner.to_owned(),
             status: TaskStatus::Pending,
@@ -53,7 +57,7 @@ impl TaskStore {
             tasks.created += 1;
             tasks.by_id.insert(id, (tasks.created, task.clone()));
         });
-        task
+        Ok(task)
     }
 
     /// `owner`'s task `id`; someone else's is "not found" too, so ids

@@ -26,13 +26,17 @@ impl Go<'_> {
             .flat_map(|m| m.params.iter().chain([&m.result]))
             .collect();
         let mut packages = vec!["context"];
-        if self
-            .model
-            .channels
-            .iter()
-            .any(|family| family.params().next().is_some())
-        {
+        let declared_params = || {
+            self.model
+                .channels
+                .iter()
+                .flat_map(|family| family.params())
+        };
+        if declared_params().next().is_some() {
             packages.push("fmt");
+        }
+        if declared_params().any(|(_, ty)| *ty == TypeRef::Uuid) {
+            packages.push("strings");
         }
         if mentions(refs.iter().copied(), &TypeRef::Any) {
             packages.push("encoding/json");
@@ -204,7 +208,11 @@ fn pattern_name(family: &ChannelModel, params: &[(String, String)]) -> String {
                 } else {
                     "%s"
                 });
-                args.extend(params.next().map(|(param, _)| param.clone()));
+                // The server writes UUIDs in lower case.
+                args.extend(params.next().map(|(param, _)| match ty {
+                    TypeRef::Uuid => format!("strings.ToLower({param})"),
+                    _ => param.clone(),
+                }));
             }
         }
     }
@@ -245,11 +253,14 @@ fn go_param(field: &str) -> String {
         "import",
         "interface",
         "map",
+        "onServerSide",
         "package",
         "range",
         "return",
         "select",
+        "strings",
         "struct",
+        "subscribe",
         "switch",
         "type",
         "var",

@@ -34,6 +34,12 @@ pub struct Headline(pub String);
 #[websocket_channel("news", payload = Headline, validate = false)]
 pub struct News;
 
+/// `{type}` names the field `r#type`.
+#[websocket_channel("kinds:{type}", payload = u8)]
+pub struct Kinds {
+    pub r#type: String,
+}
+
 #[derive(Default)]
 struct Recorder(Mutex<Vec<(String, String)>>);
 
@@ -74,6 +80,11 @@ async fn main() {
         ]
     );
     assert_eq!(chat_room::PATTERN, "chat:room:{room_id}");
+    assert_eq!(kinds::channel(&Kinds { r#type: "a".into() }).unwrap(), "kinds:a");
+    assert_eq!(kinds::SEGMENTS[1], wirecall_core::Segment::Param {
+        name: "type",
+        kind: wirecall_core::ParamKind::String,
+    });
     let room = registered_channels().find(|family| family.name == "chat_room").unwrap();
     assert_eq!(room.doc, "A chat room's messages.");
     assert!(room.matches("chat:room:7") && !room.matches("chat:room:x"));

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // APIClient calls the API's methods over one connection. An error reply is
@@ -131,7 +132,18 @@ func (c *APIClient) SubscribeChatRoom(ctx context.Context, roomID uint64, handle
 //
 // One news story's events.
 func (c *APIClient) SubscribeNewsStory(ctx context.Context, storyID string, handle func(value StoryEvent, err error)) (*Subscription[StoryEvent], error) {
-	return subscribe(ctx, c.RPC, fmt.Sprintf("news:story:%s", storyID), handle)
+	return subscribe(ctx, c.RPC, fmt.Sprintf("news:story:%s", strings.ToLower(storyID)), handle)
+}
+
+// SubscribeSeats subscribes to a channel flights:{from}-{to}.{type} (with
+// recovery) and calls handle with each uint32; err is set for a publication
+// that is not one.
+//
+// Seats left on a route, by cabin: parameters named like keywords of the
+// client languages (`from`, `type`), a plain integer payload, and no
+// check (`validate = false`).
+func (c *APIClient) SubscribeSeats(ctx context.Context, from string, to string, pType string, handle func(value uint32, err error)) (*Subscription[uint32], error) {
+	return subscribe(ctx, c.RPC, fmt.Sprintf("flights:%s-%s.%s", from, to, pType), handle)
 }
 
 // SubscribeTask subscribes to channel (with recovery) and calls handle with

@@ -96,6 +96,15 @@ class APIClient:
         """
         return await self.rpc.subscribe(f"news:story:{story_id}", _STORYEVENT)
 
+    async def subscribe_seats(self, from_: str, to: str, type: str) -> Subscription[int]:
+        """Seats left on a route, by cabin: parameters named like keywords of the
+        client languages (`from`, `type`), a plain integer payload, and no
+        check (`validate = false`).
+
+        Channel `flights:{from}-{to}.{type}`.
+        """
+        return await self.rpc.subscribe(f"flights:{from_}-{to}.{type}", _INT)
+
     async def subscribe_task(self, channel: str) -> Subscription[TaskEvent]:
         """Task progress on `channel`: `task_update`, then `task_complete` or `task_error`."""
         return await self.rpc.subscribe(channel, _TASKEVENT)

@@ -475,3 +475,28 @@ impl wirecall_core::ChannelFamily for news_story {
         wirecall_core::channel_name(Self::SEGMENTS, &[&params.story_id])
     }
 }
+
+/// Seats left on a route, by cabin: parameters named like keywords of the
+/// client languages (`from`, `type`), a plain integer payload, and no
+/// check (`validate = false`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seats {
+    pub from: String,
+    pub to: String,
+    pub r#type: String,
+}
+
+/// Typed marker of the channel family `flights:{from}-{to}.{type}`.
+pub enum seats {}
+
+impl wirecall_core::ChannelFamily for seats {
+    const NAME: &'static str = "seats";
+    const PATTERN: &'static str = "flights:{from}-{to}.{type}";
+    const SEGMENTS: &'static [wirecall_core::Segment] = &[wirecall_core::Segment::Literal("flights:"), wirecall_core::Segment::Param { name: "from", kind: wirecall_core::ParamKind::String }, wirecall_core::Segment::Literal("-"), wirecall_core::Segment::Param { name: "to", kind: wirecall_core::ParamKind::String }, wirecall_core::Segment::Literal("."), wirecall_core::Segment::Param { name: "type", kind: wirecall_core::ParamKind::String }];
+    type Params = Seats;
+    type Payload = u32;
+
+    fn channel(params: &Seats) -> Result<String, wirecall_core::RpcError> {
+        wirecall_core::channel_name(Self::SEGMENTS, &[&params.from, &params.to, &params.r#type])
+    }
+}

@@ -79,7 +79,18 @@ export class APIClient {
    * Channel `news:story:{story_id}`.
    */
   subscribeNewsStory(params: { storyId: string }): Promise<TypedSubscription<StoryEvent>> {
-    return this.rpc.subscribe<StoryEvent>(`news:story:${params.storyId}`);
+    return this.rpc.subscribe<StoryEvent>(`news:story:${params.storyId.toLowerCase()}`);
+  }
+
+  /**
+   * Seats left on a route, by cabin: parameters named like keywords of the
+   * client languages (`from`, `type`), a plain integer payload, and no
+   * check (`validate = false`).
+   *
+   * Channel `flights:{from}-{to}.{type}`.
+   */
+  subscribeSeats(params: { from: string; to: string; type: string }): Promise<TypedSubscription<number>> {
+    return this.rpc.subscribe<number>(`flights:${params.from}-${params.to}.${params.type}`);
   }
 
   /** Task progress on `channel`: `task_update`, then `task_complete` or `task_error`. */

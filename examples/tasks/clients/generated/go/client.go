@@ -8,6 +8,7 @@ package tasksclient
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // APIClient calls the API's methods over one connection. An error reply is
@@ -117,7 +118,7 @@ func (c *APIClient) UsersWhoami(ctx context.Context) (*WhoAmI, error) {
 // The owner's comments on a task, live in every tab they have open: the
 // page publishes them, the server checks each against `TaskComment`.
 func (c *APIClient) SubscribeTaskComments(ctx context.Context, taskID string, owner string, handle func(value TaskComment, err error)) (*Subscription[TaskComment], error) {
-	return subscribe(ctx, c.RPC, fmt.Sprintf("comments:%s#%s", taskID, owner), handle)
+	return subscribe(ctx, c.RPC, fmt.Sprintf("comments:%s#%s", strings.ToLower(taskID), owner), handle)
 }
 
 // SubscribeTaskProgress subscribes to a channel tasks:{task_id}#{owner} (with
@@ -127,7 +128,7 @@ func (c *APIClient) SubscribeTaskComments(ctx context.Context, taskID string, ow
 // A task's progress: `task_update` per step, then `task_complete` or
 // `task_error`. Only the owner may subscribe; only the server publishes.
 func (c *APIClient) SubscribeTaskProgress(ctx context.Context, taskID string, owner string, handle func(value TaskEvent, err error)) (*Subscription[TaskEvent], error) {
-	return subscribe(ctx, c.RPC, fmt.Sprintf("tasks:%s#%s", taskID, owner), handle)
+	return subscribe(ctx, c.RPC, fmt.Sprintf("tasks:%s#%s", strings.ToLower(taskID), owner), handle)
 }
 
 // SubscribeTask subscribes to channel (with recovery) and calls handle with

@@ -76,7 +76,7 @@ export class APIClient {
    * Channel `comments:{task_id}#{owner}`.
    */
   subscribeTaskComments(params: { taskId: string; owner: string }): Promise<TypedSubscription<TaskComment>> {
-    return this.rpc.subscribe<TaskComment>(`comments:${params.taskId}#${params.owner}`);
+    return this.rpc.subscribe<TaskComment>(`comments:${params.taskId.toLowerCase()}#${params.owner}`);
   }
 
   /**
@@ -86,7 +86,7 @@ export class APIClient {
    * Channel `tasks:{task_id}#{owner}`.
    */
   subscribeTaskProgress(params: { taskId: string; owner: string }): Promise<TypedSubscription<TaskEvent>> {
-    return this.rpc.subscribe<TaskEvent>(`tasks:${params.taskId}#${params.owner}`);
+    return this.rpc.subscribe<TaskEvent>(`tasks:${params.taskId.toLowerCase()}#${params.owner}`);
   }
 
   /** Task progress on `channel`: `task_update`, then `task_complete` or `task_error`. */
