@@ -12,9 +12,10 @@ use super::{
 };
 
 const RUNTIME: &str = include_str!("templates/rpc_client.py");
+const PUBLISHER: &str = include_str!("templates/publisher.py");
 
 /// The pins the generated package is tested with.
-const REQUIREMENTS: &str = "centrifuge-python==0.7.0\npydantic>=2.7,<3\n";
+const REQUIREMENTS: &str = "centrifuge-python==0.7.0\ncent==5.2.0\npydantic>=2.7,<3\n";
 
 /// The files of `python/`.
 pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedFile> {
@@ -27,6 +28,7 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
             format!("# {HEADER}\n{REQUIREMENTS}"),
         ),
         GeneratedFile::new("python/rpc_client.py", format!("# {HEADER}\n\n{RUNTIME}")),
+        GeneratedFile::new("python/publisher.py", format!("# {HEADER}\n\n{PUBLISHER}")),
         GeneratedFile::new("python/README.md", readme::python(model, options)),
     ]
 }

@@ -1,0 +1,371 @@
+"""Publishing from a Python backend (views, Celery tasks, management commands, the
+shell): messages, notifications and files to users, task progress, over the server's
+HTTP API with the official `cent` client. The payloads are the generated models, the
+same the browser and the other clients read.
+
+    >>> from your_client.publisher import Publisher
+    >>> Publisher().send_message("amadmin", "Hello from the shell!")   # WIRECALL_API_URL / _KEY
+    True
+
+`Publisher` is synchronous (Django, Celery); `AsyncPublisher` has the same methods as
+coroutines. Arguments are checked before anything is sent (`InvalidArgument`); a wrong
+key raises `Unauthorized`, an unreachable server `Unreachable`, a refusal by the server
+`Refused` (with its code). All are `PublishError`s.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence, TypeVar, cast
+
+from cent import AsyncClient, Client, PublishRequest
+from cent.dto import CentRequest, CentResult
+from cent.exceptions import (
+    CentApiResponseError,
+    CentError,
+    CentNetworkError,
+    CentTimeoutError,
+    CentUnauthorizedError,
+)
+from pydantic import BaseModel
+
+from .models import (
+    NotificationKind,
+    PersonalMessageUserFile,
+    PersonalMessageUserMessage,
+    PersonalMessageUserNotification,
+    TaskEventTaskComplete,
+    TaskEventTaskError,
+    TaskEventTaskUpdate,
+)
+
+NOTIFICATION_TYPES = ("success", "error", "info", "warning")
+"""The notification types the page knows how to show."""
+
+
+class PublishError(Exception):
+    """Anything that kept a publication from being made."""
+
+
+class InvalidArgument(PublishError, ValueError):
+    """An argument the server would refuse; nothing was sent."""
+
+
+class Unauthorized(PublishError):
+    """The server refused the API key (HTTP 401)."""
+
+
+class Unreachable(PublishError):
+    """The server could not be reached (or did not answer in time)."""
+
+
+class Refused(PublishError):
+    """The server refused the request; `code` is the protocol's or the application's."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{message} (code {code})")
+        self.code = code
+        self.message = message
+
+
+class _UserConnections(CentResult):
+    connections: int = 0
+
+
+class _UserConnectionsRequest(CentRequest[_UserConnections]):
+    """wirecall's `user_connections`: live connections of a user, on every node."""
+
+    __returning__ = _UserConnections
+    __api_method__ = "user_connections"
+
+    user: str
+
+
+def _setting(value: str | None, names: tuple[str, str], what: str) -> str:
+    for name in names:
+        value = value or os.environ.get(name)
+    if not value:
+        raise PublishError(f"no {what}: pass it, or set {names[0]}")
+    return value
+
+
+def _user(user: str) -> str:
+    if not user:
+        raise InvalidArgument("user required")
+    return user
+
+
+def _kind(notification_type: str) -> NotificationKind:
+    if notification_type not in NOTIFICATION_TYPES:
+        raise InvalidArgument(
+            f"notification_type must be one of {', '.join(NOTIFICATION_TYPES)}, "
+            f"got {notification_type!r}"
+        )
+    return cast(NotificationKind, notification_type)
+
+
+def _progress(progress: int) -> int:
+    if not 0 <= progress <= 100:
+        raise InvalidArgument(f"progress must be within 0..=100, got {progress}")
+    return progress
+
+
+def _file_name(url: str) -> str:
+    path = url.split("?")[0].split("#")[0].rstrip("/")
+    name = path.rsplit("/", 1)[-1]
+    return name if name and ":" not in name else "download"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json(value: BaseModel) -> Any:
+    return value.model_dump(mode="json", by_alias=True)
+
+
+T = TypeVar("T")
+
+
+def _translated(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except CentError as error:
+        raise _error(error) from None
+
+
+def _error(error: CentError) -> PublishError:
+    if isinstance(error, CentUnauthorizedError):
+        return Unauthorized("the server refused the API key (HTTP 401)")
+    if isinstance(error, (CentNetworkError, CentTimeoutError)):
+        return Unreachable(f"cannot reach the server: {error}")
+    if isinstance(error, CentApiResponseError):
+        return Refused(error.code, error.message)
+    return PublishError(str(error))
+
+
+class _Payloads:
+    """What each operation publishes, built once for both publishers."""
+
+    def __init__(self, personal_namespace: str) -> None:
+        self.personal_namespace = personal_namespace
+
+    def personal(self, user: str) -> str:
+        return f"{self.personal_namespace}:#{user}" if self.personal_namespace else f"#{user}"
+
+    def message(self, user: str, message: str, data: Any) -> Any:
+        return _json(PersonalMessageUserMessage(
+            username=user, message=message, data={} if data is None else data, timestamp=_now()
+        ))
+
+    def notification(
+        self, user: str, message: str, kind: NotificationKind, title: str, data: Any
+    ) -> Any:
+        return _json(PersonalMessageUserNotification(
+            username=user, notification_type=kind, title=title, message=message,
+            data={} if data is None else data, timestamp=_now(),
+        ))
+
+    def file(self, user: str, file_url: str, file_name: str | None, message: str,
+             file_size: int | None, data: Any) -> Any:
+        if not file_url:
+            raise InvalidArgument("file_url required")
+        return _json(PersonalMessageUserFile(
+            username=user, file_url=file_url, file_name=file_name or _file_name(file_url),
+            file_size=file_size, message=message, data={} if data is None else data,
+            timestamp=_now(),
+        ))
+
+    @staticmethod
+    def users(users: Sequence[str]) -> list[str]:
+        # All or nothing for bad input: every name is checked before anything is sent.
+        if any(not user for user in users):
+            raise InvalidArgument("user required (an empty user name was given)")
+        return list(dict.fromkeys(users))
+
+
+class Publisher:
+    """Publishes over the HTTP API, synchronously.
+
+    `api_url` (`http://host:8000/api`) and `api_key` default to `WIRECALL_API_URL` and
+    `WIRECALL_API_KEY` (`WSRPC_API_URL` / `WSRPC_API_KEY` are read too).
+    """
+
+    def __init__(self, api_url: str | None = None, api_key: str | None = None, *,
+                 personal_namespace: str = "personal", timeout: float = 10.0) -> None:
+        url = _setting(api_url, ("WIRECALL_API_URL", "WSRPC_API_URL"), "API URL")
+        key = _setting(api_key, ("WIRECALL_API_KEY", "WSRPC_API_KEY"), "API key")
+        self._client = Client(url.rstrip("/"), key, timeout=timeout)
+        self._payloads = _Payloads(personal_namespace)
+
+    def close(self) -> None:
+        """Closes the HTTP session."""
+        self._client.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def publish(self, channel: str, data: Any) -> int:
+        """Publishes `data` (JSON-ready) into `channel`; its offset (0 without history)."""
+        result = _translated(lambda: self._client.publish(PublishRequest(channel=channel, data=data)))
+        return result.offset or 0
+
+    def is_connected(self, user: str) -> bool:
+        """Whether `user` has a live connection now."""
+        request = _UserConnectionsRequest(user=_user(user))
+        return _translated(lambda: self._client._send(request)).connections > 0
+
+    def _personal(self, user: str, payload: Any) -> bool:
+        delivered = self.is_connected(user)
+        self.publish(self._payloads.personal(user), payload)
+        return delivered
+
+    def send_message(self, user: str, message: str, data: Any = None) -> bool:
+        """`user.message` to `user`; whether they had a live connection."""
+        return self._personal(_user(user), self._payloads.message(user, message, data))
+
+    def send_notification(self, user: str, message: str, notification_type: str = "info",
+                          title: str = "", data: Any = None) -> bool:
+        """`user.notification` (success, error, info or warning) to `user`."""
+        payload = self._payloads.notification(_user(user), message, _kind(notification_type), title, data)
+        return self._personal(user, payload)
+
+    def send_file(self, user: str, file_url: str, file_name: str | None = None,
+                  message: str = "File ready for download", file_size: int | None = None,
+                  data: Any = None) -> bool:
+        """`user.file` to `user`: a file ready for download (the name from the URL by default)."""
+        payload = self._payloads.file(_user(user), file_url, file_name, message, file_size, data)
+        return self._personal(user, payload)
+
+    def broadcast_message(self, message: str, users: Sequence[str], data: Any = None) -> int:
+        """`user.message` to each of `users` (each once); how many had a live connection."""
+        return sum(self.send_message(user, message, data) for user in _Payloads.users(users))
+
+    def task(self, task_id: str, channel: str) -> TaskNotifier:
+        """A notifier for one task's progress on `channel`."""
+        return TaskNotifier(self, task_id, channel)
+
+
+class TaskNotifier:
+    """`task_update` per step, then `task_complete` or `task_error`, in order."""
+
+    def __init__(self, publisher: Publisher, task_id: str, channel: str) -> None:
+        self._publisher, self.task_id, self.channel = publisher, task_id, channel
+
+    def update(self, message: str, progress: int, data: Any = None) -> int:
+        event = TaskEventTaskUpdate(
+            task_id=self.task_id, status="processing", message=message,
+            progress=_progress(progress), data={} if data is None else data,
+        )
+        return self._publisher.publish(self.channel, _json(event))
+
+    def complete(self, message: str, result: Any = None) -> int:
+        event = TaskEventTaskComplete(
+            task_id=self.task_id, status="completed", message=message,
+            result={} if result is None else result,
+        )
+        return self._publisher.publish(self.channel, _json(event))
+
+    def error(self, error: str, message: str) -> int:
+        event = TaskEventTaskError(task_id=self.task_id, error=error, message=message)
+        return self._publisher.publish(self.channel, _json(event))
+
+
+class AsyncPublisher:
+    """`Publisher`'s methods as coroutines (`await publisher.send_message(...)`)."""
+
+    def __init__(self, api_url: str | None = None, api_key: str | None = None, *,
+                 personal_namespace: str = "personal", timeout: float = 10.0) -> None:
+        url = _setting(api_url, ("WIRECALL_API_URL", "WSRPC_API_URL"), "API URL")
+        key = _setting(api_key, ("WIRECALL_API_KEY", "WSRPC_API_KEY"), "API key")
+        self._client = AsyncClient(url.rstrip("/"), key, timeout=timeout)
+        self._payloads = _Payloads(personal_namespace)
+
+    async def close(self) -> None:
+        """Closes the HTTP session."""
+        await self._client.close()
+
+    async def __aenter__(self) -> AsyncPublisher:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def publish(self, channel: str, data: Any) -> int:
+        """Publishes `data` (JSON-ready) into `channel`; its offset (0 without history)."""
+        try:
+            result = await self._client.publish(PublishRequest(channel=channel, data=data))
+        except CentError as error:
+            raise _error(error) from None
+        return result.offset or 0
+
+    async def is_connected(self, user: str) -> bool:
+        """Whether `user` has a live connection now."""
+        request = _UserConnectionsRequest(user=_user(user))
+        try:
+            result = await self._client._send(request)
+        except CentError as error:
+            raise _error(error) from None
+        return result.connections > 0
+
+    async def _personal(self, user: str, payload: Any) -> bool:
+        delivered = await self.is_connected(user)
+        await self.publish(self._payloads.personal(user), payload)
+        return delivered
+
+    async def send_message(self, user: str, message: str, data: Any = None) -> bool:
+        """`user.message` to `user`; whether they had a live connection."""
+        return await self._personal(_user(user), self._payloads.message(user, message, data))
+
+    async def send_notification(self, user: str, message: str, notification_type: str = "info",
+                                title: str = "", data: Any = None) -> bool:
+        """`user.notification` (success, error, info or warning) to `user`."""
+        payload = self._payloads.notification(_user(user), message, _kind(notification_type), title, data)
+        return await self._personal(user, payload)
+
+    async def send_file(self, user: str, file_url: str, file_name: str | None = None,
+                        message: str = "File ready for download", file_size: int | None = None,
+                        data: Any = None) -> bool:
+        """`user.file` to `user`: a file ready for download (the name from the URL by default)."""
+        payload = self._payloads.file(_user(user), file_url, file_name, message, file_size, data)
+        return await self._personal(user, payload)
+
+    async def broadcast_message(self, message: str, users: Sequence[str], data: Any = None) -> int:
+        """`user.message` to each of `users` (each once); how many had a live connection."""
+        reached = 0
+        for user in _Payloads.users(users):
+            reached += await self.send_message(user, message, data)
+        return reached
+
+    def task(self, task_id: str, channel: str) -> AsyncTaskNotifier:
+        """A notifier for one task's progress on `channel`."""
+        return AsyncTaskNotifier(self, task_id, channel)
+
+
+class AsyncTaskNotifier:
+    """`TaskNotifier` as coroutines."""
+
+    def __init__(self, publisher: AsyncPublisher, task_id: str, channel: str) -> None:
+        self._publisher, self.task_id, self.channel = publisher, task_id, channel
+
+    async def update(self, message: str, progress: int, data: Any = None) -> int:
+        event = TaskEventTaskUpdate(
+            task_id=self.task_id, status="processing", message=message,
+            progress=_progress(progress), data={} if data is None else data,
+        )
+        return await self._publisher.publish(self.channel, _json(event))
+
+    async def complete(self, message: str, result: Any = None) -> int:
+        event = TaskEventTaskComplete(
+            task_id=self.task_id, status="completed", message=message,
+            result={} if result is None else result,
+        )
+        return await self._publisher.publish(self.channel, _json(event))
+
+    async def error(self, error: str, message: str) -> int:
+        event = TaskEventTaskError(task_id=self.task_id, error=error, message=message)
+        return await self._publisher.publish(self.channel, _json(event))
