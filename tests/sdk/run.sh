@@ -32,7 +32,7 @@ echo "=== centrifuge-python and cent, the HTTP API client (pytest) ==="
 (cd "$SDK/python" && "$ROOT/.venv-sdk/bin/python" -m pytest -q) || failed+=(python)
 
 echo "=== centrifuge-js (SDK and messaging) and cent.js, the HTTP API client (node --test) ==="
-(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs messaging.test.mjs generated.test.mjs cluster.test.mjs specs.test.mjs) || failed+=(node)
+(cd "$SDK/node" && node --test sdk.test.mjs cent.test.mjs messaging.test.mjs generated.test.mjs cluster.test.mjs specs.test.mjs publisher.test.mjs) || failed+=(node)
 
 echo "=== generated TypeScript types (tsc --strict) ==="
 (cd "$SDK/node" && npx --no-install tsc -p tsconfig.golden.json && echo "tsc: rpc-core/tests/golden/types.ts typechecks") || failed+=(tsc)

@@ -14,6 +14,10 @@ use super::{
 };
 
 const RUNTIME: &str = include_str!("templates/rpc-client.ts");
+/// The backend publisher (Node): imported from `dist/publisher.js`, not
+/// the index, so browser bundles never carry it and its names never meet
+/// the API's types.
+const PUBLISHER: &str = include_str!("templates/publisher.ts");
 
 /// The versions the generated package is tested with.
 const CENTRIFUGE_VERSION: &str = "5.8.0";
@@ -31,6 +35,10 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
         ),
         GeneratedFile::new("typescript/package.json", package_json(options)),
         GeneratedFile::new("typescript/README.md", readme::typescript(model, options)),
+        GeneratedFile::new(
+            "typescript/publisher.ts",
+            format!("// {HEADER}\n\n{PUBLISHER}"),
+        ),
         GeneratedFile::new(
             "typescript/rpc-client.ts",
             format!("// {HEADER}\n\n{RUNTIME}"),

@@ -1,0 +1,146 @@
+// The generated TypeScript publisher for Node backends (fixture-client's
+// dist/publisher.js) against the Rust helpers: the same operation from Rust
+// (the fixture's `messaging` command over the HTTP API client) and from Node
+// gives the same JSON at a centrifuge-js subscriber (timestamps aside) and the
+// same `delivered` / count; then the documented errors. Run with
+// `node --test publisher.test.mjs`.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO, USER, connectedClient, subscribed, withFixture } from './helpers.mjs';
+
+const {
+  Publisher, PublishError, InvalidArgument, Unauthorized, Unreachable,
+} = await import(pathToFileURL(path.join(REPO, 'target/clients/ts/fixture-client/dist/publisher.js')).href);
+
+const API_KEY = 'sdk-test-api-key'; // the test servers' (tests/lib.rs)
+const OTHER_USER = 'u2';
+const ABSENT = 'u3'; // never connects
+
+const withoutTime = ({ timestamp, ...rest }) => rest;
+
+async function connected(fx, user = USER) {
+  const { client, ev } = await connectedClient(fx, user);
+  await ev.serverSubscribed.next(`server-side subscribed event of ${user}`);
+  return ev;
+}
+
+/** The next personal-channel publication of `ev`'s client. */
+async function nextPersonal(ev, user, what) {
+  const ctx = await ev.publications.next(what);
+  assert.equal(ctx.channel, `personal:#${user}`);
+  return ctx.data;
+}
+
+const OPERATIONS = [
+  ['send_message', { user: USER, message: 'Hello from Node!' }, (p) => p.sendMessage(USER, 'Hello from Node!')],
+  ['send_message', { user: USER, message: 'with data', data: { n: 1 } }, (p) => p.sendMessage(USER, 'with data', { n: 1 })],
+  ['send_notification', { user: USER, message: 'Saved', kind: 'success', title: 'Report' },
+    (p) => p.sendNotification(USER, 'Saved', { notificationType: 'success', title: 'Report' })],
+  ['send_notification', { user: USER, message: 'defaults' }, (p) => p.sendNotification(USER, 'defaults')],
+  ['send_file', { user: USER, file_url: 'https://files.example/r/report.pdf?sig=1' },
+    (p) => p.sendFile(USER, 'https://files.example/r/report.pdf?sig=1')],
+  ['send_file', { user: USER, file_url: 'https://x.example/a.csv', file_name: 'a.csv', message: 'Ready', file_size: 2048 },
+    (p) => p.sendFile(USER, 'https://x.example/a.csv', { fileName: 'a.csv', message: 'Ready', fileSize: 2048 })],
+];
+
+test('every operation publishes what Rust publishes, with the same result', async () => {
+  await withFixture(async (fx) => {
+    const ev = await connected(fx);
+    const publisher = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY });
+    for (const [action, fields, node] of OPERATIONS) {
+      const rust = await fx.cmd({ cmd: 'messaging', via: 'http', action, ...fields });
+      const fromRust = await nextPersonal(ev, USER, `rust ${action}`);
+      assert.equal(await node(publisher), rust.delivered);
+      const fromNode = await nextPersonal(ev, USER, `node ${action}`);
+      assert.ok(fromNode.timestamp, JSON.stringify(fromNode));
+      assert.deepEqual(withoutTime(fromNode), withoutTime(fromRust), action);
+    }
+    assert.equal(await publisher.sendMessage(ABSENT, 'later'), false);
+    assert.equal(await publisher.isConnected(ABSENT), false);
+    assert.equal(await publisher.isConnected(USER), true);
+  });
+});
+
+test('broadcastMessage counts the users reached, each once', async () => {
+  await withFixture(async (fx) => {
+    const mine = await connected(fx, USER);
+    const theirs = await connected(fx, OTHER_USER);
+    const publisher = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY });
+    const users = [USER, OTHER_USER, ABSENT, USER];
+    const rust = await fx.cmd({ cmd: 'messaging', via: 'http', action: 'broadcast_message', message: 'All hands', users });
+    assert.equal(await publisher.broadcastMessage('All hands', users), rust.reached);
+    assert.equal(rust.reached, 2);
+    for (const [ev, user] of [[mine, USER], [theirs, OTHER_USER]]) {
+      const fromRust = await nextPersonal(ev, user, 'rust broadcast');
+      const fromNode = await nextPersonal(ev, user, 'node broadcast');
+      assert.deepEqual(withoutTime(fromNode), withoutTime(fromRust));
+    }
+  });
+});
+
+test('task progress is the same as Rust’s', async () => {
+  await withFixture(async (fx) => {
+    const { client } = await connectedClient(fx, USER);
+    const channel = 'news:task-contract';
+    const { ev } = await subscribed(client, channel);
+    await fx.cmd({
+      cmd: 'messaging', via: 'http', action: 'task', task_id: 't1', channel, steps: [
+        { update: { message: 'half', progress: 50, data: { rows: 5 } } },
+        { complete: { message: 'done', result: { rows: 10 } } },
+        { error: { error: 'E42', message: 'failed' } },
+      ],
+    });
+    const task = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY }).task('t1', channel);
+    await task.update('half', 50, { rows: 5 });
+    await task.complete('done', { rows: 10 });
+    await task.error('E42', 'failed');
+    const got = [];
+    for (let i = 0; i < 6; i += 1) got.push((await ev.publications.next(`task event ${i}`)).data);
+    assert.deepEqual(got.slice(3), got.slice(0, 3));
+    assert.deepEqual(got.map((e) => e.type), ['task_update', 'task_complete', 'task_error', 'task_update', 'task_complete', 'task_error']);
+  });
+});
+
+async function closedPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('the documented errors, and nothing sent for bad arguments', async () => {
+  await withFixture(async (fx) => {
+    const ev = await connected(fx);
+    await assert.rejects(new Publisher({ apiUrl: fx.apiUrl, apiKey: 'wrong' }).sendMessage(USER, 'x'), Unauthorized);
+    const down = `http://127.0.0.1:${await closedPort()}/api`;
+    await assert.rejects(new Publisher({ apiUrl: down, apiKey: API_KEY, timeoutMs: 2000 }).isConnected(USER), Unreachable);
+    const publisher = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY });
+    const task = publisher.task('t9', 'news:task-9');
+    for (const bad of [
+      () => task.update('x', 101), () => task.update('x', -1), () => task.update('x', 2.5),
+      () => publisher.sendMessage('', 'x'), () => publisher.sendNotification(USER, 'x', { notificationType: 'shout' }),
+      () => publisher.broadcastMessage('x', [USER, '']), () => publisher.sendFile(USER, ''),
+    ]) {
+      await assert.rejects(bad(), (error) => error instanceof InvalidArgument && error instanceof PublishError);
+    }
+    // Nothing above was sent: the next publication is this marker.
+    await publisher.sendMessage(USER, 'marker');
+    assert.equal((await nextPersonal(ev, USER, 'marker')).message, 'marker');
+    // Configuration from the environment.
+    process.env.WIRECALL_API_URL = fx.apiUrl;
+    process.env.WIRECALL_API_KEY = API_KEY;
+    try {
+      assert.equal(await new Publisher().sendMessage(USER, 'from env'), true);
+      assert.equal((await nextPersonal(ev, USER, 'env')).message, 'from env');
+    } finally {
+      delete process.env.WIRECALL_API_URL;
+      delete process.env.WIRECALL_API_KEY;
+    }
+    assert.throws(() => new Publisher(), /WIRECALL_API_URL/);
+  });
+});
