@@ -190,33 +190,20 @@ fn snake_case(name: &str) -> String {
     out
 }
 
-/// The attribute's entry point: the struct back, with the marker and the
-/// registration, or with every error found.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_struct: ItemStruct = match syn::parse2(item.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            let error = syn::Error::new(
-                Span::call_site(),
-                "`#[websocket_channel]` goes on the struct of a family's parameters, like \
-                 `struct ChatRoom { room_id: u64 }`",
-            );
-            return with_errors(item, error);
-        }
-    };
-    let attr = match syn::parse2::<ChannelAttr>(attr) {
-        Ok(attr) => attr,
-        Err(error) => return with_errors(item, error),
-    };
-    match plan(&attr, &item_struct) {
-        Ok(plan) => emit(&attr, &item_struct, &plan),
-        Err(error) => with_errors(item, error),
-    }
-}
-
-fn with_errors(item: TokenStream, error: syn::Error) -> TokenStream {
-    let errors = error.to_compile_error();
-    quote!(#item #errors)
+/// The attribute's expansion: the struct back with the marker and the
+/// registration, or every error found (the caller gives the item back
+/// with them).
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let item_struct: ItemStruct = syn::parse2(item).map_err(|_| {
+        syn::Error::new(
+            Span::call_site(),
+            "`#[websocket_channel]` goes on the struct of a family's parameters, like \
+             `struct ChatRoom { room_id: u64 }`",
+        )
+    })?;
+    let attr = syn::parse2::<ChannelAttr>(attr)?;
+    let plan = plan(&attr, &item_struct)?;
+    Ok(emit(&attr, &item_struct, &plan))
 }
 
 /// What the checks found: the pattern's parts with each parameter's field

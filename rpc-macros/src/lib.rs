@@ -62,7 +62,11 @@ pub fn websocket_rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// the end makes the channels user-limited.
 #[proc_macro_attribute]
 pub fn websocket_channel(attr: TokenStream, item: TokenStream) -> TokenStream {
-    channel::expand(attr.into(), item.into()).into()
+    let item = proc_macro2::TokenStream::from(item);
+    match channel::expand(attr.into(), item.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => with_errors(item, error),
+    }
 }
 
 /// Shares a struct's fields with handlers by type: `.state(App { db, cache })`

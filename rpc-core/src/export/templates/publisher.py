@@ -178,6 +178,24 @@ class _Payloads:
         ))
 
     @staticmethod
+    def task_update(task_id: str, message: str, progress: int, data: Any) -> Any:
+        return _json(TaskEventTaskUpdate(
+            task_id=task_id, status="processing", message=message,
+            progress=_progress(progress), data={} if data is None else data,
+        ))
+
+    @staticmethod
+    def task_complete(task_id: str, message: str, result: Any) -> Any:
+        return _json(TaskEventTaskComplete(
+            task_id=task_id, status="completed", message=message,
+            result={} if result is None else result,
+        ))
+
+    @staticmethod
+    def task_error(task_id: str, error: str, message: str) -> Any:
+        return _json(TaskEventTaskError(task_id=task_id, error=error, message=message))
+
+    @staticmethod
     def users(users: Sequence[str]) -> list[str]:
         # All or nothing for bad input: every name is checked before anything is sent.
         if any(not user for user in users):
@@ -257,22 +275,16 @@ class TaskNotifier:
         self._publisher, self.task_id, self.channel = publisher, task_id, channel
 
     def update(self, message: str, progress: int, data: Any = None) -> int:
-        event = TaskEventTaskUpdate(
-            task_id=self.task_id, status="processing", message=message,
-            progress=_progress(progress), data={} if data is None else data,
-        )
-        return self._publisher.publish(self.channel, _json(event))
+        event = _Payloads.task_update(self.task_id, message, progress, data)
+        return self._publisher.publish(self.channel, event)
 
     def complete(self, message: str, result: Any = None) -> int:
-        event = TaskEventTaskComplete(
-            task_id=self.task_id, status="completed", message=message,
-            result={} if result is None else result,
-        )
-        return self._publisher.publish(self.channel, _json(event))
+        event = _Payloads.task_complete(self.task_id, message, result)
+        return self._publisher.publish(self.channel, event)
 
     def error(self, error: str, message: str) -> int:
-        event = TaskEventTaskError(task_id=self.task_id, error=error, message=message)
-        return self._publisher.publish(self.channel, _json(event))
+        event = _Payloads.task_error(self.task_id, error, message)
+        return self._publisher.publish(self.channel, event)
 
 
 class AsyncPublisher:
@@ -353,19 +365,13 @@ class AsyncTaskNotifier:
         self._publisher, self.task_id, self.channel = publisher, task_id, channel
 
     async def update(self, message: str, progress: int, data: Any = None) -> int:
-        event = TaskEventTaskUpdate(
-            task_id=self.task_id, status="processing", message=message,
-            progress=_progress(progress), data={} if data is None else data,
-        )
-        return await self._publisher.publish(self.channel, _json(event))
+        event = _Payloads.task_update(self.task_id, message, progress, data)
+        return await self._publisher.publish(self.channel, event)
 
     async def complete(self, message: str, result: Any = None) -> int:
-        event = TaskEventTaskComplete(
-            task_id=self.task_id, status="completed", message=message,
-            result={} if result is None else result,
-        )
-        return await self._publisher.publish(self.channel, _json(event))
+        event = _Payloads.task_complete(self.task_id, message, result)
+        return await self._publisher.publish(self.channel, event)
 
     async def error(self, error: str, message: str) -> int:
-        event = TaskEventTaskError(task_id=self.task_id, error=error, message=message)
-        return await self._publisher.publish(self.channel, _json(event))
+        event = _Payloads.task_error(self.task_id, error, message)
+        return await self._publisher.publish(self.channel, event)
