@@ -115,14 +115,14 @@ integer_params! {
 /// where it would make the namespace, and the first character of the
 /// literal after it (where the value must end).
 #[derive(Clone, Copy)]
-struct Rules {
+pub(crate) struct Rules {
     stop: Option<char>,
     colon: bool,
 }
 
 impl Rules {
     /// The rules of the parameter at segment `index`.
-    fn at(segments: &[Segment], index: usize) -> Self {
+    pub(crate) fn at(segments: &[Segment], index: usize) -> Self {
         let stop = match segments.get(index + 1) {
             Some(Segment::Literal(text)) => text.chars().next(),
             _ => None,
@@ -138,6 +138,14 @@ impl Rules {
         !(matches!(c, '#' | ',') || c.is_whitespace() || c.is_control())
             && (self.colon || c != ':')
             && Some(c) != self.stop
+    }
+
+    /// The characters besides whitespace and control characters that a
+    /// value may not hold, for the generated clients to check.
+    pub(crate) fn refused(self) -> String {
+        let mut refused = String::from(if self.colon { "#," } else { ":#," });
+        refused.extend(self.stop.filter(|c| !refused.contains(*c)));
+        refused
     }
 
     /// The rules in words, for an error message.

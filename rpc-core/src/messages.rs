@@ -76,7 +76,8 @@ pub struct UserFile {
     pub file_url: String,
     /// Its name.
     pub file_name: String,
-    /// Its size in bytes, when known.
+    /// Its size in bytes; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_size: Option<u64>,
     /// The text shown with it.
     pub message: String,

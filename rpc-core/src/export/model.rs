@@ -8,6 +8,7 @@ use schemars::SchemaGenerator;
 
 use super::names;
 use super::schema::Reader;
+use crate::family::Rules;
 use crate::{ChannelFamilies, ParamKind, Router, Segment};
 
 /// Every method, channel family and named type of an API.
@@ -81,6 +82,10 @@ pub enum ChannelSegment {
         name: String,
         /// A string, an integer or a UUID.
         ty: TypeRef,
+        /// For a string: the characters besides whitespace and control
+        /// characters its values may not hold (they would change the
+        /// name's anatomy); empty otherwise.
+        refused: String,
     },
 }
 
@@ -88,7 +93,7 @@ impl ChannelModel {
     /// The parameters, in pattern order.
     pub fn params(&self) -> impl Iterator<Item = (&str, &TypeRef)> {
         self.segments.iter().filter_map(|segment| match segment {
-            ChannelSegment::Param { name, ty } => Some((name.as_str(), ty)),
+            ChannelSegment::Param { name, ty, .. } => Some((name.as_str(), ty)),
             ChannelSegment::Literal(_) => None,
         })
     }
@@ -295,7 +300,9 @@ pub fn api_model_with(
             address: ChannelAddress::Pattern,
             pattern: family.pattern.to_owned(),
             doc: family.doc.to_owned(),
-            segments: family.segments.iter().map(channel_segment).collect(),
+            segments: (0..family.segments.len())
+                .map(|index| channel_segment(family.segments, index))
+                .collect(),
             payload: reader.type_ref(&payload, family.name, &hint)?,
             namespace: family.namespace().map(str::to_owned),
             user_limited: family.user_limited(),
@@ -345,8 +352,8 @@ fn messaging_channels() -> [ChannelModel; 2] {
     ]
 }
 
-fn channel_segment(segment: &Segment) -> ChannelSegment {
-    match *segment {
+fn channel_segment(segments: &[Segment], index: usize) -> ChannelSegment {
+    match segments[index] {
         Segment::Literal(text) => ChannelSegment::Literal(text.to_owned()),
         Segment::Param { name, kind } => ChannelSegment::Param {
             name: name.to_owned(),
@@ -354,6 +361,10 @@ fn channel_segment(segment: &Segment) -> ChannelSegment {
                 ParamKind::String => TypeRef::String,
                 ParamKind::Integer { bits, signed } => TypeRef::Integer { bits, signed },
                 ParamKind::Uuid => TypeRef::Uuid,
+            },
+            refused: match kind {
+                ParamKind::String => Rules::at(segments, index).refused(),
+                ParamKind::Integer { .. } | ParamKind::Uuid => String::new(),
             },
         },
     }

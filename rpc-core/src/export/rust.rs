@@ -87,7 +87,7 @@ fn write_family(out: &mut String, model: &ApiModel, family: &ChannelModel) {
         .iter()
         .map(|segment| match segment {
             ChannelSegment::Literal(text) => format!("wirecall_core::Segment::Literal({text:?})"),
-            ChannelSegment::Param { name, ty } => format!(
+            ChannelSegment::Param { name, ty, .. } => format!(
                 "wirecall_core::Segment::Param {{ name: {name:?}, kind: {} }}",
                 param_kind(ty)
             ),

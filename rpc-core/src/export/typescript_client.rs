@@ -157,6 +157,7 @@ fn write_family(out: &mut String, family: &ChannelModel) {
                     ChannelSegment::Param {
                         name,
                         ty: TypeRef::Uuid,
+                        ..
                     } => format!("${{params.{}.toLowerCase()}}", names::camel(name)),
                     ChannelSegment::Param { name, .. } => {
                         format!("${{params.{}}}", names::camel(name))

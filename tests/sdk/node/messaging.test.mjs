@@ -215,7 +215,6 @@ for (const via of VIAS) {
         username: USER,
         file_url: 'https://files.example/downloads/report.pdf?token=xyz&x=1',
         file_name: 'report.pdf',
-        file_size: null,
         message: 'File ready for download',
         data: {},
       },

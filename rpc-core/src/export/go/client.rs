@@ -195,7 +195,7 @@ func (c *APIClient) Close() {
 
 /// The Go expression of a declared family's channel name: a constant, or
 /// `fmt.Sprintf` over the parameters (`%d` for integers).
-fn pattern_name(family: &ChannelModel, params: &[(String, String)]) -> String {
+pub(super) fn pattern_name(family: &ChannelModel, params: &[(String, String)]) -> String {
     let mut format = String::new();
     let mut args = Vec::new();
     let mut params = params.iter();
@@ -225,7 +225,7 @@ fn pattern_name(family: &ChannelModel, params: &[(String, String)]) -> String {
 
 /// A Go parameter name for a channel parameter: lower camel case with Go's
 /// `ID` (`room_id` → `roomID`), never a keyword or the method's own names.
-fn go_param(field: &str) -> String {
+pub(super) fn go_param(field: &str) -> String {
     let mut name = names::camel(field);
     if name.ends_with("Id") {
         name.truncate(name.len() - 2);
@@ -254,7 +254,9 @@ fn go_param(field: &str) -> String {
         "interface",
         "map",
         "onServerSide",
+        "p",
         "package",
+        "payload",
         "range",
         "return",
         "select",

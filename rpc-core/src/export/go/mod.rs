@@ -26,6 +26,7 @@ mod client;
 mod doc;
 mod layout;
 mod plan;
+mod publisher;
 #[cfg(test)]
 mod stress;
 #[cfg(test)]
@@ -85,6 +86,7 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
             "go/rpc_client.go",
             format!("// {HEADER}\n\npackage {package}\n{runtime}"),
         ),
+        GeneratedFile::new("go/publisher.go", go.publisher_file(&package)),
         GeneratedFile::new("go/types.go", go.types_file(&package)),
     ]
 }

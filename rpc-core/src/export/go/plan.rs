@@ -14,12 +14,23 @@ pub(super) const RESERVED: &[&str] = &[
     "APIClient",
     "CentrifugoRPCClient",
     "ConnectError",
+    "ErrInvalidArgument",
+    "ErrUnauthorized",
+    "ErrUnreachable",
+    "FileOptions",
     "NewAPIClient",
     "NewCentrifugoRPCClient",
     "NewProtobufAPIClient",
     "NewProtobufCentrifugoRPCClient",
+    "NewPublisher",
+    "NotificationOptions",
+    "NotificationTypes",
+    "Publisher",
+    "PublisherOptions",
     "RPCError",
+    "RefusedError",
     "Subscription",
+    "TaskNotifier",
 ];
 
 /// `APIClient`'s own members: RPC methods never take them.

@@ -333,6 +333,11 @@ fn model() -> ApiModel {
     // an RPC method's takes first.
     let param = |name: &str, ty: TypeRef| ChannelSegment::Param {
         name: name.into(),
+        refused: if ty == TypeRef::String {
+            ":#,".into()
+        } else {
+            String::new()
+        },
         ty,
     };
     let literal = |text: &str| ChannelSegment::Literal(text.into());

@@ -53,8 +53,9 @@ fn identifiers() {
 }
 
 #[test]
-fn runtime_template_has_the_package_clause_to_replace() {
+fn runtime_templates_have_the_package_clause_to_replace() {
     assert!(RUNTIME.starts_with(RUNTIME_PACKAGE));
+    assert!(super::publisher::PUBLISHER.starts_with(RUNTIME_PACKAGE));
 }
 
 fn doc(text: &str) -> String {

@@ -44,6 +44,8 @@ type fixture struct {
 	stdin io.WriteCloser
 	lines chan string
 	url   string
+	// apiURL is the server's HTTP API, http://127.0.0.1:<port>/api.
+	apiURL string
 	// protobuf: the generated client speaks the Protobuf encoding
 	// (NewProtobufAPIClient).
 	protobuf bool
@@ -110,6 +112,7 @@ func startFixture(t *testing.T) *fixture {
 		t.Fatalf("unexpected first fixture line: %v", err)
 	}
 	f.url = fmt.Sprintf("ws://127.0.0.1:%d/connection/websocket", port)
+	f.apiURL = fmt.Sprintf("http://127.0.0.1:%d/api", port)
 	return f
 }
 

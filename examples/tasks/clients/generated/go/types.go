@@ -352,7 +352,7 @@ type UserFile struct {
 	Data json.RawMessage `json:"data"`
 	// Its name.
 	FileName string `json:"file_name"`
-	// Its size in bytes, when known.
+	// Its size in bytes; absent when unknown.
 	FileSize *uint64 `json:"file_size,omitempty"`
 	// Where to download it.
 	FileUrl string `json:"file_url"`

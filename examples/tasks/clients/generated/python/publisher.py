@@ -173,11 +173,14 @@ class _Payloads:
              file_size: int | None, data: Any) -> Any:
         if not file_url:
             raise InvalidArgument("file_url required")
-        return _json(PersonalMessageUserFile(
+        payload = _json(PersonalMessageUserFile(
             username=user, file_url=file_url, file_name=file_name or _file_name(file_url),
             file_size=file_size, message=message, data={} if data is None else data,
             timestamp=_now(),
         ))
+        if file_size is None:
+            del payload["file_size"]  # absent when unknown, as every publisher writes it
+        return payload
 
     @staticmethod
     def task_update(task_id: str, message: str, progress: int, data: Any) -> Any:

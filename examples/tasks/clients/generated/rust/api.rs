@@ -253,7 +253,7 @@ pub struct UserFile {
     pub data: serde_json::Value,
     /// Its name.
     pub file_name: String,
-    /// Its size in bytes, when known.
+    /// Its size in bytes; absent when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_size: Option<u64>,
     /// Where to download it.

@@ -204,7 +204,8 @@ export class Publisher {
       username: user,
       file_url: fileUrl,
       file_name: options.fileName ?? fileNameOf(fileUrl),
-      file_size: options.fileSize ?? null,
+      // Absent when unknown, as every publisher writes it.
+      ...(options.fileSize === undefined ? {} : { file_size: options.fileSize }),
       message: options.message ?? "File ready for download",
       data: options.data ?? {},
       timestamp: new Date().toISOString(),

@@ -1,0 +1,90 @@
+//! `publisher.go`: the backend publisher (a fixed runtime file), then one
+//! typed `Publish<Family>` per declared channel family.
+
+use std::fmt::Write as _;
+
+use super::super::{ChannelAddress, ChannelModel, ChannelSegment, HEADER, TypeRef};
+use super::RUNTIME_PACKAGE;
+use super::client::{go_param, pattern_name};
+use super::doc::write_doc;
+use super::layout::wrap;
+use super::plan::{Go, Scope, exported, go_string};
+
+pub(super) const PUBLISHER: &str = include_str!("../templates/publisher.go");
+
+/// `Publisher`'s own methods: typed ones never take them.
+const PUBLISHER_MEMBERS: &[&str] = &[
+    "BroadcastMessage",
+    "Call",
+    "IsConnected",
+    "Publish",
+    "SendFile",
+    "SendMessage",
+    "SendNotification",
+    "Task",
+];
+
+impl Go<'_> {
+    pub(super) fn publisher_file(&self, package: &str) -> String {
+        let runtime = PUBLISHER.strip_prefix(RUNTIME_PACKAGE).unwrap_or(PUBLISHER);
+        let mut out = format!("// {HEADER}\n\npackage {package}\n{runtime}");
+        let mut members = Scope::with(PUBLISHER_MEMBERS);
+        for family in &self.model.channels {
+            if family.address == ChannelAddress::Pattern {
+                let name = members.claim(&format!("Publish{}", exported(&family.name)));
+                self.write_publish(&mut out, family, &name);
+            }
+        }
+        out
+    }
+
+    /// `Publish<Family>(ctx, params…, payload) (uint64, error)`: the name
+    /// built from typed parameters, string ones checked first.
+    fn write_publish(&self, out: &mut String, family: &ChannelModel, name: &str) {
+        let payload = self.ty(&family.payload);
+        let params: Vec<(String, String)> = family
+            .params()
+            .map(|(param, ty)| (go_param(param), self.ty(ty)))
+            .collect();
+        let mut signature = vec!["ctx context.Context".to_owned()];
+        signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
+        signature.push(format!("payload {payload}"));
+        let mut summary = format!(
+            "{name} publishes payload into the channel {} of the {} family; its offset (0 without history).",
+            family.pattern, family.name
+        );
+        if family.params().any(|(_, ty)| *ty == TypeRef::String) {
+            summary.push_str(" A string parameter that would change the name's anatomy is refused with ErrInvalidArgument before anything is sent.");
+        }
+        let mut doc = wrap(&summary);
+        if !family.doc.is_empty() {
+            let _ = write!(doc, "\n\n{}", family.doc);
+        }
+        out.push('\n');
+        write_doc(out, &doc, "");
+        let _ = writeln!(
+            out,
+            "func (p *Publisher) {name}({}) (uint64, error) {{",
+            signature.join(", ")
+        );
+        let mut go_params = params.iter();
+        for segment in &family.segments {
+            if let ChannelSegment::Param { name, refused, .. } = segment {
+                let (param, _) = go_params.next().expect("one Go parameter per segment");
+                if !refused.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "\tif err := channelPart({}, {param}, {}); err != nil {{\n\t\treturn 0, err\n\t}}",
+                        go_string(name),
+                        go_string(refused)
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\treturn p.Publish(ctx, {}, payload)\n}}",
+            pattern_name(family, &params)
+        );
+    }
+}
