@@ -24,6 +24,7 @@ mod go;
 mod model;
 mod names;
 mod openrpc;
+mod publishers;
 mod python;
 mod python_client;
 mod readme;

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use super::publishers;
 use super::python::{attribute, model_names, py_string, py_type, python_models};
 use super::{
     ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER,
@@ -12,7 +13,6 @@ use super::{
 };
 
 const RUNTIME: &str = include_str!("templates/rpc_client.py");
-const PUBLISHER: &str = include_str!("templates/publisher.py");
 
 /// The pins the generated package is tested with.
 const REQUIREMENTS: &str = "centrifuge-python==0.7.0\ncent==5.2.0\npydantic>=2.7,<3\n";
@@ -28,7 +28,7 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
             format!("# {HEADER}\n{REQUIREMENTS}"),
         ),
         GeneratedFile::new("python/rpc_client.py", format!("# {HEADER}\n\n{RUNTIME}")),
-        GeneratedFile::new("python/publisher.py", format!("# {HEADER}\n\n{PUBLISHER}")),
+        GeneratedFile::new("python/publisher.py", publishers::python(model)),
         GeneratedFile::new("python/README.md", readme::python(model, options)),
     ]
 }
@@ -60,7 +60,7 @@ fn init(model: &ApiModel) -> String {
 
 /// `from module import a, b`, wrapped in parentheses one name per line
 /// when it would pass ruff's line length (100).
-fn import_list(module: &str, names: &[&str]) -> String {
+pub(super) fn import_list(module: &str, names: &[&str]) -> String {
     if names.is_empty() {
         return String::new();
     }
@@ -78,7 +78,7 @@ fn import_list(module: &str, names: &[&str]) -> String {
 
 /// A module-level constant name for the adapter of a Python type:
 /// `list[Task]` → `_LIST_TASK`.
-fn adapter_name(py: &str) -> String {
+pub(super) fn adapter_name(py: &str) -> String {
     let mut name = String::from("_");
     for c in py.chars() {
         if c.is_ascii_alphanumeric() {
@@ -162,7 +162,7 @@ def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
 "#;
 
 /// A method's docstring, indented for a method body.
-fn write_docstring(out: &mut String, doc: &str) {
+pub(super) fn write_docstring(out: &mut String, doc: &str) {
     let doc = doc.replace("\"\"\"", "\\\"\\\"\\\"");
     if doc.contains('\n') {
         let _ = write!(
@@ -175,9 +175,29 @@ fn write_docstring(out: &mut String, doc: &str) {
     }
 }
 
+/// The Python expression of a declared family's channel name: a string,
+/// or an f-string over the parameters (named by `param`).
+pub(super) fn py_channel_name(family: &ChannelModel, param: fn(&str) -> String) -> String {
+    let address: String = family
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            ChannelSegment::Literal(text) => text.clone(),
+            ChannelSegment::Param { name, .. } => format!("{{{}}}", param(name)),
+        })
+        .collect();
+    // An f-string only where there is something to put in.
+    let f = if family.params().next().is_some() {
+        "f"
+    } else {
+        ""
+    };
+    format!("{f}{}", py_string(&address))
+}
+
 /// A channel parameter as a Python parameter: keywords get a `_`, and
 /// `self` is taken.
-fn py_param(name: &str) -> String {
+pub(super) fn py_param(name: &str) -> String {
     let (mut attribute, _) = attribute(name);
     if attribute == "self" {
         attribute.push('_');
@@ -209,25 +229,11 @@ fn write_family(out: &mut String, family: &ChannelModel, adapters: &mut BTreeSet
                 doc.push_str("\n\n");
             }
             let _ = write!(doc, "Channel `{}`.", family.pattern);
-            let address: String = family
-                .segments
-                .iter()
-                .map(|segment| match segment {
-                    ChannelSegment::Literal(text) => text.clone(),
-                    ChannelSegment::Param { name, .. } => format!("{{{}}}", py_param(name)),
-                })
-                .collect();
-            // An f-string only where there is something to put in.
-            let f = if family.params().next().is_some() {
-                "f"
-            } else {
-                ""
-            };
             (
                 format!("async def subscribe_{name}({signature}) -> Subscription[{payload}]"),
                 format!(
-                    "return await self.rpc.subscribe({f}{}, {adapter})",
-                    py_string(&address)
+                    "return await self.rpc.subscribe({}, {adapter})",
+                    py_channel_name(family, py_param)
                 ),
             )
         }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::publishers;
 use super::typescript::{ts_type, typescript_types, write_doc};
 use super::{
     ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, GeneratedFile, HEADER,
@@ -14,10 +15,6 @@ use super::{
 };
 
 const RUNTIME: &str = include_str!("templates/rpc-client.ts");
-/// The backend publisher (Node): imported from `dist/publisher.js`, not
-/// the index, so browser bundles never carry it and its names never meet
-/// the API's types.
-const PUBLISHER: &str = include_str!("templates/publisher.ts");
 
 /// The versions the generated package is tested with.
 const CENTRIFUGE_VERSION: &str = "5.8.0";
@@ -35,10 +32,10 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
         ),
         GeneratedFile::new("typescript/package.json", package_json(options)),
         GeneratedFile::new("typescript/README.md", readme::typescript(model, options)),
-        GeneratedFile::new(
-            "typescript/publisher.ts",
-            format!("// {HEADER}\n\n{PUBLISHER}"),
-        ),
+        // The backend publisher (Node): imported from `dist/publisher.js`,
+        // not the index, so browser bundles never carry it and its names
+        // never meet the API's types.
+        GeneratedFile::new("typescript/publisher.ts", publishers::typescript(model)),
         GeneratedFile::new(
             "typescript/rpc-client.ts",
             format!("// {HEADER}\n\n{RUNTIME}"),
@@ -139,37 +136,16 @@ fn write_family(out: &mut String, family: &ChannelModel) {
                 doc.push_str("\n\n");
             }
             let _ = write!(doc, "Channel `{}`.", family.pattern);
-            let params: Vec<String> = family
-                .params()
-                .map(|(name, ty)| format!("{}: {}", names::camel(name), ts_type(ty)))
-                .collect();
-            let signature = if params.is_empty() {
-                String::new()
-            } else {
-                format!("params: {{ {} }}", params.join("; "))
-            };
-            let address: String = family
-                .segments
-                .iter()
-                .map(|segment| match segment {
-                    ChannelSegment::Literal(text) => text.replace('\\', "\\\\").replace('`', "\\`"),
-                    // The server writes UUIDs in lower case.
-                    ChannelSegment::Param {
-                        name,
-                        ty: TypeRef::Uuid,
-                        ..
-                    } => format!("${{params.{}.toLowerCase()}}", names::camel(name)),
-                    ChannelSegment::Param { name, .. } => {
-                        format!("${{params.{}}}", names::camel(name))
-                    }
-                })
-                .collect();
+            let signature = ts_params(family);
             (
                 format!(
                     "subscribe{}({signature}): Promise<TypedSubscription<{payload}>>",
                     names::pascal(&family.name)
                 ),
-                format!("return this.rpc.subscribe<{payload}>(`{address}`);"),
+                format!(
+                    "return this.rpc.subscribe<{payload}>({});",
+                    ts_channel_name(family)
+                ),
             )
         }
         ChannelAddress::Named => (
@@ -194,6 +170,42 @@ fn write_family(out: &mut String, family: &ChannelModel) {
     let _ = writeln!(out, "  {head} {{");
     let _ = writeln!(out, "    {body}");
     out.push_str("  }\n");
+}
+
+/// The TypeScript expression of a declared family's channel name: a
+/// template literal over `params`.
+pub(super) fn ts_channel_name(family: &ChannelModel) -> String {
+    let address: String = family
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            ChannelSegment::Literal(text) => text.replace('\\', "\\\\").replace('`', "\\`"),
+            // The server writes UUIDs in lower case.
+            ChannelSegment::Param {
+                name,
+                ty: TypeRef::Uuid,
+                ..
+            } => format!("${{params.{}.toLowerCase()}}", names::camel(name)),
+            ChannelSegment::Param { name, .. } => {
+                format!("${{params.{}}}", names::camel(name))
+            }
+        })
+        .collect();
+    format!("`{address}`")
+}
+
+/// The `params` object type of a declared family: `{ roomId: number }`
+/// (empty for a family without parameters).
+pub(super) fn ts_params(family: &ChannelModel) -> String {
+    let params: Vec<String> = family
+        .params()
+        .map(|(name, ty)| format!("{}: {}", names::camel(name), ts_type(ty)))
+        .collect();
+    if params.is_empty() {
+        String::new()
+    } else {
+        format!("params: {{ {} }}", params.join("; "))
+    }
 }
 
 fn write_method(out: &mut String, method: &MethodModel) {

@@ -105,6 +105,32 @@ test('task progress is the same as Rust’s', async () => {
   });
 });
 
+test('typed families publish what Rust publishes, string parameters checked first', async () => {
+  await withFixture(async (fx) => {
+    const { client } = await connectedClient(fx, USER);
+    const story = '0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e';
+    const stories = (await subscribed(client, `news:story:${story}`)).ev;
+    const inbox = (await subscribed(client, `chat:inbox:-1#${USER}`)).ev;
+    const publisher = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY });
+    const edited = { kind: 'edited', title: 'New title', revision: 2 };
+    await fx.cmd({ cmd: 'typed', via: 'http', family: 'news_story', story_id: story, payload: edited });
+    // The server writes UUIDs in lower case; the publisher does too.
+    await publisher.publishNewsStory({ storyId: story.toUpperCase() }, edited);
+    const message = { author: 'ann', text: 'hi' };
+    await fx.cmd({ cmd: 'typed', via: 'http', family: 'chat_inbox', inbox: -1, user: USER, payload: message });
+    await publisher.publishChatInbox({ inbox: -1, user: USER }, message);
+    for (const [ev, what] of [[stories, 'story event'], [inbox, 'inbox message']]) {
+      const fromRust = (await ev.publications.next(`Rust's ${what}`)).data;
+      assert.deepEqual((await ev.publications.next(`Node's ${what}`)).data, fromRust);
+    }
+    for (const bad of ['', 'u1,u2', 'u1 u2', 'a#b', 'bell\u0007']) {
+      await assert.rejects(publisher.publishChatInbox({ inbox: -1, user: bad }, message), InvalidArgument);
+    }
+    await publisher.publishChatInbox({ inbox: -1, user: USER }, { author: 'ann', text: 'marker' });
+    assert.equal((await inbox.publications.next('the marker')).data.text, 'marker');
+  });
+});
+
 async function closedPort() {
   const server = net.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

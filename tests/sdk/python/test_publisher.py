@@ -7,6 +7,7 @@ a wrong key, a server that is down, invalid arguments (nothing sent)."""
 import asyncio
 import socket
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict
 
@@ -16,6 +17,7 @@ from sdk_helpers import OTHER_USER, REPO, USER, connected, next_personal, subscr
 
 sys.path.insert(0, str(Path(REPO) / "target" / "clients" / "py"))
 
+from fixture_client.models import ChatMessage, StoryEventEdited  # noqa: E402
 from fixture_client.publisher import (  # noqa: E402 (after the path is set)
     AsyncPublisher,
     InvalidArgument,
@@ -176,6 +178,41 @@ async def test_task_progress_is_the_same_from_every_side(fx):
     rust, from_sync, from_async = received[0:3], received[3:6], received[6:9]
     assert from_sync == rust and from_async == rust, received
     assert [event["type"] for event in rust] == ["task_update", "task_complete", "task_error"]
+
+
+async def test_typed_families_publish_what_rust_publishes(fx):
+    """publish_news_story / publish_chat_inbox, sync and async: the channel the Rust typed
+    publisher names, the same JSON; a user name that would name another channel is refused
+    before anything is sent."""
+    client, _, _ = await connected(fx, USER)
+    story = uuid.UUID("0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e")
+    _, stories, _ = await subscribed(client, f"news:story:{story}")
+    _, inbox, _ = await subscribed(client, f"chat:inbox:-1#{USER}")
+    sync, async_ = Publisher(fx.api_url, API_KEY), async_publisher(fx.api_url, API_KEY)
+    edited = StoryEventEdited(kind="edited", title="New title", revision=2)
+    message = ChatMessage(author="ann", text="hi")
+
+    await fx.cmd(cmd="typed", via="http", family="news_story", story_id=str(story),
+                 payload={"kind": "edited", "title": "New title", "revision": 2})
+    await asyncio.to_thread(sync.publish_news_story, story, edited)
+    await async_.publish_news_story(story, edited)
+    await fx.cmd(cmd="typed", via="http", family="chat_inbox", inbox=-1, user=USER,
+                 payload={"author": "ann", "text": "hi"})
+    await asyncio.to_thread(sync.publish_chat_inbox, -1, USER, message)
+    await async_.publish_chat_inbox(-1, USER, message)
+    for events, what in ((stories, "story event"), (inbox, "inbox message")):
+        got = [(await within(events.publications.get(), f"{what} {i}")).pub.data
+               for i in range(3)]
+        assert got[1] == got[0] and got[2] == got[0], got
+
+    for bad in ("", "u1,u2", "u1 u2", "a#b", "tab\there"):
+        with pytest.raises(InvalidArgument, match="user"):
+            sync.publish_chat_inbox(-1, bad, message)
+        with pytest.raises(InvalidArgument, match="user"):
+            await async_.publish_chat_inbox(-1, bad, message)
+    await async_.publish_chat_inbox(-1, USER, ChatMessage(author="ann", text="marker"))
+    ctx = await within(inbox.publications.get(), "the marker")
+    assert ctx.pub.data["text"] == "marker"
 
 
 def free_port() -> int:

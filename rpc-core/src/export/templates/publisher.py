@@ -16,6 +16,7 @@ key raises `Unauthorized`, an unreachable server `Unreachable`, a refusal by the
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TypeVar, cast
 
@@ -28,7 +29,7 @@ from cent.exceptions import (
     CentTimeoutError,
     CentUnauthorizedError,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from .models import (
     NotificationKind,
@@ -39,6 +40,7 @@ from .models import (
     TaskEventTaskError,
     TaskEventTaskUpdate,
 )
+# wirecall: the declared families' payload types and adapters.
 
 NOTIFICATION_TYPES = ("success", "error", "info", "warning")
 """The notification types the page knows how to show."""
@@ -109,6 +111,24 @@ def _progress(progress: int) -> int:
     if not 0 <= progress <= 100:
         raise InvalidArgument(f"progress must be within 0..=100, got {progress}")
     return progress
+
+
+def _part(param: str, value: str, refused: str) -> str:
+    """A string channel parameter, checked: a character that would change the channel name's
+    anatomy (whitespace or one of `refused`) raises `InvalidArgument`."""
+    if not value or any(
+        c in refused or c.isspace() or unicodedata.category(c) == "Cc" for c in value
+    ):
+        raise InvalidArgument(
+            f"channel parameter {param} must be non-empty, without whitespace or any of "
+            f"{refused!r}, got {value!r}"
+        )
+    return value
+
+
+def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
+    # Unset optional fields are left out, as the generated clients publish them.
+    return adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
 
 
 def _file_name(url: str) -> str:
@@ -269,6 +289,7 @@ class Publisher:
     def task(self, task_id: str, channel: str) -> TaskNotifier:
         """A notifier for one task's progress on `channel`."""
         return TaskNotifier(self, task_id, channel)
+    # wirecall: one publish_<family> per declared channel family.
 
 
 class TaskNotifier:
@@ -359,6 +380,7 @@ class AsyncPublisher:
     def task(self, task_id: str, channel: str) -> AsyncTaskNotifier:
         """A notifier for one task's progress on `channel`."""
         return AsyncTaskNotifier(self, task_id, channel)
+    # wirecall: one publish_<family> per declared channel family, as coroutines.
 
 
 class AsyncTaskNotifier:

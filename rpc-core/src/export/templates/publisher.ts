@@ -17,6 +17,7 @@
  */
 
 import type { NotificationKind, PersonalMessage, TaskEvent } from "./types.js";
+// wirecall: the declared families' payload types.
 
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
@@ -96,6 +97,19 @@ function setting(value: string | undefined, names: string[], what: string): stri
 function requireUser(user: string): string {
   if (!user) throw new InvalidArgument("user required");
   return user;
+}
+
+/**
+ * A string channel parameter, checked: a character that would change the
+ * channel name's anatomy (whitespace, a control character or one of
+ * `refused`) rejects with `InvalidArgument`.
+ */
+function channelPart(param: string, value: string, refused: string): void {
+  if (!value || [...value].some((c) => refused.includes(c) || /[\s\u0000-\u001f\u007f-\u009f]/u.test(c))) {
+    throw new InvalidArgument(
+      `channel parameter ${param} must be non-empty, without whitespace or any of ${JSON.stringify(refused)}, got ${JSON.stringify(value)}`,
+    );
+  }
 }
 
 function fileNameOf(url: string): string {
@@ -225,6 +239,7 @@ export class Publisher {
   task(taskId: string, channel: string): TaskNotifier {
     return new TaskNotifier(this, taskId, channel);
   }
+  // wirecall: one publish<Family> per declared channel family.
 }
 
 /** `task_update` per step, then `task_complete` or `task_error`; await each in turn. */

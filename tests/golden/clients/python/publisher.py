@@ -18,8 +18,10 @@ key raises `Unauthorized`, an unreachable server `Unreachable`, a refusal by the
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TypeVar, cast
+from uuid import UUID
 
 from cent import AsyncClient, Client, PublishRequest
 from cent.dto import CentRequest, CentResult
@@ -30,17 +32,23 @@ from cent.exceptions import (
     CentTimeoutError,
     CentUnauthorizedError,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from .models import (
+    ChatMessage,
     NotificationKind,
     PersonalMessageUserFile,
     PersonalMessageUserMessage,
     PersonalMessageUserNotification,
+    StoryEvent,
     TaskEventTaskComplete,
     TaskEventTaskError,
     TaskEventTaskUpdate,
 )
+
+_CHATMESSAGE: TypeAdapter[ChatMessage] = TypeAdapter(ChatMessage)
+_STORYEVENT: TypeAdapter[StoryEvent] = TypeAdapter(StoryEvent)
+_INT: TypeAdapter[int] = TypeAdapter(int)
 
 NOTIFICATION_TYPES = ("success", "error", "info", "warning")
 """The notification types the page knows how to show."""
@@ -111,6 +119,24 @@ def _progress(progress: int) -> int:
     if not 0 <= progress <= 100:
         raise InvalidArgument(f"progress must be within 0..=100, got {progress}")
     return progress
+
+
+def _part(param: str, value: str, refused: str) -> str:
+    """A string channel parameter, checked: a character that would change the channel name's
+    anatomy (whitespace or one of `refused`) raises `InvalidArgument`."""
+    if not value or any(
+        c in refused or c.isspace() or unicodedata.category(c) == "Cc" for c in value
+    ):
+        raise InvalidArgument(
+            f"channel parameter {param} must be non-empty, without whitespace or any of "
+            f"{refused!r}, got {value!r}"
+        )
+    return value
+
+
+def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
+    # Unset optional fields are left out, as the generated clients publish them.
+    return adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
 
 
 def _file_name(url: str) -> str:
@@ -272,6 +298,53 @@ class Publisher:
         """A notifier for one task's progress on `channel`."""
         return TaskNotifier(self, task_id, channel)
 
+    def publish_chat_inbox(self, inbox: int, user: str, payload: ChatMessage) -> int:
+        """Publishes `payload` into `chat:inbox:{inbox}#{user}` (family `chat_inbox`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        Messages for one user in one of their chat inboxes.
+        """
+        _part("user", user, "#,")
+        return self.publish(f"chat:inbox:{inbox}#{user}", _dump(_CHATMESSAGE, payload))
+
+    def publish_chat_room(self, room_id: int, payload: ChatMessage) -> int:
+        """Publishes `payload` into `chat:room:{room_id}` (family `chat_room`).
+
+        Returns its offset (0 without history).
+
+        A chat room's messages: its subscribers may publish, and what they
+        publish is checked against `ChatMessage`.
+        """
+        return self.publish(f"chat:room:{room_id}", _dump(_CHATMESSAGE, payload))
+
+    def publish_news_story(self, story_id: UUID, payload: StoryEvent) -> int:
+        """Publishes `payload` into `news:story:{story_id}` (family `news_story`).
+
+        Returns its offset (0 without history).
+
+        One news story's events.
+        """
+        return self.publish(f"news:story:{story_id}", _dump(_STORYEVENT, payload))
+
+    def publish_seats(self, from_: str, to: str, type: str, payload: int) -> int:
+        """Publishes `payload` into `flights:{from}-{to}.{type}` (family `seats`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        Seats left on a route, by cabin: parameters named like keywords of the
+        client languages (`from`, `type`), a plain integer payload, and no
+        check (`validate = false`).
+        """
+        _part("from", from_, "#,-")
+        _part("to", to, "#,.")
+        _part("type", type, "#,")
+        return self.publish(f"flights:{from_}-{to}.{type}", _dump(_INT, payload))
+
 
 class TaskNotifier:
     """`task_update` per step, then `task_complete` or `task_error`, in order."""
@@ -361,6 +434,53 @@ class AsyncPublisher:
     def task(self, task_id: str, channel: str) -> AsyncTaskNotifier:
         """A notifier for one task's progress on `channel`."""
         return AsyncTaskNotifier(self, task_id, channel)
+
+    async def publish_chat_inbox(self, inbox: int, user: str, payload: ChatMessage) -> int:
+        """Publishes `payload` into `chat:inbox:{inbox}#{user}` (family `chat_inbox`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        Messages for one user in one of their chat inboxes.
+        """
+        _part("user", user, "#,")
+        return await self.publish(f"chat:inbox:{inbox}#{user}", _dump(_CHATMESSAGE, payload))
+
+    async def publish_chat_room(self, room_id: int, payload: ChatMessage) -> int:
+        """Publishes `payload` into `chat:room:{room_id}` (family `chat_room`).
+
+        Returns its offset (0 without history).
+
+        A chat room's messages: its subscribers may publish, and what they
+        publish is checked against `ChatMessage`.
+        """
+        return await self.publish(f"chat:room:{room_id}", _dump(_CHATMESSAGE, payload))
+
+    async def publish_news_story(self, story_id: UUID, payload: StoryEvent) -> int:
+        """Publishes `payload` into `news:story:{story_id}` (family `news_story`).
+
+        Returns its offset (0 without history).
+
+        One news story's events.
+        """
+        return await self.publish(f"news:story:{story_id}", _dump(_STORYEVENT, payload))
+
+    async def publish_seats(self, from_: str, to: str, type: str, payload: int) -> int:
+        """Publishes `payload` into `flights:{from}-{to}.{type}` (family `seats`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        Seats left on a route, by cabin: parameters named like keywords of the
+        client languages (`from`, `type`), a plain integer payload, and no
+        check (`validate = false`).
+        """
+        _part("from", from_, "#,-")
+        _part("to", to, "#,.")
+        _part("type", type, "#,")
+        return await self.publish(f"flights:{from_}-{to}.{type}", _dump(_INT, payload))
 
 
 class AsyncTaskNotifier:

@@ -18,7 +18,7 @@
  * All are `PublishError`s.
  */
 
-import type { NotificationKind, PersonalMessage, TaskEvent } from "./types.js";
+import type { ChatMessage, NotificationKind, PersonalMessage, StoryEvent, TaskEvent } from "./types.js";
 
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
@@ -98,6 +98,19 @@ function setting(value: string | undefined, names: string[], what: string): stri
 function requireUser(user: string): string {
   if (!user) throw new InvalidArgument("user required");
   return user;
+}
+
+/**
+ * A string channel parameter, checked: a character that would change the
+ * channel name's anatomy (whitespace, a control character or one of
+ * `refused`) rejects with `InvalidArgument`.
+ */
+function channelPart(param: string, value: string, refused: string): void {
+  if (!value || [...value].some((c) => refused.includes(c) || /[\s\u0000-\u001f\u007f-\u009f]/u.test(c))) {
+    throw new InvalidArgument(
+      `channel parameter ${param} must be non-empty, without whitespace or any of ${JSON.stringify(refused)}, got ${JSON.stringify(value)}`,
+    );
+  }
 }
 
 function fileNameOf(url: string): string {
@@ -226,6 +239,61 @@ export class Publisher {
   /** A notifier for one task's progress on `channel`. */
   task(taskId: string, channel: string): TaskNotifier {
     return new TaskNotifier(this, taskId, channel);
+  }
+
+  /**
+   * Publishes `payload` into `chat:inbox:{inbox}#{user}` (family `chat_inbox`).
+   *
+   * Returns its offset (0 without history). A string parameter that would
+   * change the channel name's anatomy fails with `InvalidArgument`
+   * before anything is sent.
+   *
+   * Messages for one user in one of their chat inboxes.
+   */
+  async publishChatInbox(params: { inbox: number; user: string }, payload: ChatMessage): Promise<number> {
+    channelPart("user", params.user, "#,");
+    return this.publish(`chat:inbox:${params.inbox}#${params.user}`, payload);
+  }
+
+  /**
+   * Publishes `payload` into `chat:room:{room_id}` (family `chat_room`).
+   *
+   * Returns its offset (0 without history).
+   *
+   * A chat room's messages: its subscribers may publish, and what they
+   * publish is checked against `ChatMessage`.
+   */
+  async publishChatRoom(params: { roomId: number }, payload: ChatMessage): Promise<number> {
+    return this.publish(`chat:room:${params.roomId}`, payload);
+  }
+
+  /**
+   * Publishes `payload` into `news:story:{story_id}` (family `news_story`).
+   *
+   * Returns its offset (0 without history).
+   *
+   * One news story's events.
+   */
+  async publishNewsStory(params: { storyId: string }, payload: StoryEvent): Promise<number> {
+    return this.publish(`news:story:${params.storyId.toLowerCase()}`, payload);
+  }
+
+  /**
+   * Publishes `payload` into `flights:{from}-{to}.{type}` (family `seats`).
+   *
+   * Returns its offset (0 without history). A string parameter that would
+   * change the channel name's anatomy fails with `InvalidArgument`
+   * before anything is sent.
+   *
+   * Seats left on a route, by cabin: parameters named like keywords of the
+   * client languages (`from`, `type`), a plain integer payload, and no
+   * check (`validate = false`).
+   */
+  async publishSeats(params: { from: string; to: string; type: string }, payload: number): Promise<number> {
+    channelPart("from", params.from, "#,-");
+    channelPart("to", params.to, "#,.");
+    channelPart("type", params.type, "#,");
+    return this.publish(`flights:${params.from}-${params.to}.${params.type}`, payload);
   }
 }
 

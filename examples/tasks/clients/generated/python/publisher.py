@@ -18,8 +18,10 @@ key raises `Unauthorized`, an unreachable server `Unreachable`, a refusal by the
 from __future__ import annotations
 
 import os
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TypeVar, cast
+from uuid import UUID
 
 from cent import AsyncClient, Client, PublishRequest
 from cent.dto import CentRequest, CentResult
@@ -30,17 +32,22 @@ from cent.exceptions import (
     CentTimeoutError,
     CentUnauthorizedError,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from .models import (
     NotificationKind,
     PersonalMessageUserFile,
     PersonalMessageUserMessage,
     PersonalMessageUserNotification,
+    TaskComment,
+    TaskEvent,
     TaskEventTaskComplete,
     TaskEventTaskError,
     TaskEventTaskUpdate,
 )
+
+_TASKCOMMENT: TypeAdapter[TaskComment] = TypeAdapter(TaskComment)
+_TASKEVENT: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
 
 NOTIFICATION_TYPES = ("success", "error", "info", "warning")
 """The notification types the page knows how to show."""
@@ -111,6 +118,24 @@ def _progress(progress: int) -> int:
     if not 0 <= progress <= 100:
         raise InvalidArgument(f"progress must be within 0..=100, got {progress}")
     return progress
+
+
+def _part(param: str, value: str, refused: str) -> str:
+    """A string channel parameter, checked: a character that would change the channel name's
+    anatomy (whitespace or one of `refused`) raises `InvalidArgument`."""
+    if not value or any(
+        c in refused or c.isspace() or unicodedata.category(c) == "Cc" for c in value
+    ):
+        raise InvalidArgument(
+            f"channel parameter {param} must be non-empty, without whitespace or any of "
+            f"{refused!r}, got {value!r}"
+        )
+    return value
+
+
+def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
+    # Unset optional fields are left out, as the generated clients publish them.
+    return adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
 
 
 def _file_name(url: str) -> str:
@@ -272,6 +297,32 @@ class Publisher:
         """A notifier for one task's progress on `channel`."""
         return TaskNotifier(self, task_id, channel)
 
+    def publish_task_comments(self, task_id: UUID, owner: str, payload: TaskComment) -> int:
+        """Publishes `payload` into `comments:{task_id}#{owner}` (family `task_comments`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        The owner's comments on a task, live in every tab they have open: the
+        page publishes them, the server checks each against `TaskComment`.
+        """
+        _part("owner", owner, "#,")
+        return self.publish(f"comments:{task_id}#{owner}", _dump(_TASKCOMMENT, payload))
+
+    def publish_task_progress(self, task_id: UUID, owner: str, payload: TaskEvent) -> int:
+        """Publishes `payload` into `tasks:{task_id}#{owner}` (family `task_progress`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        A task's progress: `task_update` per step, then `task_complete` or
+        `task_error`. Only the owner may subscribe; only the server publishes.
+        """
+        _part("owner", owner, "#,")
+        return self.publish(f"tasks:{task_id}#{owner}", _dump(_TASKEVENT, payload))
+
 
 class TaskNotifier:
     """`task_update` per step, then `task_complete` or `task_error`, in order."""
@@ -361,6 +412,32 @@ class AsyncPublisher:
     def task(self, task_id: str, channel: str) -> AsyncTaskNotifier:
         """A notifier for one task's progress on `channel`."""
         return AsyncTaskNotifier(self, task_id, channel)
+
+    async def publish_task_comments(self, task_id: UUID, owner: str, payload: TaskComment) -> int:
+        """Publishes `payload` into `comments:{task_id}#{owner}` (family `task_comments`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        The owner's comments on a task, live in every tab they have open: the
+        page publishes them, the server checks each against `TaskComment`.
+        """
+        _part("owner", owner, "#,")
+        return await self.publish(f"comments:{task_id}#{owner}", _dump(_TASKCOMMENT, payload))
+
+    async def publish_task_progress(self, task_id: UUID, owner: str, payload: TaskEvent) -> int:
+        """Publishes `payload` into `tasks:{task_id}#{owner}` (family `task_progress`).
+
+        Returns its offset (0 without history). A string parameter that would
+        change the channel name's anatomy fails with `InvalidArgument`
+        before anything is sent.
+
+        A task's progress: `task_update` per step, then `task_complete` or
+        `task_error`. Only the owner may subscribe; only the server publishes.
+        """
+        _part("owner", owner, "#,")
+        return await self.publish(f"tasks:{task_id}#{owner}", _dump(_TASKEVENT, payload))
 
 
 class AsyncTaskNotifier:

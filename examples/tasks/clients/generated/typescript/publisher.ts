@@ -18,7 +18,7 @@
  * All are `PublishError`s.
  */
 
-import type { NotificationKind, PersonalMessage, TaskEvent } from "./types.js";
+import type { NotificationKind, PersonalMessage, TaskComment, TaskEvent } from "./types.js";
 
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
@@ -98,6 +98,19 @@ function setting(value: string | undefined, names: string[], what: string): stri
 function requireUser(user: string): string {
   if (!user) throw new InvalidArgument("user required");
   return user;
+}
+
+/**
+ * A string channel parameter, checked: a character that would change the
+ * channel name's anatomy (whitespace, a control character or one of
+ * `refused`) rejects with `InvalidArgument`.
+ */
+function channelPart(param: string, value: string, refused: string): void {
+  if (!value || [...value].some((c) => refused.includes(c) || /[\s\u0000-\u001f\u007f-\u009f]/u.test(c))) {
+    throw new InvalidArgument(
+      `channel parameter ${param} must be non-empty, without whitespace or any of ${JSON.stringify(refused)}, got ${JSON.stringify(value)}`,
+    );
+  }
 }
 
 function fileNameOf(url: string): string {
@@ -226,6 +239,36 @@ export class Publisher {
   /** A notifier for one task's progress on `channel`. */
   task(taskId: string, channel: string): TaskNotifier {
     return new TaskNotifier(this, taskId, channel);
+  }
+
+  /**
+   * Publishes `payload` into `comments:{task_id}#{owner}` (family `task_comments`).
+   *
+   * Returns its offset (0 without history). A string parameter that would
+   * change the channel name's anatomy fails with `InvalidArgument`
+   * before anything is sent.
+   *
+   * The owner's comments on a task, live in every tab they have open: the
+   * page publishes them, the server checks each against `TaskComment`.
+   */
+  async publishTaskComments(params: { taskId: string; owner: string }, payload: TaskComment): Promise<number> {
+    channelPart("owner", params.owner, "#,");
+    return this.publish(`comments:${params.taskId.toLowerCase()}#${params.owner}`, payload);
+  }
+
+  /**
+   * Publishes `payload` into `tasks:{task_id}#{owner}` (family `task_progress`).
+   *
+   * Returns its offset (0 without history). A string parameter that would
+   * change the channel name's anatomy fails with `InvalidArgument`
+   * before anything is sent.
+   *
+   * A task's progress: `task_update` per step, then `task_complete` or
+   * `task_error`. Only the owner may subscribe; only the server publishes.
+   */
+  async publishTaskProgress(params: { taskId: string; owner: string }, payload: TaskEvent): Promise<number> {
+    channelPart("owner", params.owner, "#,");
+    return this.publish(`tasks:${params.taskId.toLowerCase()}#${params.owner}`, payload);
   }
 }
 
