@@ -115,6 +115,7 @@ function onTaskEvent(event: TaskEvent): void {
 async function follow(api: APIClient, task: Task): Promise<void> {
   const events = await api.subscribeTaskProgress({ taskId: task.id, owner: task.owner });
   events.on(onTaskEvent);
+  taskList.following(task.id);
 }
 
 /** Shows a task's comments as they come (from this tab and the owner's
@@ -162,8 +163,10 @@ async function main(): Promise<void> {
   const { tasks } = await api.tasksList({ limit: 20 });
   for (const task of tasks.reverse()) {
     await show(api, task);
-    // A run started elsewhere (another tab, before a reload) keeps moving here.
-    if (task.status === "running") await follow(api, task);
+    // A run started elsewhere (another tab, before a reload) keeps moving
+    // here, and so does a pending task that a backend job takes up later
+    // (it publishes the progress; examples/tasks/backends).
+    if (task.status === "running" || task.status === "pending") await follow(api, task);
   }
 
   const form = document.getElementById("create-task") as HTMLFormElement;

@@ -106,6 +106,12 @@ export const taskList = {
     this.progress(task.id, task.progress, task.status);
   },
 
+  /** Marks the task as followed live: its progress subscription is up. */
+  following(taskId: string): void {
+    const item = document.querySelector<HTMLElement>(`.task[data-task-id="${CSS.escape(taskId)}"]`);
+    if (item) item.dataset.following = "true";
+  },
+
   /** The task's comment form. */
   commentForm(taskId: string): HTMLFormElement | null {
     return document.querySelector<HTMLFormElement>(`.task[data-task-id="${CSS.escape(taskId)}"] form.comment`);

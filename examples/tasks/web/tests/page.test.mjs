@@ -1,19 +1,23 @@
 // The tasks page in headless Chromium (Debian's `chromium`, driven by
 // playwright-core) against a real `tasks serve --dev` process: a task's bar
-// reaches 100% and shows completed, and one that fails halfway turns red; a notification from the CLI and one sent
-// by a second user through `notifications.send` appear as toasts with their
-// text and colour; a `user.file` opens the dialog whose Download opens the
-// file in a new tab; after the server is killed and restarted the indicator
-// shows reconnecting then connected, and a task run afterwards still updates.
-// Saves target/screenshots/tasks-page.png. Another signs in with a session
-// cookie (no token on the WebSocket). A last test runs two nodes on
-// a real redis-server with `tasks worker`: the page on node 1 sees the
-// worker's run fill the bar, and a notification sent through node 0 arrives.
-// Waits are on page state; the timeouts are hang guards only.
+// reaches 100% and shows completed, and one that fails halfway turns red; a
+// notification from the CLI and one sent by a second user through
+// `notifications.send` appear as toasts with their text and colour. The
+// generated publishers, from backends with no Rust in them: a plain Python
+// script's notification is a toast, a Go program drives a pending task's bar
+// through task(...), and Node's sendFile opens the file dialog whose Download
+// opens the file in a new tab. After the server is killed and restarted the
+// indicator shows reconnecting then connected, and a task run afterwards still
+// updates. Saves target/screenshots/tasks-page.png. Another signs in with a
+// session cookie (no token on the WebSocket). A last test runs two nodes on a
+// real redis-server with `tasks worker`: the page on node 1 sees the worker's
+// run fill the bar, and a notification sent through node 0 arrives. Waits are
+// on page state; the timeouts are hang guards only.
 //
-// Needs: target/debug/tasks ($WIRECALL_TASKS), the generated TypeScript client
-// built at target/clients/ts/tasks-client (tests/sdk/clients.sh), Chromium
-// ($CHROMIUM, default /usr/bin/chromium).
+// Needs: target/debug/tasks ($WIRECALL_TASKS), the generated clients installed
+// by tests/sdk/clients.sh (target/clients/ts/tasks-client built,
+// target/clients/py/tasks_client with its requirements in .venv-sdk, or
+// $WIRECALL_PYTHON), Go, and Chromium ($CHROMIUM, default /usr/bin/chromium).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +40,13 @@ const GUARD_MS = 15_000;
 const { APIClient, CentrifugoRPCClient } = await import(
   pathToFileURL(path.join(REPO, 'target/clients/ts/tasks-client/dist/index.js')).href
 );
+const { Publisher } = await import(
+  pathToFileURL(path.join(REPO, 'target/clients/ts/tasks-client/dist/publisher.js')).href
+);
+/** The example backends that publish to the page (Python, Go). */
+const BACKENDS = path.join(REPO, 'examples/tasks/backends');
+/** A Python with the generated package's requirements (tests/sdk/install.sh). */
+const PYTHON = process.env.WIRECALL_PYTHON || path.join(REPO, '.venv-sdk/bin/python');
 
 /** Starts `tasks serve --dev` on `bind` (with `extra` arguments, e.g. a
  * shared `--redis`); resolves once it listens. */
@@ -69,7 +80,7 @@ async function colour(locator) {
   return locator.evaluate((node) => getComputedStyle(node).backgroundColor);
 }
 
-test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () => {
+test('the tasks page, end to end in Chromium', { timeout: 300_000 }, async () => {
   let server = await startServer();
   const { address } = server;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -172,6 +183,50 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     assert.equal(await colour(fromBob), 'rgb(234, 88, 12)');
     assert.match(await fromBob.textContent(), /From bob/);
 
+    // Publishing from backends with the generated publishers, no Rust in
+    // those processes. A plain Python script (examples/tasks/backends/
+    // notify.py): a blue info toast.
+    const backendEnv = {
+      ...process.env, PYTHONPATH: path.join(REPO, 'target/clients/py'),
+      WIRECALL_API_URL: `http://${address}/api`, WIRECALL_API_KEY: API_KEY,
+    };
+    const { stdout: notified } = await promisify(execFile)(PYTHON, [path.join(BACKENDS, 'notify.py'),
+      'alice', 'Hello from a Python script', '--title', 'Backend'], { env: backendEnv });
+    assert.equal(notified.trim(), 'delivered');
+    const fromPython = page.locator('.toast', { hasText: 'Hello from a Python script' });
+    await fromPython.waitFor({ timeout: GUARD_MS });
+    assert.equal(await fromPython.getAttribute('data-kind'), 'info');
+    assert.match(await fromPython.textContent(), /Backend/);
+
+    // A Go program (examples/tasks/backends/progress) drives the bar of a
+    // pending task through task(...), one event per line it reads: the page
+    // follows pending tasks after a reload.
+    const alice = new CentrifugoRPCClient(`ws://${address}/connection/websocket`,
+      await fetch(`http://${address}/dev/token?user=alice`).then((r) => r.json()).then((b) => b.token),
+      'alice', { websocket: WebSocket });
+    await alice.connect();
+    const pending = await new APIClient(alice).tasksCreate({ title: 'Import run by Go', steps: 2 });
+    alice.disconnect();
+    const progressBin = path.join(REPO, 'target/tasks-progress');
+    await promisify(execFile)('go', ['build', '-o', progressBin, '.'], { cwd: path.join(BACKENDS, 'progress') });
+    await page.reload();
+    const byGo = page.locator(`.task[data-task-id="${pending.id}"]`);
+    await byGo.locator('xpath=self::*[@data-following="true" and @data-status="pending"]').waitFor({ timeout: GUARD_MS });
+    const go = spawn(progressBin, ['-task', pending.id, '-owner', 'alice', '-steps', '2', '-step-on-input'],
+      { env: backendEnv, stdio: ['pipe', 'ignore', 'inherit'] });
+    const goExit = new Promise((resolve) => go.once('exit', resolve));
+    try {
+      await byGo.locator('xpath=self::*[@data-status="running" and @data-progress="50"]').waitFor({ timeout: GUARD_MS });
+      assert.equal(await byGo.locator('.fill').evaluate((n) => n.style.width), '50%');
+      go.stdin.write('\n');
+      await byGo.locator('xpath=self::*[@data-status="running" and @data-progress="100"]').waitFor({ timeout: GUARD_MS });
+      go.stdin.write('\n');
+      await byGo.locator('xpath=self::*[@data-status="completed"]').waitFor({ timeout: GUARD_MS });
+      assert.equal(await goExit, 0);
+    } finally {
+      go.kill();
+    }
+
     // A long run, caught mid-way for the screenshot.
     await page.fill('input[name="title"]', 'Nightly export');
     await page.fill('input[name="steps"]', '100');
@@ -182,14 +237,12 @@ test('the tasks page, end to end in Chromium', { timeout: 120_000 }, async () =>
     mkdirSync(path.join(REPO, 'target/screenshots'), { recursive: true });
     await page.screenshot({ path: path.join(REPO, 'target/screenshots/tasks-page.png') });
 
-    // A user.file from the CLI's publish: the dialog with name and size; its
-    // Download opens the file in a new tab.
+    // A user.file from a Node backend (the generated publisher's sendFile):
+    // the dialog with name and size; its Download opens the file in a new tab.
     const fileUrl = `http://${address}/health`;
-    const file = {
-      type: 'user.file', username: 'alice', file_url: fileUrl, file_name: 'report.csv',
-      file_size: 2048, message: 'Your export is ready', data: {}, timestamp: new Date().toISOString(),
-    };
-    await cli(address, 'publish', '--channel', 'personal:#alice', '--data', JSON.stringify(file));
+    const publisher = new Publisher({ apiUrl: `http://${address}/api`, apiKey: API_KEY });
+    assert.equal(await publisher.sendFile('alice', fileUrl,
+      { fileName: 'report.csv', fileSize: 2048, message: 'Your export is ready' }), true);
     const dialog = page.locator('#file-dialog[open]');
     await dialog.waitFor({ timeout: GUARD_MS });
     assert.equal(await dialog.locator('.file-name').textContent(), 'report.csv');
