@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO, USER, connectedClient, subscribed, withFixture } from './helpers.mjs';
 
 const {
-  Publisher, PublishError, InvalidArgument, Unauthorized, Unreachable,
+  Publisher, PublishError, InvalidArgument, Refused, Unauthorized, Unreachable,
 } = await import(pathToFileURL(path.join(REPO, 'target/clients/ts/fixture-client/dist/publisher.js')).href);
 
 const API_KEY = 'sdk-test-api-key'; // the test servers' (tests/lib.rs)
@@ -154,6 +154,8 @@ test('the documented errors, and nothing sent for bad arguments', async () => {
     ]) {
       await assert.rejects(bad(), (error) => error instanceof InvalidArgument && error instanceof PublishError);
     }
+    // A refusal by the server (its check of the channel name): Refused, with the code.
+    await assert.rejects(publisher.publish('', {}), (error) => error instanceof Refused && error.code === 107);
     // Nothing above was sent: the next publication is this marker.
     await publisher.sendMessage(USER, 'marker');
     assert.equal((await nextPersonal(ev, USER, 'marker')).message, 'marker');

@@ -23,6 +23,7 @@ from fixture_client.publisher import (  # noqa: E402 (after the path is set)
     InvalidArgument,
     Publisher,
     PublishError,
+    Refused,
     Unauthorized,
     Unreachable,
 )
@@ -243,6 +244,12 @@ async def test_documented_errors(fx):
                 result = bad()
                 if asyncio.iscoroutine(result):
                     await result
+    # A refusal by the server (its check of the channel name) is Refused, with the code.
+    with pytest.raises(Refused) as refused:
+        await asyncio.to_thread(Publisher(fx.api_url, API_KEY).publish, "", {})
+    assert refused.value.code == 107, refused.value
+    with pytest.raises(Refused):
+        await async_publisher(fx.api_url, API_KEY).publish("", {})
     # Nothing of the above was sent: the next publication is this marker.
     await asyncio.to_thread(Publisher(fx.api_url, API_KEY).send_message, USER, "marker")
     ctx = await next_personal(events, USER, "marker")

@@ -288,7 +288,7 @@ func TestPublisherErrors(t *testing.T) {
 	publisher := newPublisher(t, f)
 	// A refusal by the server: the API's own validation of a channel name.
 	var refused *api.RefusedError
-	if _, err := publisher.Publish(ctx, "", map[string]any{}); !errors.As(err, &refused) || refused.Code == 0 {
+	if _, err := publisher.Publish(ctx, "", map[string]any{}); !errors.As(err, &refused) || refused.Code != 107 {
 		t.Fatalf("publishing into an empty channel name: got %v, want *RefusedError", err)
 	}
 
