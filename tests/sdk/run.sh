@@ -63,6 +63,17 @@ for dir in "$GO_CHECKS"/fixture "$GO_CHECKS"/tasks "$GO_CHECKS"/stress; do
       || { echo "gofmt -l in $dir: ${unformatted:-}"; failed+=(go-clients); }
 done
 
+echo "=== the tasks example's backends (ruff, mypy --strict, gofmt -l, go vet) ==="
+# A Python script and a Go program that publish to the tasks page with the generated
+# publishers (its browser test runs them).
+BACKENDS="$ROOT/examples/tasks/backends"
+(cd "$BACKENDS" && "$ROOT/.venv-sdk/bin/ruff" check --no-cache notify.py \
+    && MYPYPATH="$ROOT/target/clients/py" "$ROOT/.venv-sdk/bin/mypy" --strict --no-incremental \
+      --cache-dir=/dev/null notify.py) || failed+=(backends-python)
+(cd "$BACKENDS/progress" && unformatted=$(gofmt -l .) && [ -z "$unformatted" ] && go vet ./... \
+    && echo "gofmt, go vet: examples/tasks/backends/progress is clean") \
+    || { echo "gofmt -l: ${unformatted:-}"; failed+=(backends-go); }
+
 echo "=== centrifuge-go (go test) ==="
 # -count=1: the fixture binary is not part of go's test cache key.
 (cd "$SDK/go" && go test -count=1 -v ./...) || failed+=(go)
