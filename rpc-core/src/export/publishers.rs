@@ -10,11 +10,14 @@ use super::python::{py_string, py_type};
 use super::python_client::{adapter_name, import_list, py_channel_name, py_param, write_docstring};
 use super::typescript::{ts_type, write_doc};
 use super::typescript_client::{ts_channel_name, ts_params};
-use super::{ApiModel, ChannelAddress, ChannelModel, ChannelSegment, HEADER, names};
+use super::{ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, HEADER, names};
 
 const PYTHON: &str = include_str!("templates/publisher.py");
 const TYPESCRIPT: &str = include_str!("templates/publisher.ts");
 
+/// The templates' default personal namespace, replaced by the server's.
+const PY_NAMESPACE: &str = "PERSONAL_NAMESPACE = \"personal\"\n";
+const TS_NAMESPACE: &str = "export const PERSONAL_NAMESPACE = \"personal\";\n";
 /// Where the payload types' adapters go.
 const PY_IMPORTS: &str = "# wirecall: the declared families' payload types and adapters.\n";
 /// The template's import of the models, which the payload types join.
@@ -28,6 +31,12 @@ const PY_ASYNC: &str =
 /// payload types.
 const TS_IMPORTS: &str = "// wirecall: the declared families' payload types.\n";
 const TS_METHODS: &str = "  // wirecall: one publish<Family> per declared channel family.\n";
+
+/// The default of the publishers' personal namespace: the server's when
+/// the exporter knew it, else the server's own default.
+pub(super) fn personal_namespace(options: &ClientOptions) -> &str {
+    options.personal_namespace.as_deref().unwrap_or("personal")
+}
 
 /// The families a backend publishes into by typed parameters.
 fn declared(model: &ApiModel) -> impl Iterator<Item = &ChannelModel> {
@@ -66,7 +75,7 @@ fn summary(family: &ChannelModel) -> String {
 }
 
 /// `python/publisher.py`.
-pub(crate) fn python(model: &ApiModel) -> String {
+pub(crate) fn python(model: &ApiModel, options: &ClientOptions) -> String {
     let (mut sync, mut coroutines) = (String::new(), String::new());
     let mut adapters = BTreeSet::new();
     for family in declared(model) {
@@ -145,7 +154,12 @@ pub(crate) fn python(model: &ApiModel) -> String {
             adapter_name(py)
         );
     }
+    let namespace = format!(
+        "PERSONAL_NAMESPACE = {}\n",
+        py_string(personal_namespace(options))
+    );
     text = text
+        .replacen(PY_NAMESPACE, &namespace, 1)
         .replacen(PY_IMPORTS, &head, 1)
         .replacen(PY_SYNC, &sync, 1)
         .replacen(PY_ASYNC, &coroutines, 1);
@@ -173,7 +187,7 @@ fn ts_template_imports() -> impl Iterator<Item = &'static str> {
 }
 
 /// `typescript/publisher.ts`.
-pub(crate) fn typescript(model: &ApiModel) -> String {
+pub(crate) fn typescript(model: &ApiModel, options: &ClientOptions) -> String {
     let mut methods = String::new();
     let mut payloads = BTreeSet::new();
     for family in declared(model) {
@@ -224,7 +238,12 @@ pub(crate) fn typescript(model: &ApiModel) -> String {
         "import type {{ {} }} from \"./types.js\";\n",
         types.into_iter().collect::<Vec<_>>().join(", ")
     );
+    let namespace = format!(
+        "export const PERSONAL_NAMESPACE = {};\n",
+        serde_json::to_string(personal_namespace(options)).unwrap_or_default()
+    );
     let text = TYPESCRIPT
+        .replacen(TS_NAMESPACE, &namespace, 1)
         .replacen(&own, &merged, 1)
         .replacen(TS_IMPORTS, "", 1)
         .replacen(TS_METHODS, &methods, 1);
@@ -237,16 +256,39 @@ mod tests {
 
     #[test]
     fn the_templates_have_their_markers() {
-        for marker in [PY_IMPORTS, PY_SYNC, PY_ASYNC, PY_MODELS, PY_LAST_STDLIB] {
+        for marker in [
+            PY_NAMESPACE,
+            PY_IMPORTS,
+            PY_SYNC,
+            PY_ASYNC,
+            PY_MODELS,
+            PY_LAST_STDLIB,
+        ] {
             assert_eq!(PYTHON.matches(marker).count(), 1, "{marker}");
         }
-        for marker in [TS_IMPORTS, TS_METHODS] {
+        for marker in [TS_NAMESPACE, TS_IMPORTS, TS_METHODS] {
             assert_eq!(TYPESCRIPT.matches(marker).count(), 1, "{marker}");
         }
         let imported: Vec<_> = ts_template_imports().collect();
         assert_eq!(
             imported,
             ["NotificationKind", "PersonalMessage", "TaskEvent"]
+        );
+    }
+
+    #[test]
+    fn the_personal_namespace_defaults_to_the_servers() {
+        let model = ApiModel {
+            methods: Vec::new(),
+            channels: Vec::new(),
+            types: Default::default(),
+        };
+        let mut options = ClientOptions::default();
+        assert!(python(&model, &options).contains("\nPERSONAL_NAMESPACE = \"personal\"\n"));
+        options.personal_namespace = Some("me".into());
+        assert!(python(&model, &options).contains("\nPERSONAL_NAMESPACE = \"me\"\n"));
+        assert!(
+            typescript(&model, &options).contains("\nexport const PERSONAL_NAMESPACE = \"me\";\n")
         );
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
             format!("# {HEADER}\n{REQUIREMENTS}"),
         ),
         GeneratedFile::new("python/rpc_client.py", format!("# {HEADER}\n\n{RUNTIME}")),
-        GeneratedFile::new("python/publisher.py", publishers::python(model)),
+        GeneratedFile::new("python/publisher.py", publishers::python(model, options)),
         GeneratedFile::new("python/README.md", readme::python(model, options)),
     ]
 }

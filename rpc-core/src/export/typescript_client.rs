@@ -35,7 +35,10 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
         // The backend publisher (Node): imported from `dist/publisher.js`,
         // not the index, so browser bundles never carry it and its names
         // never meet the API's types.
-        GeneratedFile::new("typescript/publisher.ts", publishers::typescript(model)),
+        GeneratedFile::new(
+            "typescript/publisher.ts",
+            publishers::typescript(model, options),
+        ),
         GeneratedFile::new(
             "typescript/rpc-client.ts",
             format!("// {HEADER}\n\n{RUNTIME}"),

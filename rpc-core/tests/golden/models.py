@@ -89,7 +89,7 @@ class UserFile(BaseModel):
     file_name: str
     """Its name."""
     file_size: int | None = None
-    """Its size in bytes, when known."""
+    """Its size in bytes; absent when unknown."""
     file_url: str
     """Where to download it."""
     message: str

@@ -108,7 +108,7 @@ export interface UserFile {
   data: unknown;
   /** Its name. */
   file_name: string;
-  /** Its size in bytes, when known. */
+  /** Its size in bytes; absent when unknown. */
   file_size?: number | null;
   /** Where to download it. */
   file_url: string;

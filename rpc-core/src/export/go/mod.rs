@@ -86,7 +86,7 @@ pub(crate) fn files(model: &ApiModel, options: &ClientOptions) -> Vec<GeneratedF
             "go/rpc_client.go",
             format!("// {HEADER}\n\npackage {package}\n{runtime}"),
         ),
-        GeneratedFile::new("go/publisher.go", go.publisher_file(&package)),
+        GeneratedFile::new("go/publisher.go", go.publisher_file(&package, options)),
         GeneratedFile::new("go/types.go", go.types_file(&package)),
     ]
 }

@@ -25,6 +25,7 @@ pub(super) const RESERVED: &[&str] = &[
     "NewPublisher",
     "NotificationOptions",
     "NotificationTypes",
+    "PersonalNamespace",
     "Publisher",
     "PublisherOptions",
     "RPCError",

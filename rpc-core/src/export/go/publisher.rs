@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::super::{ChannelAddress, ChannelModel, ChannelSegment, HEADER, TypeRef};
+use super::super::publishers::personal_namespace;
+use super::super::{ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, HEADER, TypeRef};
 use super::RUNTIME_PACKAGE;
 use super::client::{go_param, pattern_name};
 use super::doc::write_doc;
@@ -11,6 +12,9 @@ use super::layout::wrap;
 use super::plan::{Go, Scope, exported, go_string};
 
 pub(super) const PUBLISHER: &str = include_str!("../templates/publisher.go");
+
+/// The template's default personal namespace, replaced by the server's.
+pub(super) const NAMESPACE: &str = "const PersonalNamespace = \"personal\"\n";
 
 /// `Publisher`'s own methods: typed ones never take them.
 const PUBLISHER_MEMBERS: &[&str] = &[
@@ -25,8 +29,18 @@ const PUBLISHER_MEMBERS: &[&str] = &[
 ];
 
 impl Go<'_> {
-    pub(super) fn publisher_file(&self, package: &str) -> String {
-        let runtime = PUBLISHER.strip_prefix(RUNTIME_PACKAGE).unwrap_or(PUBLISHER);
+    pub(super) fn publisher_file(&self, package: &str, options: &ClientOptions) -> String {
+        let runtime = PUBLISHER
+            .strip_prefix(RUNTIME_PACKAGE)
+            .unwrap_or(PUBLISHER)
+            .replacen(
+                NAMESPACE,
+                &format!(
+                    "const PersonalNamespace = {}\n",
+                    go_string(personal_namespace(options))
+                ),
+                1,
+            );
         let mut out = format!("// {HEADER}\n\npackage {package}\n{runtime}");
         let mut members = Scope::with(PUBLISHER_MEMBERS);
         for family in &self.model.channels {

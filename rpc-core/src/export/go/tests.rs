@@ -56,6 +56,12 @@ fn identifiers() {
 fn runtime_templates_have_the_package_clause_to_replace() {
     assert!(RUNTIME.starts_with(RUNTIME_PACKAGE));
     assert!(super::publisher::PUBLISHER.starts_with(RUNTIME_PACKAGE));
+    assert_eq!(
+        super::publisher::PUBLISHER
+            .matches(super::publisher::NAMESPACE)
+            .count(),
+        1
+    );
 }
 
 fn doc(text: &str) -> String {

@@ -51,6 +51,10 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s (code %d)", e.Message, e.Code)
 }
 
+// PersonalNamespace is the namespace of the users' personal channels (the
+// server's, when the exporter knew it).
+const PersonalNamespace = "personal"
+
 // NotificationTypes are the notification types the page knows how to show.
 var NotificationTypes = []NotificationKind{
 	NotificationKindSuccess,
@@ -66,8 +70,8 @@ type PublisherOptions struct {
 	APIURL string
 	// APIKey defaults to WIRECALL_API_KEY (or WSRPC_API_KEY).
 	APIKey string
-	// PersonalNamespace is the personal channels' namespace (default
-	// "personal").
+	// PersonalNamespace is the personal channels' namespace (default: the
+	// package's PersonalNamespace).
 	PersonalNamespace string
 	// Timeout bounds each request (default 10 s).
 	Timeout time.Duration
@@ -101,7 +105,7 @@ func NewPublisher(options PublisherOptions) (*Publisher, error) {
 		http:              options.HTTPClient,
 	}
 	if p.personalNamespace == "" {
-		p.personalNamespace = "personal"
+		p.personalNamespace = PersonalNamespace
 	}
 	if p.http == nil {
 		timeout := options.Timeout

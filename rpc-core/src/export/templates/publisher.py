@@ -42,6 +42,9 @@ from .models import (
 )
 # wirecall: the declared families' payload types and adapters.
 
+PERSONAL_NAMESPACE = "personal"
+"""The namespace of the users' personal channels (the server's, when the exporter knew it)."""
+
 NOTIFICATION_TYPES = ("success", "error", "info", "warning")
 """The notification types the page knows how to show."""
 
@@ -234,7 +237,7 @@ class Publisher:
     """
 
     def __init__(self, api_url: str | None = None, api_key: str | None = None, *,
-                 personal_namespace: str = "personal", timeout: float = 10.0) -> None:
+                 personal_namespace: str = PERSONAL_NAMESPACE, timeout: float = 10.0) -> None:
         url = _setting(api_url, ("WIRECALL_API_URL", "WSRPC_API_URL"), "API URL")
         key = _setting(api_key, ("WIRECALL_API_KEY", "WSRPC_API_KEY"), "API key")
         self._client = Client(url.rstrip("/"), key, timeout=timeout)
@@ -315,7 +318,7 @@ class AsyncPublisher:
     """`Publisher`'s methods as coroutines (`await publisher.send_message(...)`)."""
 
     def __init__(self, api_url: str | None = None, api_key: str | None = None, *,
-                 personal_namespace: str = "personal", timeout: float = 10.0) -> None:
+                 personal_namespace: str = PERSONAL_NAMESPACE, timeout: float = 10.0) -> None:
         url = _setting(api_url, ("WIRECALL_API_URL", "WSRPC_API_URL"), "API URL")
         key = _setting(api_key, ("WIRECALL_API_KEY", "WSRPC_API_KEY"), "API key")
         self._client = AsyncClient(url.rstrip("/"), key, timeout=timeout)

@@ -19,6 +19,9 @@
 import type { NotificationKind, PersonalMessage, TaskEvent } from "./types.js";
 // wirecall: the declared families' payload types.
 
+/** The namespace of the users' personal channels (the server's, when the exporter knew it). */
+export const PERSONAL_NAMESPACE = "personal";
+
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
 
@@ -55,7 +58,7 @@ export interface PublisherOptions {
   apiUrl?: string;
   /** Default `WIRECALL_API_KEY` (or `WSRPC_API_KEY`). */
   apiKey?: string;
-  /** The personal channels' namespace (default `personal`). */
+  /** The personal channels' namespace (default `PERSONAL_NAMESPACE`). */
   personalNamespace?: string;
   /** Per request, in milliseconds (default 10 000). */
   timeoutMs?: number;
@@ -128,7 +131,7 @@ export class Publisher {
   constructor(options: PublisherOptions = {}) {
     this.apiUrl = setting(options.apiUrl, ["WIRECALL_API_URL", "WSRPC_API_URL"], "API URL").replace(/\/+$/, "");
     this.apiKey = setting(options.apiKey, ["WIRECALL_API_KEY", "WSRPC_API_KEY"], "API key");
-    this.personalNamespace = options.personalNamespace ?? "personal";
+    this.personalNamespace = options.personalNamespace ?? PERSONAL_NAMESPACE;
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 

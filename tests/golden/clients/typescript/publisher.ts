@@ -20,6 +20,9 @@
 
 import type { ChatMessage, NotificationKind, PersonalMessage, StoryEvent, TaskEvent } from "./types.js";
 
+/** The namespace of the users' personal channels (the server's, when the exporter knew it). */
+export const PERSONAL_NAMESPACE = "personal";
+
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
 
@@ -56,7 +59,7 @@ export interface PublisherOptions {
   apiUrl?: string;
   /** Default `WIRECALL_API_KEY` (or `WSRPC_API_KEY`). */
   apiKey?: string;
-  /** The personal channels' namespace (default `personal`). */
+  /** The personal channels' namespace (default `PERSONAL_NAMESPACE`). */
   personalNamespace?: string;
   /** Per request, in milliseconds (default 10 000). */
   timeoutMs?: number;
@@ -129,7 +132,7 @@ export class Publisher {
   constructor(options: PublisherOptions = {}) {
     this.apiUrl = setting(options.apiUrl, ["WIRECALL_API_URL", "WSRPC_API_URL"], "API URL").replace(/\/+$/, "");
     this.apiKey = setting(options.apiKey, ["WIRECALL_API_KEY", "WSRPC_API_KEY"], "API key");
-    this.personalNamespace = options.personalNamespace ?? "personal";
+    this.personalNamespace = options.personalNamespace ?? PERSONAL_NAMESPACE;
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
