@@ -212,7 +212,7 @@ async def test_send_notification_to_absent_and_empty_user(fx, via):
 async def test_send_file(fx, via):
     """send_file with every field; then with only the URL: the name comes from the URL's
     last path segment (query string dropped), the message is "File ready for download",
-    the size null."""
+    no size."""
     _, events, _ = await connected(fx)
     since = now()
 
@@ -249,7 +249,6 @@ async def test_send_file(fx, via):
             "username": USER,
             "file_url": "https://files.example/downloads/report.pdf?token=xyz&x=1",
             "file_name": "report.pdf",
-            "file_size": None,
             "message": "File ready for download",
             "data": {},
         },

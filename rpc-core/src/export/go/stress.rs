@@ -5,6 +5,8 @@ use super::super::{
     ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, ExternalVariant, Field,
     MethodModel, TypeDef, TypeKind, TypeRef, Variant,
 };
+use std::collections::BTreeMap;
+
 use super::files;
 use super::plan::Go;
 
@@ -123,6 +125,16 @@ fn shuffled_docs() -> Vec<String> {
                 .join("\n")
         })
         .collect()
+}
+
+/// The types of a model without methods or families: the messaging
+/// layer's payloads.
+fn messaging_types() -> BTreeMap<String, TypeDef> {
+    let router = crate::Router::builder().build().expect("an empty router");
+    let families = crate::ChannelFamilies::from_registrations([]).expect("no families");
+    super::super::api_model_with(&router, &families)
+        .expect("the messaging payloads export")
+        .types
 }
 
 fn model() -> ApiModel {
@@ -300,6 +312,9 @@ fn model() -> ApiModel {
             .enumerate()
             .map(|(i, doc)| def(&format!("Mix{i:03}"), &doc, TypeKind::Struct(vec![]))),
     )
+    // The messaging layer's payloads, which every real model has (the
+    // publisher builds them).
+    .chain(messaging_types())
     .collect();
     let methods = vec![
         method("a.connect", None, TypeRef::Unit),
