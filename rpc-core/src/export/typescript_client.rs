@@ -197,8 +197,8 @@ pub(super) fn ts_channel_name(family: &ChannelModel) -> String {
     format!("`{address}`")
 }
 
-/// The `params` object type of a declared family: `{ roomId: number }`
-/// (empty for a family without parameters).
+/// The `params` parameter of a declared family's methods, `params: {
+/// roomId: number }` (empty for a family without parameters).
 pub(super) fn ts_params(family: &ChannelModel) -> String {
     let params: Vec<String> = family
         .params()
