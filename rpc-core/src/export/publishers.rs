@@ -10,7 +10,9 @@ use super::python::{py_string, py_type};
 use super::python_client::{adapter_name, import_list, py_channel_name, py_param, write_docstring};
 use super::typescript::{ts_type, write_doc};
 use super::typescript_client::{ts_channel_name, ts_params};
-use super::{ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, HEADER, names};
+use super::{
+    ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, HEADER, TypeRef, names,
+};
 
 const PYTHON: &str = include_str!("templates/publisher.py");
 const TYPESCRIPT: &str = include_str!("templates/publisher.ts");
@@ -114,12 +116,17 @@ pub(crate) fn python(model: &ApiModel, options: &ClientOptions) -> String {
             );
         }
     }
-    let code = format!("{sync}{}", adapters.iter().cloned().collect::<String>());
-    let words: BTreeSet<&str> = code
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    // The names the methods' signatures use (not their docs, which may
+    // name types that nothing imports).
+    let uuid_params = declared(model)
+        .flat_map(ChannelModel::params)
+        .any(|(_, ty)| *ty == TypeRef::Uuid);
+    let words: BTreeSet<&str> = adapters
+        .iter()
+        .flat_map(|py| py.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
         .collect();
     let mut text = PYTHON.to_owned();
-    if words.contains("UUID") {
+    if uuid_params || words.contains("UUID") {
         text = text.replacen(
             PY_LAST_STDLIB,
             &format!("{PY_LAST_STDLIB}from uuid import UUID\n"),
@@ -274,6 +281,47 @@ mod tests {
             imported,
             ["NotificationKind", "PersonalMessage", "TaskEvent"]
         );
+    }
+
+    #[test]
+    fn python_imports_what_the_signatures_use_not_what_the_docs_name() {
+        let def = |name: &str| {
+            let kind = super::super::TypeKind::Struct(Vec::new());
+            let doc = String::new();
+            let def = super::super::TypeDef {
+                name: name.into(),
+                doc,
+                kind,
+            };
+            (name.to_owned(), def)
+        };
+        let family = ChannelModel {
+            name: "room".into(),
+            address: ChannelAddress::Pattern,
+            pattern: "chat:{id}".into(),
+            doc: "Not to be confused with `Other`.".into(),
+            segments: vec![
+                ChannelSegment::Literal("chat:".into()),
+                ChannelSegment::Param {
+                    name: "id".into(),
+                    ty: TypeRef::Uuid,
+                    refused: String::new(),
+                },
+            ],
+            payload: TypeRef::Named("Message".into()),
+            namespace: Some("chat".into()),
+            user_limited: false,
+        };
+        let model = ApiModel {
+            methods: Vec::new(),
+            channels: vec![family],
+            types: [def("Message"), def("Other")].into_iter().collect(),
+        };
+        let out = python(&model, &ClientOptions::default());
+        assert!(out.contains("\n    Message,\n"), "{out}");
+        assert!(!out.contains("\n    Other,\n"), "{out}");
+        assert!(out.contains("\nfrom uuid import UUID\n"), "{out}");
+        assert!(out.contains("def publish_room(self, id: UUID, payload: Message) -> int:"));
     }
 
     #[test]
