@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::python::{py_string, py_type};
-use super::python_client::{adapter_name, import_list, py_channel_name, py_param, write_docstring};
+use super::python_client::{adapter_name, py_channel_name, py_param, write_docstring};
 use super::typescript::{ts_type, write_doc};
 use super::typescript_client::{ts_channel_name, ts_params};
 use super::{
@@ -20,19 +20,19 @@ const TYPESCRIPT: &str = include_str!("templates/publisher.ts");
 /// The templates' default personal namespace, replaced by the server's.
 const PY_NAMESPACE: &str = "PERSONAL_NAMESPACE = \"personal\"\n";
 const TS_NAMESPACE: &str = "export const PERSONAL_NAMESPACE = \"personal\";\n";
-/// Where the payload types' adapters go.
+/// Where the models module and the payload types' adapters go.
 const PY_IMPORTS: &str = "# wirecall: the declared families' payload types and adapters.\n";
-/// The template's import of the models, which the payload types join.
-const PY_MODELS: &str = "from .models import (\n";
-/// The standard library import that a `UUID` import follows.
-const PY_LAST_STDLIB: &str = "from typing import Any, Callable, Sequence, TypeVar, cast\n";
 const PY_SYNC: &str = "    # wirecall: one publish_<family> per declared channel family.\n";
 const PY_ASYNC: &str =
     "    # wirecall: one publish_<family> per declared channel family, as coroutines.\n";
-/// Where the template says that its import of the types gains the
-/// payload types.
+/// Where the types module goes.
 const TS_IMPORTS: &str = "// wirecall: the declared families' payload types.\n";
 const TS_METHODS: &str = "  // wirecall: one publish<Family> per declared channel family.\n";
+
+/// The payload types are named through these modules, so that they never
+/// meet the templates' own names (a model called `Client` or `Refused`).
+const PY_MODELS: &str = "_models";
+const TS_TYPES: &str = "Types";
 
 /// The default of the publishers' personal namespace: the server's when
 /// the exporter knew it, else the server's own default.
@@ -48,28 +48,72 @@ fn declared(model: &ApiModel) -> impl Iterator<Item = &ChannelModel> {
         .filter(|family| family.address == ChannelAddress::Pattern)
 }
 
-/// What a string parameter may not hold, by parameter: `(name, refused)`.
-fn string_checks(family: &ChannelModel) -> impl Iterator<Item = (&str, &str)> {
+/// What a publisher checks of a channel parameter before it sends
+/// anything: a value the Rust typed publisher would refuse, or one that
+/// names another channel, fails with `InvalidArgument`.
+pub(super) enum ParamCheck<'a> {
+    /// Non-empty, without whitespace, control characters or `refused`.
+    String { refused: &'a str },
+    /// Within the Rust type's range (a whole number in languages whose
+    /// numbers are not typed so).
+    Integer { min: i128, max: i128 },
+    /// A UUID, which the name holds in lower case.
+    Uuid,
+}
+
+/// Each parameter with its check, in pattern order.
+pub(super) fn param_checks(family: &ChannelModel) -> impl Iterator<Item = (&str, ParamCheck<'_>)> {
     family.segments.iter().filter_map(|segment| match segment {
-        ChannelSegment::Param { name, refused, .. } if !refused.is_empty() => {
-            Some((name.as_str(), refused.as_str()))
+        ChannelSegment::Param { name, ty, refused } => {
+            let check = match *ty {
+                TypeRef::Uuid => ParamCheck::Uuid,
+                TypeRef::Integer { bits, signed } => {
+                    let (min, max) = if signed {
+                        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+                    } else {
+                        (0, (1i128 << bits) - 1)
+                    };
+                    ParamCheck::Integer { min, max }
+                }
+                _ => ParamCheck::String { refused },
+            };
+            Some((name.as_str(), check))
         }
-        _ => None,
+        ChannelSegment::Literal(_) => None,
     })
+}
+
+/// `ty` with each model type's name qualified by `module`
+/// (`list[ChatMessage]` → `list[_models.ChatMessage]`).
+fn qualified(ty: &str, model: &ApiModel, module: &str) -> String {
+    let mut out = String::with_capacity(ty.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if model.types.contains_key(word.as_str()) {
+            let _ = write!(out, "{module}.");
+        }
+        out.push_str(word);
+        word.clear();
+    };
+    for c in ty.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// A typed method's doc: what it does, in lines short enough for the
 /// linters, then the family's own doc.
 fn summary(family: &ChannelModel) -> String {
     let mut doc = format!(
-        "Publishes `payload` into `{}` (family `{}`).\n\nReturns its offset (0 without history).",
+        "Publishes `payload` into `{}` (family `{}`).\n\nReturns its offset (0 without history). A parameter that would make\nanother channel's name (or none) fails with `InvalidArgument`\nbefore anything is sent.",
         family.pattern, family.name
     );
-    if string_checks(family).next().is_some() {
-        doc.push_str(
-            " A string parameter that would\nchange the channel name's anatomy fails with `InvalidArgument`\nbefore anything is sent.",
-        );
-    }
     if !family.doc.is_empty() {
         let _ = write!(doc, "\n\n{}", family.doc);
     }
@@ -84,21 +128,27 @@ pub(crate) fn python(model: &ApiModel, options: &ClientOptions) -> String {
         let payload = py_type(&family.payload);
         let adapter = adapter_name(&payload);
         adapters.insert(payload.clone());
+        let payload = qualified(&payload, model, PY_MODELS);
         let name = names::snake(&family.name);
         let params: String = family
             .params()
             .map(|(param, ty)| format!(", {}: {}", py_publisher_param(param), py_type(ty)))
             .collect();
-        let checks: String = string_checks(family)
-            .map(|(param, refused)| {
-                format!(
-                    "        _part({}, {}, {})\n",
-                    py_string(param),
-                    py_publisher_param(param),
+        let mut checks = String::new();
+        for (param, check) in param_checks(family) {
+            let (name, value) = (py_string(param), py_publisher_param(param));
+            let _ = match check {
+                ParamCheck::String { refused } => writeln!(
+                    checks,
+                    "        _part({name}, {value}, {})",
                     py_string(refused)
-                )
-            })
-            .collect();
+                ),
+                ParamCheck::Integer { min, max } => {
+                    writeln!(checks, "        _integer({name}, {value}, {min}, {max})")
+                }
+                ParamCheck::Uuid => writeln!(checks, "        _uuid({name}, {value})"),
+            };
+        }
         let channel = py_channel_name(family, py_publisher_param);
         for (out, prefix, call) in [
             (&mut sync, "def", "self.publish"),
@@ -116,48 +166,15 @@ pub(crate) fn python(model: &ApiModel, options: &ClientOptions) -> String {
             );
         }
     }
-    // The names the methods' signatures use (not their docs, which may
-    // name types that nothing imports).
-    let uuid_params = declared(model)
-        .flat_map(ChannelModel::params)
-        .any(|(_, ty)| *ty == TypeRef::Uuid);
-    let words: BTreeSet<&str> = adapters
-        .iter()
-        .flat_map(|py| py.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
-        .collect();
-    let mut text = PYTHON.to_owned();
-    if uuid_params || words.contains("UUID") {
-        text = text.replacen(
-            PY_LAST_STDLIB,
-            &format!("{PY_LAST_STDLIB}from uuid import UUID\n"),
-            1,
-        );
-    }
-    // The payload types join the template's own import of the models.
-    let (before, rest) = text.split_once(PY_MODELS).unwrap_or((&text, ""));
-    let (listed, after) = rest.split_once(")\n").unwrap_or(("", rest));
-    let mut models: BTreeSet<&str> = listed
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .collect();
-    models.extend(
-        model
-            .types
-            .keys()
-            .map(String::as_str)
-            .filter(|name| words.contains(name)),
-    );
-    let models: Vec<&str> = models.into_iter().collect();
-    let mut text = format!("{before}{}{after}", import_list(".models", &models));
     let mut head = String::new();
     if !adapters.is_empty() {
-        head.push('\n');
+        let _ = writeln!(head, "from . import models as {PY_MODELS}\n");
     }
     for py in &adapters {
+        let qualified = qualified(py, model, PY_MODELS);
         let _ = writeln!(
             head,
-            "{}: TypeAdapter[{py}] = TypeAdapter({py})",
+            "{}: TypeAdapter[{qualified}] = TypeAdapter({qualified})",
             adapter_name(py)
         );
     }
@@ -165,7 +182,7 @@ pub(crate) fn python(model: &ApiModel, options: &ClientOptions) -> String {
         "PERSONAL_NAMESPACE = {}\n",
         py_string(personal_namespace(options))
     );
-    text = text
+    let text = PYTHON
         .replacen(PY_NAMESPACE, &namespace, 1)
         .replacen(PY_IMPORTS, &head, 1)
         .replacen(PY_SYNC, &sync, 1)
@@ -184,22 +201,14 @@ fn py_publisher_param(name: &str) -> String {
     }
 }
 
-/// The types the TypeScript template imports itself.
-fn ts_template_imports() -> impl Iterator<Item = &'static str> {
-    TYPESCRIPT
-        .lines()
-        .filter_map(|line| line.strip_prefix("import type {"))
-        .flat_map(|line| line.split('}').next().unwrap_or("").split(','))
-        .map(str::trim)
-}
+/// The largest integer a JavaScript number holds exactly.
+const JS_SAFE_INTEGER: i128 = (1 << 53) - 1;
 
 /// `typescript/publisher.ts`.
 pub(crate) fn typescript(model: &ApiModel, options: &ClientOptions) -> String {
     let mut methods = String::new();
-    let mut payloads = BTreeSet::new();
     for family in declared(model) {
-        let payload = ts_type(&family.payload);
-        payloads.insert(payload.clone());
+        let payload = qualified(&ts_type(&family.payload), model, TS_TYPES);
         methods.push('\n');
         write_doc(&mut methods, &summary(family), "  ");
         let params = ts_params(family);
@@ -209,14 +218,23 @@ pub(crate) fn typescript(model: &ApiModel, options: &ClientOptions) -> String {
             "  async publish{}({params}{separator}payload: {payload}): Promise<number> {{",
             names::pascal(&family.name)
         );
-        for (param, refused) in string_checks(family) {
-            let _ = writeln!(
-                methods,
-                "    channelPart({}, params.{}, {});",
-                serde_json::to_string(param).unwrap_or_default(),
-                names::camel(param),
-                serde_json::to_string(refused).unwrap_or_default()
-            );
+        for (param, check) in param_checks(family) {
+            let name = serde_json::to_string(param).unwrap_or_default();
+            let value = format!("params.{}", names::camel(param));
+            let _ = match check {
+                ParamCheck::String { refused } => writeln!(
+                    methods,
+                    "    channelPart({name}, {value}, {});",
+                    serde_json::to_string(refused).unwrap_or_default()
+                ),
+                ParamCheck::Integer { min, max } => writeln!(
+                    methods,
+                    "    channelInteger({name}, {value}, {}, {});",
+                    min.max(-JS_SAFE_INTEGER),
+                    max.min(JS_SAFE_INTEGER)
+                ),
+                ParamCheck::Uuid => writeln!(methods, "    channelUuid({name}, {value});"),
+            };
         }
         let _ = writeln!(
             methods,
@@ -224,35 +242,18 @@ pub(crate) fn typescript(model: &ApiModel, options: &ClientOptions) -> String {
             ts_channel_name(family)
         );
     }
-    let words: BTreeSet<&str> = payloads
-        .iter()
-        .flat_map(|ts| ts.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
-        .collect();
-    // The payload types join the template's own import of the types.
-    let mut types: BTreeSet<&str> = ts_template_imports().collect();
-    let own = format!(
-        "import type {{ {} }} from \"./types.js\";\n",
-        types.iter().copied().collect::<Vec<_>>().join(", ")
-    );
-    types.extend(
-        model
-            .types
-            .keys()
-            .map(String::as_str)
-            .filter(|name| words.contains(name)),
-    );
-    let merged = format!(
-        "import type {{ {} }} from \"./types.js\";\n",
-        types.into_iter().collect::<Vec<_>>().join(", ")
-    );
+    let imports = if methods.is_empty() {
+        String::new()
+    } else {
+        format!("import type * as {TS_TYPES} from \"./types.js\";\n")
+    };
     let namespace = format!(
         "export const PERSONAL_NAMESPACE = {};\n",
         serde_json::to_string(personal_namespace(options)).unwrap_or_default()
     );
     let text = TYPESCRIPT
         .replacen(TS_NAMESPACE, &namespace, 1)
-        .replacen(&own, &merged, 1)
-        .replacen(TS_IMPORTS, "", 1)
+        .replacen(TS_IMPORTS, &imports, 1)
         .replacen(TS_METHODS, &methods, 1);
     format!("// {HEADER}\n\n{text}")
 }
@@ -263,28 +264,16 @@ mod tests {
 
     #[test]
     fn the_templates_have_their_markers() {
-        for marker in [
-            PY_NAMESPACE,
-            PY_IMPORTS,
-            PY_SYNC,
-            PY_ASYNC,
-            PY_MODELS,
-            PY_LAST_STDLIB,
-        ] {
+        for marker in [PY_NAMESPACE, PY_IMPORTS, PY_SYNC, PY_ASYNC] {
             assert_eq!(PYTHON.matches(marker).count(), 1, "{marker}");
         }
         for marker in [TS_NAMESPACE, TS_IMPORTS, TS_METHODS] {
             assert_eq!(TYPESCRIPT.matches(marker).count(), 1, "{marker}");
         }
-        let imported: Vec<_> = ts_template_imports().collect();
-        assert_eq!(
-            imported,
-            ["NotificationKind", "PersonalMessage", "TaskEvent"]
-        );
     }
 
     #[test]
-    fn python_imports_what_the_signatures_use_not_what_the_docs_name() {
+    fn payload_types_are_named_through_their_module_and_parameters_are_checked() {
         let def = |name: &str| {
             let kind = super::super::TypeKind::Struct(Vec::new());
             let doc = String::new();
@@ -295,33 +284,61 @@ mod tests {
             };
             (name.to_owned(), def)
         };
+        let param = |name: &str, ty| ChannelSegment::Param {
+            name: name.into(),
+            ty,
+            refused: String::new(),
+        };
         let family = ChannelModel {
             name: "room".into(),
             address: ChannelAddress::Pattern,
-            pattern: "chat:{id}".into(),
-            doc: "Not to be confused with `Other`.".into(),
+            pattern: "chat:{id}.{n}".into(),
+            doc: String::new(),
             segments: vec![
                 ChannelSegment::Literal("chat:".into()),
-                ChannelSegment::Param {
-                    name: "id".into(),
-                    ty: TypeRef::Uuid,
-                    refused: String::new(),
-                },
+                param("id", TypeRef::Uuid),
+                ChannelSegment::Literal(".".into()),
+                param(
+                    "n",
+                    TypeRef::Integer {
+                        bits: 64,
+                        signed: false,
+                    },
+                ),
             ],
-            payload: TypeRef::Named("Message".into()),
+            // Named like the HTTP client the Python template uses.
+            payload: TypeRef::Array(Box::new(TypeRef::Named("Client".into()))),
             namespace: Some("chat".into()),
             user_limited: false,
         };
         let model = ApiModel {
             methods: Vec::new(),
             channels: vec![family],
-            types: [def("Message"), def("Other")].into_iter().collect(),
+            types: [def("Client")].into_iter().collect(),
         };
-        let out = python(&model, &ClientOptions::default());
-        assert!(out.contains("\n    Message,\n"), "{out}");
-        assert!(!out.contains("\n    Other,\n"), "{out}");
-        assert!(out.contains("\nfrom uuid import UUID\n"), "{out}");
-        assert!(out.contains("def publish_room(self, id: UUID, payload: Message) -> int:"));
+        let py = python(&model, &ClientOptions::default());
+        assert!(py.contains("\nfrom . import models as _models\n"), "{py}");
+        assert!(py.contains("\n_LIST_CLIENT: TypeAdapter[list[_models.Client]] = TypeAdapter(list[_models.Client])\n"));
+        assert!(py.contains(
+            "def publish_room(self, id: UUID, n: int, payload: list[_models.Client]) -> int:"
+        ));
+        assert!(py.contains(
+            "\n        _uuid(\"id\", id)\n        _integer(\"n\", n, 0, 18446744073709551615)\n"
+        ));
+        assert!(
+            py.contains("self._client = Client(url"),
+            "the template's own Client"
+        );
+        let ts = typescript(&model, &ClientOptions::default());
+        assert!(
+            ts.contains("\nimport type * as Types from \"./types.js\";\n"),
+            "{ts}"
+        );
+        assert!(
+            ts.contains("payload: Types.Client[]): Promise<number> {"),
+            "{ts}"
+        );
+        assert!(ts.contains("channelUuid(\"id\", params.id);\n    channelInteger(\"n\", params.n, 0, 9007199254740991);"));
     }
 
     #[test]

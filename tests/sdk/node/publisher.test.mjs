@@ -22,6 +22,23 @@ const ABSENT = 'u3'; // never connects
 
 const withoutTime = ({ timestamp, ...rest }) => rest;
 
+/** Runs `body` counting the HTTP requests made meanwhile (a bad argument must
+ * make none, wherever the call would have published); the count. */
+async function requestsDuring(body) {
+  const realFetch = globalThis.fetch;
+  let made = 0;
+  globalThis.fetch = (...args) => {
+    made += 1;
+    return realFetch(...args);
+  };
+  try {
+    await body();
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  return made;
+}
+
 async function connected(fx, user = USER) {
   const { client, ev } = await connectedClient(fx, user);
   await ev.serverSubscribed.next(`server-side subscribed event of ${user}`);
@@ -89,19 +106,22 @@ test('task progress is the same as Rust’s', async () => {
     const { ev } = await subscribed(client, channel);
     await fx.cmd({
       cmd: 'messaging', via: 'http', action: 'task', task_id: 't1', channel, steps: [
+        { update: { status: 'queued', message: 'waiting', progress: 0 } },
         { update: { message: 'half', progress: 50, data: { rows: 5 } } },
         { complete: { message: 'done', result: { rows: 10 } } },
         { error: { error: 'E42', message: 'failed' } },
       ],
     });
     const task = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY }).task('t1', channel);
+    await task.update('waiting', 0, undefined, 'queued');
     await task.update('half', 50, { rows: 5 });
     await task.complete('done', { rows: 10 });
     await task.error('E42', 'failed');
     const got = [];
-    for (let i = 0; i < 6; i += 1) got.push((await ev.publications.next(`task event ${i}`)).data);
-    assert.deepEqual(got.slice(3), got.slice(0, 3));
-    assert.deepEqual(got.map((e) => e.type), ['task_update', 'task_complete', 'task_error', 'task_update', 'task_complete', 'task_error']);
+    for (let i = 0; i < 8; i += 1) got.push((await ev.publications.next(`task event ${i}`)).data);
+    assert.deepEqual(got.slice(4), got.slice(0, 4));
+    assert.deepEqual(got.slice(0, 4).map((e) => e.type), ['task_update', 'task_update', 'task_complete', 'task_error']);
+    assert.equal(got[0].status, 'queued');
   });
 });
 
@@ -123,9 +143,17 @@ test('typed families publish what Rust publishes, string parameters checked firs
       const fromRust = (await ev.publications.next(`Rust's ${what}`)).data;
       assert.deepEqual((await ev.publications.next(`Node's ${what}`)).data, fromRust);
     }
-    for (const bad of ['', 'u1,u2', 'u1 u2', 'a#b', 'bell\u0007']) {
-      await assert.rejects(publisher.publishChatInbox({ inbox: -1, user: bad }, message), InvalidArgument);
-    }
+    const made = await requestsDuring(async () => {
+      for (const bad of ['', 'u1,u2', 'u1 u2', 'a#b', 'bell\u0007']) {
+        await assert.rejects(publisher.publishChatInbox({ inbox: -1, user: bad }, message), InvalidArgument);
+      }
+      // Integers within the Rust type's range (i32), UUIDs in their form.
+      for (const inbox of [2 ** 31, 1.5, NaN]) {
+        await assert.rejects(publisher.publishChatInbox({ inbox, user: USER }, message), InvalidArgument);
+      }
+      await assert.rejects(publisher.publishNewsStory({ storyId: 'not-a-uuid' }, edited), InvalidArgument);
+    });
+    assert.equal(made, 0);
     await publisher.publishChatInbox({ inbox: -1, user: USER }, { author: 'ann', text: 'marker' });
     assert.equal((await inbox.publications.next('the marker')).data.text, 'marker');
   });
@@ -147,13 +175,19 @@ test('the documented errors, and nothing sent for bad arguments', async () => {
     await assert.rejects(new Publisher({ apiUrl: down, apiKey: API_KEY, timeoutMs: 2000 }).isConnected(USER), Unreachable);
     const publisher = new Publisher({ apiUrl: fx.apiUrl, apiKey: API_KEY });
     const task = publisher.task('t9', 'news:task-9');
-    for (const bad of [
-      () => task.update('x', 101), () => task.update('x', -1), () => task.update('x', 2.5),
-      () => publisher.sendMessage('', 'x'), () => publisher.sendNotification(USER, 'x', { notificationType: 'shout' }),
-      () => publisher.broadcastMessage('x', [USER, '']), () => publisher.sendFile(USER, ''),
-    ]) {
-      await assert.rejects(bad(), (error) => error instanceof InvalidArgument && error instanceof PublishError);
-    }
+    const made = await requestsDuring(async () => {
+      for (const bad of [
+        () => task.update('x', 101), () => task.update('x', -1), () => task.update('x', 2.5),
+        () => task.update('x', 5, {}, 'done'), () => publisher.sendMessage('', 'x'),
+        () => publisher.sendNotification(USER, 'x', { notificationType: 'shout' }),
+        () => publisher.broadcastMessage('x', [USER, '']), () => publisher.sendFile(USER, ''),
+        () => publisher.publish('news:x', { big: 1n }),
+      ]) {
+        await assert.rejects(bad(), (error) => error instanceof InvalidArgument && error instanceof PublishError);
+      }
+    });
+    assert.equal(made, 0);
+    assert.equal(await requestsDuring(() => publisher.isConnected(USER)), 1, 'the count sees a request');
     // A refusal by the server (its check of the channel name): Refused, with the code.
     await assert.rejects(publisher.publish('', {}), (error) => error instanceof Refused && error.code === 107);
     // Nothing above was sent: the next publication is this marker.

@@ -48,6 +48,22 @@ def async_publisher(api_url: str, key: str, **options: Any) -> AsyncPublisher:
     return publisher
 
 
+def spy_requests(publisher: Any) -> list[str]:
+    """The requests `publisher`'s HTTP client makes from now on, by method (a bad argument
+    must make none, wherever the call would have published)."""
+    made: list[str] = []
+    client = publisher._client
+    for name in ("publish", "_send"):
+        real = getattr(client, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            made.append(_name)
+            return _real(*args, **kwargs)
+
+        setattr(client, name, spy)
+    return made
+
+
 def without_time(payload: Any) -> Any:
     """A payload with its timestamp taken out (each side stamps its own)."""
     if isinstance(payload, dict):
@@ -159,6 +175,7 @@ async def test_task_progress_is_the_same_from_every_side(fx):
     sync = Publisher(fx.api_url, API_KEY).task("t1", channel)
     async_task = async_publisher(fx.api_url, API_KEY).task("t1", channel)
     steps = [
+        {"update": {"status": "queued", "message": "waiting", "progress": 0}},
         {"update": {"message": "half", "progress": 50, "data": {"rows": 5}}},
         {"complete": {"message": "done", "result": {"rows": 10}}},
         {"error": {"error": "E42", "message": "failed"}},
@@ -166,19 +183,23 @@ async def test_task_progress_is_the_same_from_every_side(fx):
     await fx.cmd(cmd="messaging", via="http", action="task", task_id="t1", channel=channel,
                  steps=steps)
     await asyncio.to_thread(lambda: (
-        sync.update("half", 50, {"rows": 5}), sync.complete("done", {"rows": 10}),
-        sync.error("E42", "failed"),
+        sync.update("waiting", 0, status="queued"), sync.update("half", 50, {"rows": 5}),
+        sync.complete("done", {"rows": 10}), sync.error("E42", "failed"),
     ))
+    await async_task.update("waiting", 0, status="queued")
     await async_task.update("half", 50, {"rows": 5})
     await async_task.complete("done", {"rows": 10})
     await async_task.error("E42", "failed")
     received = [
         (await within(sub_events.publications.get(), f"task event {i}")).pub.data
-        for i in range(9)
+        for i in range(12)
     ]
-    rust, from_sync, from_async = received[0:3], received[3:6], received[6:9]
+    rust, from_sync, from_async = received[0:4], received[4:8], received[8:12]
     assert from_sync == rust and from_async == rust, received
-    assert [event["type"] for event in rust] == ["task_update", "task_complete", "task_error"]
+    assert [event["type"] for event in rust] == [
+        "task_update", "task_update", "task_complete", "task_error"
+    ]
+    assert rust[0]["status"] == "queued"
 
 
 async def test_typed_families_publish_what_rust_publishes(fx):
@@ -206,14 +227,26 @@ async def test_typed_families_publish_what_rust_publishes(fx):
                for i in range(3)]
         assert got[1] == got[0] and got[2] == got[0], got
 
+    sync_made, async_made = spy_requests(sync), spy_requests(async_)
     for bad in ("", "u1,u2", "u1 u2", "a#b", "tab\there"):
         with pytest.raises(InvalidArgument, match="user"):
             sync.publish_chat_inbox(-1, bad, message)
         with pytest.raises(InvalidArgument, match="user"):
             await async_.publish_chat_inbox(-1, bad, message)
+    # Integers within the Rust type's range (i32), UUIDs as UUIDs.
+    for publisher in (sync, async_):
+        for bad_call in (lambda: publisher.publish_chat_inbox(2**31, USER, message),
+                         lambda: publisher.publish_chat_inbox(True, USER, message),
+                         lambda: publisher.publish_news_story(str(story), edited)):
+            with pytest.raises(InvalidArgument):
+                result = bad_call()
+                if asyncio.iscoroutine(result):
+                    await result
+    assert sync_made == [] and async_made == [], (sync_made, async_made)
     await async_.publish_chat_inbox(-1, USER, ChatMessage(author="ann", text="marker"))
     ctx = await within(inbox.publications.get(), "the marker")
     assert ctx.pub.data["text"] == "marker"
+    assert async_made, "the spy sees a request that is made"
 
 
 def free_port() -> int:
@@ -235,15 +268,25 @@ async def test_documented_errors(fx):
     with pytest.raises(Unreachable):
         await async_publisher(down, API_KEY, timeout=2).is_connected(USER)
     for publisher in (Publisher(fx.api_url, API_KEY), async_publisher(fx.api_url, API_KEY)):
+        made = spy_requests(publisher)
         task = publisher.task("t9", "news:task-9")
         for bad in (lambda: task.update("x", 101), lambda: task.update("x", -1),
+                    lambda: task.update("x", 50.5), lambda: task.update("x", True),
+                    lambda: task.update("x", 5, status="done"),
+                    lambda: task.update("x", 5, {"not json": object()}),
                     lambda: publisher.send_message("", "x"),
+                    lambda: publisher.send_message(USER, "x", {"not json": object()}),
                     lambda: publisher.send_notification(USER, "x", "shout"),
                     lambda: publisher.broadcast_message("x", [USER, ""])):
             with pytest.raises(InvalidArgument):
                 result = bad()
                 if asyncio.iscoroutine(result):
                     await result
+        assert made == [], made
+        result = publisher.is_connected(USER)
+        if asyncio.iscoroutine(result):
+            await result
+        assert made, "the spy sees a request that is made"
     # A refusal by the server (its check of the channel name) is Refused, with the code.
     with pytest.raises(Refused) as refused:
         await asyncio.to_thread(Publisher(fx.api_url, API_KEY).publish, "", {})

@@ -39,10 +39,11 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// The task_progress family's channel; PublishTaskProgress is the typed
-	// way to publish any TaskEvent there.
-	channel := fmt.Sprintf("tasks:%s#%s", strings.ToLower(*taskID), *owner)
-	task := publisher.Task(*taskID, channel)
+	// The task_progress family's channel (PublishTaskProgress is the typed
+	// way to publish any TaskEvent there). The server writes UUIDs in lower
+	// case, in channel names and in events alike.
+	id := strings.ToLower(*taskID)
+	task := publisher.Task(id, fmt.Sprintf("tasks:%s#%s", id, *owner))
 
 	input := bufio.NewScanner(os.Stdin)
 	next := func() {

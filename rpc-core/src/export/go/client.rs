@@ -236,6 +236,8 @@ pub(super) fn go_param(field: &str) -> String {
         "c",
         "case",
         "chan",
+        "channelPart",
+        "channelUUID",
         "const",
         "continue",
         "ctx",

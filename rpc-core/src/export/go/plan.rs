@@ -16,6 +16,7 @@ pub(super) const RESERVED: &[&str] = &[
     "ConnectError",
     "ErrInvalidArgument",
     "ErrUnauthorized",
+    "ErrUnexpectedResponse",
     "ErrUnreachable",
     "FileOptions",
     "NewAPIClient",

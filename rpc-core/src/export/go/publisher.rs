@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::super::publishers::personal_namespace;
-use super::super::{ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, HEADER, TypeRef};
+use super::super::publishers::{ParamCheck, param_checks, personal_namespace};
+use super::super::{ChannelAddress, ChannelModel, ClientOptions, HEADER, TypeRef};
 use super::RUNTIME_PACKAGE;
 use super::client::{go_param, pattern_name};
 use super::doc::write_doc;
@@ -67,8 +67,11 @@ impl Go<'_> {
             "{name} publishes payload into the channel {} of the {} family; its offset (0 without history).",
             family.pattern, family.name
         );
-        if family.params().any(|(_, ty)| *ty == TypeRef::String) {
-            summary.push_str(" A string parameter that would change the name's anatomy is refused with ErrInvalidArgument before anything is sent.");
+        if family
+            .params()
+            .any(|(_, ty)| matches!(ty, TypeRef::String | TypeRef::Uuid))
+        {
+            summary.push_str(" A parameter that would make another channel's name (or none) fails with ErrInvalidArgument before anything is sent.");
         }
         let mut doc = wrap(&summary);
         if !family.doc.is_empty() {
@@ -81,19 +84,21 @@ impl Go<'_> {
             "func (p *Publisher) {name}({}) (uint64, error) {{",
             signature.join(", ")
         );
-        let mut go_params = params.iter();
-        for segment in &family.segments {
-            if let ChannelSegment::Param { name, refused, .. } = segment {
-                let (param, _) = go_params.next().expect("one Go parameter per segment");
-                if !refused.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "\tif err := channelPart({}, {param}, {}); err != nil {{\n\t\treturn 0, err\n\t}}",
-                        go_string(name),
-                        go_string(refused)
-                    );
-                }
-            }
+        for ((param, check), (go_param, _)) in param_checks(family).zip(&params) {
+            let check = match check {
+                ParamCheck::String { refused } => format!(
+                    "channelPart({}, {go_param}, {})",
+                    go_string(param),
+                    go_string(refused)
+                ),
+                ParamCheck::Uuid => format!("channelUUID({}, {go_param})", go_string(param)),
+                // Go's integer types hold exactly the Rust type's range.
+                ParamCheck::Integer { .. } => continue,
+            };
+            let _ = writeln!(
+                out,
+                "\tif err := {check}; err != nil {{\n\t\treturn 0, err\n\t}}"
+            );
         }
         let _ = writeln!(
             out,

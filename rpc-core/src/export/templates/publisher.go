@@ -22,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ var (
 	// ErrUnreachable: the server could not be reached, or did not answer in
 	// time.
 	ErrUnreachable = errors.New("cannot reach the server")
+	// ErrUnexpectedResponse: the server answered something that is not the
+	// API's (not JSON, or an HTTP error without an error reply).
+	ErrUnexpectedResponse = errors.New("unexpected response from the server")
 )
 
 // RefusedError is the server's refusal of a request: Code is the
@@ -170,13 +174,13 @@ func (p *Publisher) Call(ctx context.Context, method string, params, result any)
 		Error  *RefusedError   `json:"error"`
 	}
 	if err := json.Unmarshal(text, &reply); err != nil {
-		return fmt.Errorf("unexpected response from the server (HTTP %d): %.200s", response.StatusCode, text)
+		return fmt.Errorf("%w (HTTP %d): %.200s", ErrUnexpectedResponse, response.StatusCode, text)
 	}
 	if reply.Error != nil {
 		return reply.Error
 	}
 	if response.StatusCode != http.StatusOK {
-		return fmt.Errorf("unexpected response from the server (HTTP %d)", response.StatusCode)
+		return fmt.Errorf("%w (HTTP %d)", ErrUnexpectedResponse, response.StatusCode)
 	}
 	if result == nil || len(reply.Result) == 0 {
 		return nil
@@ -221,8 +225,10 @@ func (p *Publisher) personal(ctx context.Context, user string, payload PersonalM
 	return delivered, nil
 }
 
+// orEmpty is data's JSON, or {} for nil (a typed nil too: a nil map,
+// slice or pointer), as the other publishers write it.
 func orEmpty(data any) json.RawMessage {
-	if data == nil {
+	if isNil(data) {
 		return json.RawMessage("{}")
 	}
 	if raw, ok := data.(json.RawMessage); ok {
@@ -236,8 +242,20 @@ func orEmpty(data any) json.RawMessage {
 	return encoded
 }
 
-func checkData(data any) error {
+func isNil(data any) bool {
 	if data == nil {
+		return true
+	}
+	value := reflect.ValueOf(data)
+	switch value.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface:
+		return value.IsNil()
+	}
+	return false
+}
+
+func checkData(data any) error {
+	if isNil(data) {
 		return nil
 	}
 	if _, err := json.Marshal(data); err != nil {
@@ -392,18 +410,26 @@ func (t *TaskNotifier) send(ctx context.Context, event TaskEventVariant) (uint64
 	return t.publisher.Publish(ctx, t.Channel, TaskEvent{Value: event})
 }
 
-// Update publishes a task_update with progress (0 to 100); data (nil for
-// {}) rides along.
+// Update publishes a task_update with progress (0 to 100) and status
+// processing; data (nil for {}) rides along.
 func (t *TaskNotifier) Update(ctx context.Context, message string, progress int, data any) (uint64, error) {
+	return t.UpdateStatus(ctx, TaskUpdateStatusProcessing, message, progress, data)
+}
+
+// UpdateStatus is Update with another status (TaskUpdateStatusQueued).
+func (t *TaskNotifier) UpdateStatus(ctx context.Context, status TaskUpdateStatus, message string, progress int, data any) (uint64, error) {
 	if progress < 0 || progress > 100 {
 		return 0, invalid("progress must be within 0..=100, got %d", progress)
+	}
+	if status != TaskUpdateStatusProcessing && status != TaskUpdateStatusQueued {
+		return 0, invalid("status must be processing or queued, got %q", status)
 	}
 	if err := checkData(data); err != nil {
 		return 0, err
 	}
 	return t.send(ctx, TaskEventTaskUpdate{TaskUpdate{
 		TaskId:   t.TaskID,
-		Status:   TaskUpdateStatusProcessing,
+		Status:   status,
 		Message:  message,
 		Progress: uint8(progress),
 		Data:     orEmpty(data),
@@ -439,6 +465,24 @@ func channelPart(param, value, refused string) error {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	}) >= 0 {
 		return invalid("channel parameter %s must be non-empty, without whitespace or any of %q, got %q", param, refused, value)
+	}
+	return nil
+}
+
+// channelUUID checks a UUID channel parameter (the name holds it in lower
+// case, as the server writes it).
+func channelUUID(param, value string) error {
+	const hex = "0123456789abcdefABCDEF"
+	ok := len(value) == 36
+	for i := 0; ok && i < len(value); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			ok = value[i] == '-'
+		} else {
+			ok = strings.IndexByte(hex, value[i]) >= 0
+		}
+	}
+	if !ok {
+		return invalid("channel parameter %s must be a UUID, got %q", param, value)
 	}
 	return nil
 }

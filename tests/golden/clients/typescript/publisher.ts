@@ -18,10 +18,14 @@
  * All are `PublishError`s.
  */
 
-import type { ChatMessage, NotificationKind, PersonalMessage, StoryEvent, TaskEvent } from "./types.js";
+import type { NotificationKind, PersonalMessage, TaskEvent, TaskUpdateStatus } from "./types.js";
+import type * as Types from "./types.js";
 
 /** The namespace of the users' personal channels (the server's, when the exporter knew it). */
 export const PERSONAL_NAMESPACE = "personal";
+
+/** What a `task_update` may say of its task. */
+export const TASK_UPDATE_STATUSES: readonly TaskUpdateStatus[] = ["processing", "queued"];
 
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
@@ -116,6 +120,20 @@ function channelPart(param: string, value: string, refused: string): void {
   }
 }
 
+/** An integer channel parameter, checked against its Rust type's range. */
+function channelInteger(param: string, value: number, low: number, high: number): void {
+  if (!Number.isSafeInteger(value) || value < low || value > high) {
+    throw new InvalidArgument(`channel parameter ${param} must be a whole number within ${low}..=${high}, got ${value}`);
+  }
+}
+
+/** A UUID channel parameter (written in lower case, as the server does). */
+function channelUuid(param: string, value: string): void {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    throw new InvalidArgument(`channel parameter ${param} must be a UUID, got ${JSON.stringify(value)}`);
+  }
+}
+
 function fileNameOf(url: string): string {
   const path = url.split(/[?#]/)[0].replace(/\/+$/, "");
   const name = path.slice(path.lastIndexOf("/") + 1);
@@ -138,28 +156,35 @@ export class Publisher {
 
   /** Calls API method `method`; its result. */
   async call<T>(method: string, params: unknown): Promise<T> {
+    let body: string;
+    try {
+      body = JSON.stringify(params);
+    } catch (error) {
+      throw new InvalidArgument(`params of ${method} are not JSON: ${String(error)}`);
+    }
     let reply: Response;
+    let text: string;
     try {
       reply = await fetch(`${this.apiUrl}/${method}`, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-API-Key": this.apiKey },
-        body: JSON.stringify(params),
+        body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      text = await reply.text();
     } catch (error) {
       throw new Unreachable(`cannot reach the server at ${this.apiUrl}: ${String(error)}`);
     }
     if (reply.status === 401) throw new Unauthorized("the server refused the API key (HTTP 401)");
-    const text = await reply.text();
-    let body: { result?: T; error?: { code: number; message: string } };
+    let answer: { result?: T; error?: { code: number; message: string } };
     try {
-      body = JSON.parse(text) as typeof body;
+      answer = JSON.parse(text) as typeof answer;
     } catch {
       throw new PublishError(`unexpected response from the server (HTTP ${reply.status}): ${text.slice(0, 200)}`);
     }
-    if (body.error) throw new Refused(body.error.code, body.error.message);
+    if (answer.error) throw new Refused(answer.error.code, answer.error.message);
     if (!reply.ok) throw new PublishError(`unexpected response from the server (HTTP ${reply.status})`);
-    return body.result as T;
+    return answer.result as T;
   }
 
   /** Publishes `data` into `channel`; its offset (0 without history). */
@@ -247,13 +272,14 @@ export class Publisher {
   /**
    * Publishes `payload` into `chat:inbox:{inbox}#{user}` (family `chat_inbox`).
    *
-   * Returns its offset (0 without history). A string parameter that would
-   * change the channel name's anatomy fails with `InvalidArgument`
+   * Returns its offset (0 without history). A parameter that would make
+   * another channel's name (or none) fails with `InvalidArgument`
    * before anything is sent.
    *
    * Messages for one user in one of their chat inboxes.
    */
-  async publishChatInbox(params: { inbox: number; user: string }, payload: ChatMessage): Promise<number> {
+  async publishChatInbox(params: { inbox: number; user: string }, payload: Types.ChatMessage): Promise<number> {
+    channelInteger("inbox", params.inbox, -2147483648, 2147483647);
     channelPart("user", params.user, "#,");
     return this.publish(`chat:inbox:${params.inbox}#${params.user}`, payload);
   }
@@ -261,31 +287,37 @@ export class Publisher {
   /**
    * Publishes `payload` into `chat:room:{room_id}` (family `chat_room`).
    *
-   * Returns its offset (0 without history).
+   * Returns its offset (0 without history). A parameter that would make
+   * another channel's name (or none) fails with `InvalidArgument`
+   * before anything is sent.
    *
    * A chat room's messages: its subscribers may publish, and what they
    * publish is checked against `ChatMessage`.
    */
-  async publishChatRoom(params: { roomId: number }, payload: ChatMessage): Promise<number> {
+  async publishChatRoom(params: { roomId: number }, payload: Types.ChatMessage): Promise<number> {
+    channelInteger("room_id", params.roomId, 0, 9007199254740991);
     return this.publish(`chat:room:${params.roomId}`, payload);
   }
 
   /**
    * Publishes `payload` into `news:story:{story_id}` (family `news_story`).
    *
-   * Returns its offset (0 without history).
+   * Returns its offset (0 without history). A parameter that would make
+   * another channel's name (or none) fails with `InvalidArgument`
+   * before anything is sent.
    *
    * One news story's events.
    */
-  async publishNewsStory(params: { storyId: string }, payload: StoryEvent): Promise<number> {
+  async publishNewsStory(params: { storyId: string }, payload: Types.StoryEvent): Promise<number> {
+    channelUuid("story_id", params.storyId);
     return this.publish(`news:story:${params.storyId.toLowerCase()}`, payload);
   }
 
   /**
    * Publishes `payload` into `flights:{from}-{to}.{type}` (family `seats`).
    *
-   * Returns its offset (0 without history). A string parameter that would
-   * change the channel name's anatomy fails with `InvalidArgument`
+   * Returns its offset (0 without history). A parameter that would make
+   * another channel's name (or none) fails with `InvalidArgument`
    * before anything is sent.
    *
    * Seats left on a route, by cabin: parameters named like keywords of the
@@ -312,15 +344,23 @@ export class TaskNotifier {
     return this.publisher.publish(this.channel, event);
   }
 
-  /** `task_update` with `progress` (0 to 100). */
-  async update(message: string, progress: number, data?: unknown): Promise<number> {
+  /** `task_update` with `progress` (0 to 100); `status` is `processing` or `queued`. */
+  async update(
+    message: string,
+    progress: number,
+    data?: unknown,
+    status: TaskUpdateStatus = "processing",
+  ): Promise<number> {
     if (!Number.isInteger(progress) || progress < 0 || progress > 100) {
       throw new InvalidArgument(`progress must be within 0..=100, got ${progress}`);
+    }
+    if (!TASK_UPDATE_STATUSES.includes(status)) {
+      throw new InvalidArgument(`status must be one of ${TASK_UPDATE_STATUSES.join(", ")}, got ${String(status)}`);
     }
     return this.send({
       type: "task_update",
       task_id: this.taskId,
-      status: "processing",
+      status,
       message,
       progress,
       data: data ?? {},

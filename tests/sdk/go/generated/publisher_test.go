@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"reflect"
+	"sync/atomic"
 	"testing"
 
 	api "example.com/fixtureclient"
@@ -94,11 +96,29 @@ func withoutTime(payload map[string]any) map[string]any {
 
 func newPublisher(t *testing.T, f *fixture) *api.Publisher {
 	t.Helper()
-	publisher, err := api.NewPublisher(api.PublisherOptions{APIURL: f.apiURL, APIKey: apiKey})
+	publisher, _ := newCountingPublisher(t, f)
+	return publisher
+}
+
+// countingTransport counts the HTTP requests a publisher makes (a bad
+// argument must make none, wherever the call would have published).
+type countingTransport struct{ made atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(request *http.Request) (*http.Response, error) {
+	c.made.Add(1)
+	return http.DefaultTransport.RoundTrip(request)
+}
+
+func newCountingPublisher(t *testing.T, f *fixture) (*api.Publisher, *countingTransport) {
+	t.Helper()
+	counter := &countingTransport{}
+	publisher, err := api.NewPublisher(api.PublisherOptions{
+		APIURL: f.apiURL, APIKey: apiKey, HTTPClient: &http.Client{Transport: counter},
+	})
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
 	}
-	return publisher
+	return publisher, counter
 }
 
 // sameAs fails unless fromGo is fromRust, timestamps aside (both stamped).
@@ -124,6 +144,11 @@ func TestPublisherMatchesRust(t *testing.T) {
 		{map[string]any{"action": "send_message", "user": user, "message": "Hello from Go!"},
 			func(ctx context.Context) (bool, error) {
 				return publisher.SendMessage(ctx, user, "Hello from Go!", nil)
+			}},
+		// A typed nil is no data, as nil is: {}.
+		{map[string]any{"action": "send_message", "user": user, "message": "nil map"},
+			func(ctx context.Context) (bool, error) {
+				return publisher.SendMessage(ctx, user, "nil map", map[string]any(nil))
 			}},
 		{map[string]any{"action": "send_message", "user": user, "message": "with data", "data": map[string]any{"n": 1}},
 			func(ctx context.Context) (bool, error) {
@@ -194,12 +219,16 @@ func TestPublisherTaskProgressMatchesRust(t *testing.T) {
 	events := newRawClient(t, f, user).subscribe(t, channel)
 	f.cmd(map[string]any{"cmd": "messaging", "via": "http", "action": "task", "task_id": "t1", "channel": channel,
 		"steps": []any{
+			map[string]any{"update": map[string]any{"status": "queued", "message": "waiting", "progress": 0}},
 			map[string]any{"update": map[string]any{"message": "half", "progress": 50, "data": map[string]any{"rows": 5}}},
 			map[string]any{"complete": map[string]any{"message": "done", "result": map[string]any{"rows": 10}}},
 			map[string]any{"error": map[string]any{"error": "E42", "message": "failed"}},
 		}}, nil)
 	task := newPublisher(t, f).Task("t1", channel)
 	ctx := ctxTimeout(t)
+	if _, err := task.UpdateStatus(ctx, api.TaskUpdateStatusQueued, "waiting", 0, nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := task.Update(ctx, "half", 50, map[string]any{"rows": 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +239,13 @@ func TestPublisherTaskProgressMatchesRust(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fromRust []map[string]any
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		fromRust = append(fromRust, next(t, events, "Rust's task event"))
 	}
-	for i, want := range []string{"task_update", "task_complete", "task_error"} {
+	if fromRust[0]["status"] != "queued" {
+		t.Fatalf("the first event: %v", fromRust[0])
+	}
+	for i, want := range []string{"task_update", "task_update", "task_complete", "task_error"} {
 		fromGo := next(t, events, "Go's task event")
 		if fromGo["type"] != want {
 			t.Fatalf("event %d is %v, want %s", i, fromGo["type"], want)
@@ -227,7 +259,7 @@ func TestPublisherTaskProgressMatchesRust(t *testing.T) {
 func TestPublisherTypedFamiliesMatchRust(t *testing.T) {
 	f := startFixture(t)
 	me := newRawClient(t, f, user)
-	publisher := newPublisher(t, f)
+	publisher, counter := newCountingPublisher(t, f)
 	storyID := "0B5E0C1E-3C4F-4A8E-9D7A-5F1F2B3C4D5E" // the server writes UUIDs in lower case
 	stories := me.subscribe(t, "news:story:0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e")
 	f.cmd(map[string]any{"cmd": "typed", "via": "http", "family": "news_story", "story_id": "0b5e0c1e-3c4f-4a8e-9d7a-5f1f2b3c4d5e",
@@ -247,12 +279,23 @@ func TestPublisherTypedFamiliesMatchRust(t *testing.T) {
 	fromRust = next(t, inbox, "Rust's inbox message")
 	sameAs(t, "chat_inbox", next(t, inbox, "Go's inbox message"), fromRust)
 
-	// A user name that would name another channel is refused, unsent.
+	// A user name that would name another channel, or a UUID that is not
+	// one, is refused unsent.
+	before := counter.made.Load()
 	for _, bad := range []string{"", "u1,u2", "u1 u2", "a#b"} {
 		_, err := publisher.PublishChatInbox(ctxTimeout(t), -1, bad, api.ChatMessage{Author: "ann", Text: "x"})
 		if !errors.Is(err, api.ErrInvalidArgument) {
 			t.Fatalf("PublishChatInbox to user %q: got %v, want ErrInvalidArgument", bad, err)
 		}
+	}
+	for _, bad := range []string{"", "not-a-uuid", "0b5e0c1e3c4f4a8e9d7a5f1f2b3c4d5e", storyID + "0"} {
+		_, err := publisher.PublishNewsStory(ctxTimeout(t), bad, api.StoryEvent{Value: api.StoryEventEdited{Title: "x"}})
+		if !errors.Is(err, api.ErrInvalidArgument) {
+			t.Fatalf("PublishNewsStory to story %q: got %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	if made := counter.made.Load() - before; made != 0 {
+		t.Fatalf("the refused calls made %d requests", made)
 	}
 	if _, err := publisher.PublishChatInbox(ctxTimeout(t), -1, user, api.ChatMessage{Author: "ann", Text: "marker"}); err != nil {
 		t.Fatal(err)
@@ -285,7 +328,7 @@ func TestPublisherErrors(t *testing.T) {
 	if _, err := down.IsConnected(ctx, user); !errors.Is(err, api.ErrUnreachable) {
 		t.Fatalf("a server that is down: got %v, want ErrUnreachable", err)
 	}
-	publisher := newPublisher(t, f)
+	publisher, counter := newCountingPublisher(t, f)
 	// A refusal by the server: the API's own validation of a channel name.
 	var refused *api.RefusedError
 	if _, err := publisher.Publish(ctx, "", map[string]any{}); !errors.As(err, &refused) || refused.Code != 107 {
@@ -297,7 +340,11 @@ func TestPublisherErrors(t *testing.T) {
 	bad := map[string]func() error{
 		"progress 101": func() error { _, err := task.Update(ctx, "x", 101, nil); return err },
 		"progress -1":  func() error { _, err := task.Update(ctx, "x", -1, nil); return err },
-		"empty user":   func() error { _, err := publisher.SendMessage(ctx, "", "x", nil); return err },
+		"status done": func() error {
+			_, err := task.UpdateStatus(ctx, "done", "x", 5, nil)
+			return err
+		},
+		"empty user": func() error { _, err := publisher.SendMessage(ctx, "", "x", nil); return err },
 		"unknown type": func() error {
 			_, err := publisher.SendNotification(ctx, user, "x", api.NotificationOptions{Type: "shout"})
 			return err
@@ -310,13 +357,17 @@ func TestPublisherErrors(t *testing.T) {
 			_, err := publisher.SendFile(ctx, user, "", api.FileOptions{FileSize: &size})
 			return err
 		},
-		"data that is not JSON": func() error { _, err := publisher.SendMessage(ctx, user, "x", func() {}); return err },
+		"data that is not JSON":    func() error { _, err := publisher.SendMessage(ctx, user, "x", func() {}); return err },
 		"empty user's connections": func() error { _, err := publisher.IsConnected(ctx, ""); return err },
 	}
+	before := counter.made.Load()
 	for what, run := range bad {
 		if err := run(); !errors.Is(err, api.ErrInvalidArgument) {
 			t.Errorf("%s: got %v, want ErrInvalidArgument", what, err)
 		}
+	}
+	if made := counter.made.Load() - before; made != 0 {
+		t.Fatalf("the refused calls made %d requests", made)
 	}
 	// Nothing above was sent: the next publication is this marker.
 	if _, err := publisher.SendMessage(ctx, user, "marker", nil); err != nil {

@@ -24,6 +24,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,9 @@ var (
 	// ErrUnreachable: the server could not be reached, or did not answer in
 	// time.
 	ErrUnreachable = errors.New("cannot reach the server")
+	// ErrUnexpectedResponse: the server answered something that is not the
+	// API's (not JSON, or an HTTP error without an error reply).
+	ErrUnexpectedResponse = errors.New("unexpected response from the server")
 )
 
 // RefusedError is the server's refusal of a request: Code is the
@@ -172,13 +176,13 @@ func (p *Publisher) Call(ctx context.Context, method string, params, result any)
 		Error  *RefusedError   `json:"error"`
 	}
 	if err := json.Unmarshal(text, &reply); err != nil {
-		return fmt.Errorf("unexpected response from the server (HTTP %d): %.200s", response.StatusCode, text)
+		return fmt.Errorf("%w (HTTP %d): %.200s", ErrUnexpectedResponse, response.StatusCode, text)
 	}
 	if reply.Error != nil {
 		return reply.Error
 	}
 	if response.StatusCode != http.StatusOK {
-		return fmt.Errorf("unexpected response from the server (HTTP %d)", response.StatusCode)
+		return fmt.Errorf("%w (HTTP %d)", ErrUnexpectedResponse, response.StatusCode)
 	}
 	if result == nil || len(reply.Result) == 0 {
 		return nil
@@ -223,8 +227,10 @@ func (p *Publisher) personal(ctx context.Context, user string, payload PersonalM
 	return delivered, nil
 }
 
+// orEmpty is data's JSON, or {} for nil (a typed nil too: a nil map,
+// slice or pointer), as the other publishers write it.
 func orEmpty(data any) json.RawMessage {
-	if data == nil {
+	if isNil(data) {
 		return json.RawMessage("{}")
 	}
 	if raw, ok := data.(json.RawMessage); ok {
@@ -238,8 +244,20 @@ func orEmpty(data any) json.RawMessage {
 	return encoded
 }
 
-func checkData(data any) error {
+func isNil(data any) bool {
 	if data == nil {
+		return true
+	}
+	value := reflect.ValueOf(data)
+	switch value.Kind() {
+	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface:
+		return value.IsNil()
+	}
+	return false
+}
+
+func checkData(data any) error {
+	if isNil(data) {
 		return nil
 	}
 	if _, err := json.Marshal(data); err != nil {
@@ -394,18 +412,26 @@ func (t *TaskNotifier) send(ctx context.Context, event TaskEventVariant) (uint64
 	return t.publisher.Publish(ctx, t.Channel, TaskEvent{Value: event})
 }
 
-// Update publishes a task_update with progress (0 to 100); data (nil for
-// {}) rides along.
+// Update publishes a task_update with progress (0 to 100) and status
+// processing; data (nil for {}) rides along.
 func (t *TaskNotifier) Update(ctx context.Context, message string, progress int, data any) (uint64, error) {
+	return t.UpdateStatus(ctx, TaskUpdateStatusProcessing, message, progress, data)
+}
+
+// UpdateStatus is Update with another status (TaskUpdateStatusQueued).
+func (t *TaskNotifier) UpdateStatus(ctx context.Context, status TaskUpdateStatus, message string, progress int, data any) (uint64, error) {
 	if progress < 0 || progress > 100 {
 		return 0, invalid("progress must be within 0..=100, got %d", progress)
+	}
+	if status != TaskUpdateStatusProcessing && status != TaskUpdateStatusQueued {
+		return 0, invalid("status must be processing or queued, got %q", status)
 	}
 	if err := checkData(data); err != nil {
 		return 0, err
 	}
 	return t.send(ctx, TaskEventTaskUpdate{TaskUpdate{
 		TaskId:   t.TaskID,
-		Status:   TaskUpdateStatusProcessing,
+		Status:   status,
 		Message:  message,
 		Progress: uint8(progress),
 		Data:     orEmpty(data),
@@ -445,14 +471,35 @@ func channelPart(param, value, refused string) error {
 	return nil
 }
 
+// channelUUID checks a UUID channel parameter (the name holds it in lower
+// case, as the server writes it).
+func channelUUID(param, value string) error {
+	const hex = "0123456789abcdefABCDEF"
+	ok := len(value) == 36
+	for i := 0; ok && i < len(value); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			ok = value[i] == '-'
+		} else {
+			ok = strings.IndexByte(hex, value[i]) >= 0
+		}
+	}
+	if !ok {
+		return invalid("channel parameter %s must be a UUID, got %q", param, value)
+	}
+	return nil
+}
+
 // PublishTaskComments publishes payload into the channel
 // comments:{task_id}#{owner} of the task_comments family; its offset (0 without
-// history). A string parameter that would change the name's anatomy is refused
+// history). A parameter that would make another channel's name (or none) fails
 // with ErrInvalidArgument before anything is sent.
 //
 // The owner's comments on a task, live in every tab they have open: the
 // page publishes them, the server checks each against `TaskComment`.
 func (p *Publisher) PublishTaskComments(ctx context.Context, taskID string, owner string, payload TaskComment) (uint64, error) {
+	if err := channelUUID("task_id", taskID); err != nil {
+		return 0, err
+	}
 	if err := channelPart("owner", owner, "#,"); err != nil {
 		return 0, err
 	}
@@ -461,12 +508,15 @@ func (p *Publisher) PublishTaskComments(ctx context.Context, taskID string, owne
 
 // PublishTaskProgress publishes payload into the channel
 // tasks:{task_id}#{owner} of the task_progress family; its offset (0 without
-// history). A string parameter that would change the name's anatomy is refused
+// history). A parameter that would make another channel's name (or none) fails
 // with ErrInvalidArgument before anything is sent.
 //
 // A task's progress: `task_update` per step, then `task_complete` or
 // `task_error`. Only the owner may subscribe; only the server publishes.
 func (p *Publisher) PublishTaskProgress(ctx context.Context, taskID string, owner string, payload TaskEvent) (uint64, error) {
+	if err := channelUUID("task_id", taskID); err != nil {
+		return 0, err
+	}
 	if err := channelPart("owner", owner, "#,"); err != nil {
 		return 0, err
 	}

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TypeVar, cast
 from uuid import UUID
 
+import requests
+
 from cent import AsyncClient, Client, PublishRequest
 from cent.dto import CentRequest, CentResult
 from cent.exceptions import (
@@ -39,21 +41,24 @@ from .models import (
     PersonalMessageUserFile,
     PersonalMessageUserMessage,
     PersonalMessageUserNotification,
-    TaskComment,
-    TaskEvent,
     TaskEventTaskComplete,
     TaskEventTaskError,
     TaskEventTaskUpdate,
+    TaskUpdateStatus,
 )
+from . import models as _models
 
-_TASKCOMMENT: TypeAdapter[TaskComment] = TypeAdapter(TaskComment)
-_TASKEVENT: TypeAdapter[TaskEvent] = TypeAdapter(TaskEvent)
+_TASKCOMMENT: TypeAdapter[_models.TaskComment] = TypeAdapter(_models.TaskComment)
+_TASKEVENT: TypeAdapter[_models.TaskEvent] = TypeAdapter(_models.TaskEvent)
 
 PERSONAL_NAMESPACE = "personal"
 """The namespace of the users' personal channels (the server's, when the exporter knew it)."""
 
 NOTIFICATION_TYPES = ("success", "error", "info", "warning")
 """The notification types the page knows how to show."""
+
+TASK_UPDATE_STATUSES = ("processing", "queued")
+"""What a `task_update` may say of its task."""
 
 
 class PublishError(Exception):
@@ -118,9 +123,17 @@ def _kind(notification_type: str) -> NotificationKind:
 
 
 def _progress(progress: int) -> int:
-    if not 0 <= progress <= 100:
-        raise InvalidArgument(f"progress must be within 0..=100, got {progress}")
+    if type(progress) is not int or not 0 <= progress <= 100:
+        raise InvalidArgument(f"progress must be a whole number within 0..=100, got {progress!r}")
     return progress
+
+
+def _status(status: str) -> TaskUpdateStatus:
+    if status not in TASK_UPDATE_STATUSES:
+        raise InvalidArgument(
+            f"status must be one of {', '.join(TASK_UPDATE_STATUSES)}, got {status!r}"
+        )
+    return cast(TaskUpdateStatus, status)
 
 
 def _part(param: str, value: str, refused: str) -> str:
@@ -136,9 +149,29 @@ def _part(param: str, value: str, refused: str) -> str:
     return value
 
 
+def _integer(param: str, value: int, low: int, high: int) -> int:
+    """An integer channel parameter, checked against its Rust type's range."""
+    if type(value) is not int or not low <= value <= high:
+        raise InvalidArgument(
+            f"channel parameter {param} must be a whole number within {low}..={high}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _uuid(param: str, value: UUID) -> UUID:
+    """A UUID channel parameter (the f-string writes it in lower case, as the server does)."""
+    if not isinstance(value, UUID):
+        raise InvalidArgument(f"channel parameter {param} must be a UUID, got {value!r}")
+    return value
+
+
 def _dump(adapter: TypeAdapter[Any], value: Any) -> Any:
     # Unset optional fields are left out, as the generated clients publish them.
-    return adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
+    try:
+        return adapter.dump_python(value, mode="json", by_alias=True, exclude_none=True)
+    except ValueError as error:  # pydantic's validation and serialisation errors
+        raise InvalidArgument(f"payload: {error}") from None
 
 
 def _file_name(url: str) -> str:
@@ -151,8 +184,12 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _json(value: BaseModel) -> Any:
-    return value.model_dump(mode="json", by_alias=True)
+def _json(build: Callable[[], BaseModel]) -> Any:
+    """The JSON of the payload `build` makes; data that is not JSON is `InvalidArgument`."""
+    try:
+        return build().model_dump(mode="json", by_alias=True)
+    except ValueError as error:  # pydantic's validation and serialisation errors
+        raise InvalidArgument(str(error)) from None
 
 
 T = TypeVar("T")
@@ -163,6 +200,8 @@ def _translated(call: Callable[[], T]) -> T:
         return call()
     except CentError as error:
         raise _error(error) from None
+    except requests.RequestException as error:  # before cent's own handling (a bad URL)
+        raise Unreachable(f"cannot reach the server: {error}") from None
 
 
 def _error(error: CentError) -> PublishError:
@@ -185,14 +224,14 @@ class _Payloads:
         return f"{self.personal_namespace}:#{user}" if self.personal_namespace else f"#{user}"
 
     def message(self, user: str, message: str, data: Any) -> Any:
-        return _json(PersonalMessageUserMessage(
+        return _json(lambda: PersonalMessageUserMessage(
             username=user, message=message, data={} if data is None else data, timestamp=_now()
         ))
 
     def notification(
         self, user: str, message: str, kind: NotificationKind, title: str, data: Any
     ) -> Any:
-        return _json(PersonalMessageUserNotification(
+        return _json(lambda: PersonalMessageUserNotification(
             username=user, notification_type=kind, title=title, message=message,
             data={} if data is None else data, timestamp=_now(),
         ))
@@ -201,7 +240,7 @@ class _Payloads:
              file_size: int | None, data: Any) -> Any:
         if not file_url:
             raise InvalidArgument("file_url required")
-        payload = _json(PersonalMessageUserFile(
+        payload = _json(lambda: PersonalMessageUserFile(
             username=user, file_url=file_url, file_name=file_name or _file_name(file_url),
             file_size=file_size, message=message, data={} if data is None else data,
             timestamp=_now(),
@@ -211,22 +250,23 @@ class _Payloads:
         return payload
 
     @staticmethod
-    def task_update(task_id: str, message: str, progress: int, data: Any) -> Any:
-        return _json(TaskEventTaskUpdate(
-            task_id=task_id, status="processing", message=message,
-            progress=_progress(progress), data={} if data is None else data,
+    def task_update(task_id: str, message: str, progress: int, data: Any, status: str) -> Any:
+        kind, progress = _status(status), _progress(progress)
+        return _json(lambda: TaskEventTaskUpdate(
+            task_id=task_id, status=kind, message=message,
+            progress=progress, data={} if data is None else data,
         ))
 
     @staticmethod
     def task_complete(task_id: str, message: str, result: Any) -> Any:
-        return _json(TaskEventTaskComplete(
+        return _json(lambda: TaskEventTaskComplete(
             task_id=task_id, status="completed", message=message,
             result={} if result is None else result,
         ))
 
     @staticmethod
     def task_error(task_id: str, error: str, message: str) -> Any:
-        return _json(TaskEventTaskError(task_id=task_id, error=error, message=message))
+        return _json(lambda: TaskEventTaskError(task_id=task_id, error=error, message=message))
 
     @staticmethod
     def users(users: Sequence[str]) -> list[str]:
@@ -300,29 +340,31 @@ class Publisher:
         """A notifier for one task's progress on `channel`."""
         return TaskNotifier(self, task_id, channel)
 
-    def publish_task_comments(self, task_id: UUID, owner: str, payload: TaskComment) -> int:
+    def publish_task_comments(self, task_id: UUID, owner: str, payload: _models.TaskComment) -> int:
         """Publishes `payload` into `comments:{task_id}#{owner}` (family `task_comments`).
 
-        Returns its offset (0 without history). A string parameter that would
-        change the channel name's anatomy fails with `InvalidArgument`
+        Returns its offset (0 without history). A parameter that would make
+        another channel's name (or none) fails with `InvalidArgument`
         before anything is sent.
 
         The owner's comments on a task, live in every tab they have open: the
         page publishes them, the server checks each against `TaskComment`.
         """
+        _uuid("task_id", task_id)
         _part("owner", owner, "#,")
         return self.publish(f"comments:{task_id}#{owner}", _dump(_TASKCOMMENT, payload))
 
-    def publish_task_progress(self, task_id: UUID, owner: str, payload: TaskEvent) -> int:
+    def publish_task_progress(self, task_id: UUID, owner: str, payload: _models.TaskEvent) -> int:
         """Publishes `payload` into `tasks:{task_id}#{owner}` (family `task_progress`).
 
-        Returns its offset (0 without history). A string parameter that would
-        change the channel name's anatomy fails with `InvalidArgument`
+        Returns its offset (0 without history). A parameter that would make
+        another channel's name (or none) fails with `InvalidArgument`
         before anything is sent.
 
         A task's progress: `task_update` per step, then `task_complete` or
         `task_error`. Only the owner may subscribe; only the server publishes.
         """
+        _uuid("task_id", task_id)
         _part("owner", owner, "#,")
         return self.publish(f"tasks:{task_id}#{owner}", _dump(_TASKEVENT, payload))
 
@@ -333,8 +375,10 @@ class TaskNotifier:
     def __init__(self, publisher: Publisher, task_id: str, channel: str) -> None:
         self._publisher, self.task_id, self.channel = publisher, task_id, channel
 
-    def update(self, message: str, progress: int, data: Any = None) -> int:
-        event = _Payloads.task_update(self.task_id, message, progress, data)
+    def update(self, message: str, progress: int, data: Any = None,
+               status: str = "processing") -> int:
+        """`task_update` with `progress` (0 to 100); `status` is `processing` or `queued`."""
+        event = _Payloads.task_update(self.task_id, message, progress, data, status)
         return self._publisher.publish(self.channel, event)
 
     def complete(self, message: str, result: Any = None) -> int:
@@ -416,29 +460,31 @@ class AsyncPublisher:
         """A notifier for one task's progress on `channel`."""
         return AsyncTaskNotifier(self, task_id, channel)
 
-    async def publish_task_comments(self, task_id: UUID, owner: str, payload: TaskComment) -> int:
+    async def publish_task_comments(self, task_id: UUID, owner: str, payload: _models.TaskComment) -> int:
         """Publishes `payload` into `comments:{task_id}#{owner}` (family `task_comments`).
 
-        Returns its offset (0 without history). A string parameter that would
-        change the channel name's anatomy fails with `InvalidArgument`
+        Returns its offset (0 without history). A parameter that would make
+        another channel's name (or none) fails with `InvalidArgument`
         before anything is sent.
 
         The owner's comments on a task, live in every tab they have open: the
         page publishes them, the server checks each against `TaskComment`.
         """
+        _uuid("task_id", task_id)
         _part("owner", owner, "#,")
         return await self.publish(f"comments:{task_id}#{owner}", _dump(_TASKCOMMENT, payload))
 
-    async def publish_task_progress(self, task_id: UUID, owner: str, payload: TaskEvent) -> int:
+    async def publish_task_progress(self, task_id: UUID, owner: str, payload: _models.TaskEvent) -> int:
         """Publishes `payload` into `tasks:{task_id}#{owner}` (family `task_progress`).
 
-        Returns its offset (0 without history). A string parameter that would
-        change the channel name's anatomy fails with `InvalidArgument`
+        Returns its offset (0 without history). A parameter that would make
+        another channel's name (or none) fails with `InvalidArgument`
         before anything is sent.
 
         A task's progress: `task_update` per step, then `task_complete` or
         `task_error`. Only the owner may subscribe; only the server publishes.
         """
+        _uuid("task_id", task_id)
         _part("owner", owner, "#,")
         return await self.publish(f"tasks:{task_id}#{owner}", _dump(_TASKEVENT, payload))
 
@@ -449,8 +495,10 @@ class AsyncTaskNotifier:
     def __init__(self, publisher: AsyncPublisher, task_id: str, channel: str) -> None:
         self._publisher, self.task_id, self.channel = publisher, task_id, channel
 
-    async def update(self, message: str, progress: int, data: Any = None) -> int:
-        event = _Payloads.task_update(self.task_id, message, progress, data)
+    async def update(self, message: str, progress: int, data: Any = None,
+                     status: str = "processing") -> int:
+        """`task_update` with `progress` (0 to 100); `status` is `processing` or `queued`."""
+        event = _Payloads.task_update(self.task_id, message, progress, data, status)
         return await self._publisher.publish(self.channel, event)
 
     async def complete(self, message: str, result: Any = None) -> int:

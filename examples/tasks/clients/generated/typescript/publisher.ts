@@ -18,10 +18,14 @@
  * All are `PublishError`s.
  */
 
-import type { NotificationKind, PersonalMessage, TaskComment, TaskEvent } from "./types.js";
+import type { NotificationKind, PersonalMessage, TaskEvent, TaskUpdateStatus } from "./types.js";
+import type * as Types from "./types.js";
 
 /** The namespace of the users' personal channels (the server's, when the exporter knew it). */
 export const PERSONAL_NAMESPACE = "personal";
+
+/** What a `task_update` may say of its task. */
+export const TASK_UPDATE_STATUSES: readonly TaskUpdateStatus[] = ["processing", "queued"];
 
 /** The notification types the page knows how to show. */
 export const NOTIFICATION_TYPES: readonly NotificationKind[] = ["success", "error", "info", "warning"];
@@ -116,6 +120,20 @@ function channelPart(param: string, value: string, refused: string): void {
   }
 }
 
+/** An integer channel parameter, checked against its Rust type's range. */
+function channelInteger(param: string, value: number, low: number, high: number): void {
+  if (!Number.isSafeInteger(value) || value < low || value > high) {
+    throw new InvalidArgument(`channel parameter ${param} must be a whole number within ${low}..=${high}, got ${value}`);
+  }
+}
+
+/** A UUID channel parameter (written in lower case, as the server does). */
+function channelUuid(param: string, value: string): void {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+    throw new InvalidArgument(`channel parameter ${param} must be a UUID, got ${JSON.stringify(value)}`);
+  }
+}
+
 function fileNameOf(url: string): string {
   const path = url.split(/[?#]/)[0].replace(/\/+$/, "");
   const name = path.slice(path.lastIndexOf("/") + 1);
@@ -138,28 +156,35 @@ export class Publisher {
 
   /** Calls API method `method`; its result. */
   async call<T>(method: string, params: unknown): Promise<T> {
+    let body: string;
+    try {
+      body = JSON.stringify(params);
+    } catch (error) {
+      throw new InvalidArgument(`params of ${method} are not JSON: ${String(error)}`);
+    }
     let reply: Response;
+    let text: string;
     try {
       reply = await fetch(`${this.apiUrl}/${method}`, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-API-Key": this.apiKey },
-        body: JSON.stringify(params),
+        body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      text = await reply.text();
     } catch (error) {
       throw new Unreachable(`cannot reach the server at ${this.apiUrl}: ${String(error)}`);
     }
     if (reply.status === 401) throw new Unauthorized("the server refused the API key (HTTP 401)");
-    const text = await reply.text();
-    let body: { result?: T; error?: { code: number; message: string } };
+    let answer: { result?: T; error?: { code: number; message: string } };
     try {
-      body = JSON.parse(text) as typeof body;
+      answer = JSON.parse(text) as typeof answer;
     } catch {
       throw new PublishError(`unexpected response from the server (HTTP ${reply.status}): ${text.slice(0, 200)}`);
     }
-    if (body.error) throw new Refused(body.error.code, body.error.message);
+    if (answer.error) throw new Refused(answer.error.code, answer.error.message);
     if (!reply.ok) throw new PublishError(`unexpected response from the server (HTTP ${reply.status})`);
-    return body.result as T;
+    return answer.result as T;
   }
 
   /** Publishes `data` into `channel`; its offset (0 without history). */
@@ -247,14 +272,15 @@ export class Publisher {
   /**
    * Publishes `payload` into `comments:{task_id}#{owner}` (family `task_comments`).
    *
-   * Returns its offset (0 without history). A string parameter that would
-   * change the channel name's anatomy fails with `InvalidArgument`
+   * Returns its offset (0 without history). A parameter that would make
+   * another channel's name (or none) fails with `InvalidArgument`
    * before anything is sent.
    *
    * The owner's comments on a task, live in every tab they have open: the
    * page publishes them, the server checks each against `TaskComment`.
    */
-  async publishTaskComments(params: { taskId: string; owner: string }, payload: TaskComment): Promise<number> {
+  async publishTaskComments(params: { taskId: string; owner: string }, payload: Types.TaskComment): Promise<number> {
+    channelUuid("task_id", params.taskId);
     channelPart("owner", params.owner, "#,");
     return this.publish(`comments:${params.taskId.toLowerCase()}#${params.owner}`, payload);
   }
@@ -262,14 +288,15 @@ export class Publisher {
   /**
    * Publishes `payload` into `tasks:{task_id}#{owner}` (family `task_progress`).
    *
-   * Returns its offset (0 without history). A string parameter that would
-   * change the channel name's anatomy fails with `InvalidArgument`
+   * Returns its offset (0 without history). A parameter that would make
+   * another channel's name (or none) fails with `InvalidArgument`
    * before anything is sent.
    *
    * A task's progress: `task_update` per step, then `task_complete` or
    * `task_error`. Only the owner may subscribe; only the server publishes.
    */
-  async publishTaskProgress(params: { taskId: string; owner: string }, payload: TaskEvent): Promise<number> {
+  async publishTaskProgress(params: { taskId: string; owner: string }, payload: Types.TaskEvent): Promise<number> {
+    channelUuid("task_id", params.taskId);
     channelPart("owner", params.owner, "#,");
     return this.publish(`tasks:${params.taskId.toLowerCase()}#${params.owner}`, payload);
   }
@@ -287,15 +314,23 @@ export class TaskNotifier {
     return this.publisher.publish(this.channel, event);
   }
 
-  /** `task_update` with `progress` (0 to 100). */
-  async update(message: string, progress: number, data?: unknown): Promise<number> {
+  /** `task_update` with `progress` (0 to 100); `status` is `processing` or `queued`. */
+  async update(
+    message: string,
+    progress: number,
+    data?: unknown,
+    status: TaskUpdateStatus = "processing",
+  ): Promise<number> {
     if (!Number.isInteger(progress) || progress < 0 || progress > 100) {
       throw new InvalidArgument(`progress must be within 0..=100, got ${progress}`);
+    }
+    if (!TASK_UPDATE_STATUSES.includes(status)) {
+      throw new InvalidArgument(`status must be one of ${TASK_UPDATE_STATUSES.join(", ")}, got ${String(status)}`);
     }
     return this.send({
       type: "task_update",
       task_id: this.taskId,
-      status: "processing",
+      status,
       message,
       progress,
       data: data ?? {},
