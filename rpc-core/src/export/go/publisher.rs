@@ -53,7 +53,7 @@ impl Go<'_> {
     }
 
     /// `Publish<Family>(ctx, params…, payload) (uint64, error)`: the name
-    /// built from typed parameters, string ones checked first.
+    /// built from typed parameters, string and UUID ones checked first.
     fn write_publish(&self, out: &mut String, family: &ChannelModel, name: &str) {
         let payload = self.ty(&family.payload);
         let params: Vec<(String, String)> = family
