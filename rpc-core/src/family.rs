@@ -160,6 +160,15 @@ impl Rules {
     }
 }
 
+/// The values of a Rust integer type of `bits` bits.
+pub(crate) fn integer_range(bits: u8, signed: bool) -> (i128, i128) {
+    if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    }
+}
+
 impl ParamKind {
     /// Whether `value` is one this kind writes (decimal integers without
     /// leading zeros or `+`, lower-case hyphenated UUIDs).
@@ -176,11 +185,7 @@ impl ParamKind {
                 } else {
                     !digits.starts_with('0')
                 };
-                let (min, max) = if signed {
-                    (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-                } else {
-                    (0, (1i128 << bits) - 1)
-                };
+                let (min, max) = integer_range(bits, signed);
                 !digits.is_empty()
                     && digits.bytes().all(|b| b.is_ascii_digit())
                     && canonical

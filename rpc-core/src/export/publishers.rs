@@ -13,6 +13,7 @@ use super::typescript_client::{ts_channel_name, ts_params};
 use super::{
     ApiModel, ChannelAddress, ChannelModel, ChannelSegment, ClientOptions, HEADER, TypeRef, names,
 };
+use crate::family::integer_range;
 
 const PYTHON: &str = include_str!("templates/publisher.py");
 const TYPESCRIPT: &str = include_str!("templates/publisher.ts");
@@ -68,11 +69,7 @@ pub(super) fn param_checks(family: &ChannelModel) -> impl Iterator<Item = (&str,
             let check = match *ty {
                 TypeRef::Uuid => ParamCheck::Uuid,
                 TypeRef::Integer { bits, signed } => {
-                    let (min, max) = if signed {
-                        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-                    } else {
-                        (0, (1i128 << bits) - 1)
-                    };
+                    let (min, max) = integer_range(bits, signed);
                     ParamCheck::Integer { min, max }
                 }
                 _ => ParamCheck::String { refused },

@@ -60,7 +60,7 @@ fn init(model: &ApiModel) -> String {
 
 /// `from module import a, b`, wrapped in parentheses one name per line
 /// when it would pass ruff's line length (100).
-pub(super) fn import_list(module: &str, names: &[&str]) -> String {
+fn import_list(module: &str, names: &[&str]) -> String {
     if names.is_empty() {
         return String::new();
     }

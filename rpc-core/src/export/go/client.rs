@@ -71,22 +71,13 @@ impl Go<'_> {
         let handle = format!("handle func(value {payload}, err error)");
         let (summary, signature, body) = match family.address {
             ChannelAddress::Pattern => {
-                let params: Vec<(String, String)> = family
-                    .params()
-                    .map(|(param, ty)| (go_param(param), self.ty(ty)))
-                    .collect();
-                let mut signature = vec!["ctx context.Context".to_owned()];
-                signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
-                signature.push(handle);
+                let (params, signature) = self.family_signature(family, handle);
                 (
                     format!(
                         "{name} subscribes to a channel {} (with recovery) and calls handle with each {payload}; err is set for a publication that is not one.",
                         family.pattern
                     ),
-                    format!(
-                        "({}) (*Subscription[{payload}], error)",
-                        signature.join(", ")
-                    ),
+                    format!("({signature}) (*Subscription[{payload}], error)"),
                     format!(
                         "return subscribe(ctx, c.RPC, {}, handle)",
                         pattern_name(family, &params)
@@ -119,6 +110,23 @@ impl Go<'_> {
         let _ = writeln!(out, "func (c *APIClient) {name}{signature} {{");
         let _ = writeln!(out, "\t{body}");
         out.push_str("}\n");
+    }
+
+    /// A declared family's parameters as Go `(name, type)` pairs, and the
+    /// signature that takes them: `ctx context.Context, params…, last`.
+    pub(super) fn family_signature(
+        &self,
+        family: &ChannelModel,
+        last: String,
+    ) -> (Vec<(String, String)>, String) {
+        let params: Vec<(String, String)> = family
+            .params()
+            .map(|(param, ty)| (go_param(param), self.ty(ty)))
+            .collect();
+        let mut signature = vec!["ctx context.Context".to_owned()];
+        signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
+        signature.push(last);
+        (params, signature.join(", "))
     }
 
     pub(super) fn write_method(&self, out: &mut String, method: &MethodModel, name: &str) {
@@ -225,7 +233,7 @@ pub(super) fn pattern_name(family: &ChannelModel, params: &[(String, String)]) -
 
 /// A Go parameter name for a channel parameter: lower camel case with Go's
 /// `ID` (`room_id` → `roomID`), never a keyword or the method's own names.
-pub(super) fn go_param(field: &str) -> String {
+fn go_param(field: &str) -> String {
     let mut name = names::camel(field);
     if name.ends_with("Id") {
         name.truncate(name.len() - 2);

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::super::publishers::{ParamCheck, param_checks, personal_namespace};
 use super::super::{ChannelAddress, ChannelModel, ClientOptions, HEADER, TypeRef};
 use super::RUNTIME_PACKAGE;
-use super::client::{go_param, pattern_name};
+use super::client::pattern_name;
 use super::doc::write_doc;
 use super::layout::wrap;
 use super::plan::{Go, Scope, exported, go_string};
@@ -56,13 +56,7 @@ impl Go<'_> {
     /// built from typed parameters, string and UUID ones checked first.
     fn write_publish(&self, out: &mut String, family: &ChannelModel, name: &str) {
         let payload = self.ty(&family.payload);
-        let params: Vec<(String, String)> = family
-            .params()
-            .map(|(param, ty)| (go_param(param), self.ty(ty)))
-            .collect();
-        let mut signature = vec!["ctx context.Context".to_owned()];
-        signature.extend(params.iter().map(|(param, ty)| format!("{param} {ty}")));
-        signature.push(format!("payload {payload}"));
+        let (params, signature) = self.family_signature(family, format!("payload {payload}"));
         let mut summary = format!(
             "{name} publishes payload into the channel {} of the {} family; its offset (0 without history).",
             family.pattern, family.name
@@ -81,8 +75,7 @@ impl Go<'_> {
         write_doc(out, &doc, "");
         let _ = writeln!(
             out,
-            "func (p *Publisher) {name}({}) (uint64, error) {{",
-            signature.join(", ")
+            "func (p *Publisher) {name}({signature}) (uint64, error) {{"
         );
         for ((param, check), (go_param, _)) in param_checks(family).zip(&params) {
             let check = match check {

@@ -227,21 +227,18 @@ func (p *Publisher) personal(ctx context.Context, user string, payload PersonalM
 	return delivered, nil
 }
 
-// orEmpty is data's JSON, or {} for nil (a typed nil too: a nil map,
-// slice or pointer), as the other publishers write it.
-func orEmpty(data any) json.RawMessage {
+// dataJSON is data's JSON, or {} for nil (a typed nil too: a nil map,
+// slice or pointer), as the other publishers write it; data that
+// encoding/json cannot write is an ErrInvalidArgument.
+func dataJSON(data any) (json.RawMessage, error) {
 	if isNil(data) {
-		return json.RawMessage("{}")
-	}
-	if raw, ok := data.(json.RawMessage); ok {
-		return raw
+		return json.RawMessage("{}"), nil
 	}
 	encoded, err := json.Marshal(data)
 	if err != nil {
-		// Checked by the callers before anything is sent.
-		return nil
+		return nil, invalid("data is not JSON: %v", err)
 	}
-	return encoded
+	return encoded, nil
 }
 
 func isNil(data any) bool {
@@ -256,26 +253,17 @@ func isNil(data any) bool {
 	return false
 }
 
-func checkData(data any) error {
-	if isNil(data) {
-		return nil
-	}
-	if _, err := json.Marshal(data); err != nil {
-		return invalid("data is not JSON: %v", err)
-	}
-	return nil
-}
-
 // SendMessage sends user a user.message; data (nil for {}) rides along. It
 // says whether they had a live connection.
 func (p *Publisher) SendMessage(ctx context.Context, user, message string, data any) (bool, error) {
-	if err := errors.Join(requireUser(user), checkData(data)); err != nil {
+	encoded, err := dataJSON(data)
+	if err = errors.Join(requireUser(user), err); err != nil {
 		return false, err
 	}
 	return p.personal(ctx, user, PersonalMessageUserMessage{UserMessage{
 		Username:  user,
 		Message:   message,
-		Data:      orEmpty(data),
+		Data:      encoded,
 		Timestamp: time.Now().UTC(),
 	}})
 }
@@ -297,11 +285,12 @@ func (p *Publisher) SendNotification(ctx context.Context, user, message string, 
 	if kind == "" {
 		kind = NotificationKindInfo
 	}
-	err := requireUser(user)
+	encoded, err := dataJSON(options.Data)
+	err = errors.Join(requireUser(user), err)
 	if !slices.Contains(NotificationTypes, kind) {
 		err = errors.Join(err, invalid("notification type must be one of success, error, info, warning, got %q", kind))
 	}
-	if err := errors.Join(err, checkData(options.Data)); err != nil {
+	if err != nil {
 		return false, err
 	}
 	return p.personal(ctx, user, PersonalMessageUserNotification{UserNotification{
@@ -309,7 +298,7 @@ func (p *Publisher) SendNotification(ctx context.Context, user, message string, 
 		NotificationType: kind,
 		Title:            options.Title,
 		Message:          message,
-		Data:             orEmpty(options.Data),
+		Data:             encoded,
 		Timestamp:        time.Now().UTC(),
 	}})
 }
@@ -328,11 +317,12 @@ type FileOptions struct {
 
 // SendFile sends user a user.file: a file ready for download.
 func (p *Publisher) SendFile(ctx context.Context, user, fileURL string, options FileOptions) (bool, error) {
-	err := requireUser(user)
+	encoded, err := dataJSON(options.Data)
+	err = errors.Join(requireUser(user), err)
 	if fileURL == "" {
 		err = errors.Join(err, invalid("file URL required"))
 	}
-	if err := errors.Join(err, checkData(options.Data)); err != nil {
+	if err != nil {
 		return false, err
 	}
 	name := options.FileName
@@ -349,7 +339,7 @@ func (p *Publisher) SendFile(ctx context.Context, user, fileURL string, options 
 		FileName:  name,
 		FileSize:  options.FileSize,
 		Message:   message,
-		Data:      orEmpty(options.Data),
+		Data:      encoded,
 		Timestamp: time.Now().UTC(),
 	}})
 }
@@ -372,7 +362,9 @@ func (p *Publisher) BroadcastMessage(ctx context.Context, message string, users 
 	if slices.Contains(users, "") {
 		return 0, invalid("user required (an empty user name was given)")
 	}
-	if err := checkData(data); err != nil {
+	// Written once for every user (and checked before anything is sent).
+	encoded, err := dataJSON(data)
+	if err != nil {
 		return 0, err
 	}
 	reached := 0
@@ -382,7 +374,7 @@ func (p *Publisher) BroadcastMessage(ctx context.Context, message string, users 
 			continue
 		}
 		seen[user] = true
-		delivered, err := p.SendMessage(ctx, user, message, data)
+		delivered, err := p.SendMessage(ctx, user, message, encoded)
 		if err != nil {
 			return reached, err
 		}
@@ -426,7 +418,8 @@ func (t *TaskNotifier) UpdateStatus(ctx context.Context, status TaskUpdateStatus
 	if status != TaskUpdateStatusProcessing && status != TaskUpdateStatusQueued {
 		return 0, invalid("status must be processing or queued, got %q", status)
 	}
-	if err := checkData(data); err != nil {
+	encoded, err := dataJSON(data)
+	if err != nil {
 		return 0, err
 	}
 	return t.send(ctx, TaskEventTaskUpdate{TaskUpdate{
@@ -434,20 +427,21 @@ func (t *TaskNotifier) UpdateStatus(ctx context.Context, status TaskUpdateStatus
 		Status:   status,
 		Message:  message,
 		Progress: uint8(progress),
-		Data:     orEmpty(data),
+		Data:     encoded,
 	}})
 }
 
 // Complete publishes a task_complete with the task's result (nil for {}).
 func (t *TaskNotifier) Complete(ctx context.Context, message string, result any) (uint64, error) {
-	if err := checkData(result); err != nil {
+	encoded, err := dataJSON(result)
+	if err != nil {
 		return 0, err
 	}
 	return t.send(ctx, TaskEventTaskComplete{TaskComplete{
 		TaskId:  t.TaskID,
 		Status:  TaskCompleteStatusCompleted,
 		Message: message,
-		Result:  orEmpty(result),
+		Result:  encoded,
 	}})
 }
 
